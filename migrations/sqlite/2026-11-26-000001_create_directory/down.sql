@@ -1,0 +1,14 @@
+DROP TRIGGER IF EXISTS audit_log_no_delete;
+DROP TRIGGER IF EXISTS audit_log_no_update;
+DROP TABLE IF EXISTS audit_log;
+DROP TABLE IF EXISTS api_keys;
+DROP TABLE IF EXISTS provider_treatments;
+DROP TABLE IF EXISTS provider_locations;
+DROP TABLE IF EXISTS credentials;
+DROP TABLE IF EXISTS provider_specialties;
+DROP TABLE IF EXISTS providers;
+DROP TABLE IF EXISTS locations;
+DROP TABLE IF EXISTS clinics;
+DROP TABLE IF EXISTS treatment_specialties;
+DROP TABLE IF EXISTS treatments;
+DROP TABLE IF EXISTS specialties;

@@ -1,0 +1,185 @@
+//! Request extraction that fails with problem details: JSON bodies (415 for another media type,
+//! 413 over the limit, 400 for broken JSON, 422 with a JSON pointer for a wrong type, a missing
+//! field or an unknown one), `If-Match` versions, query strings and path ids.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::{PathError, QueryPayloadError};
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError, ParamLocation};
+
+/// A JSON request body of type `T`.
+pub struct JsonBody<T>(pub T);
+
+impl<T> JsonBody<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+fn is_json(request: &HttpRequest) -> bool {
+    let Some(content_type) = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Where a serde path error points, as a JSON pointer.
+fn pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut pointer = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                pointer.push('/');
+                pointer.push_str(&key.replace('~', "~0").replace('/', "~1"));
+            }
+            Segment::Unknown => {}
+        }
+    }
+    pointer
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let inner = error.inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                // serde says "... at line 1 column 17": the pointer says where, more usefully.
+                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                let mut pointer = pointer(error.path());
+                let code = if message.starts_with("unknown field") {
+                    // The pointer names the object; append the unknown field itself.
+                    if let Some(field) = message.split('`').nth(1) {
+                        pointer = format!("{pointer}/{field}");
+                    }
+                    "unknown_field"
+                } else if message.starts_with("missing field") {
+                    if let Some(field) = message.split('`').nth(1) {
+                        pointer = format!("{pointer}/{field}");
+                    }
+                    "required"
+                } else if message.starts_with("unknown variant") {
+                    "unknown_value"
+                } else {
+                    "invalid_type"
+                };
+                ApiError::validation(FieldError::body(pointer, code, message))
+            }
+            _ => ApiError::MalformedBody(format!("the body is not valid JSON: {inner}")),
+        }
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(request);
+        let limit = request
+            .app_data::<web::Data<crate::startup::AppState>>()
+            .map(|state| state.settings.max_body_bytes)
+            .unwrap_or(64 * 1024);
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let bytes = web::Bytes::from_request(request, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType("the body must be application/json".to_owned()));
+            }
+            if declared.is_some_and(|length| length > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let bytes = bytes.await.map_err(|error| match error.as_response_error().status_code().as_u16() {
+                413 => ApiError::PayloadTooLarge { limit },
+                _ => ApiError::MalformedBody("the body could not be read".to_owned()),
+            })?;
+            Ok(JsonBody(parse_json(&bytes)?))
+        })
+    }
+}
+
+/// The version a write expects, from `If-Match: "<version>"` (the resource's ETag).
+pub struct IfMatch(pub Option<i64>);
+
+impl IfMatch {
+    pub fn required(&self) -> Result<i64, ApiError> {
+        self.0.ok_or(ApiError::PreconditionRequired)
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let parsed = match request.headers().get(header::IF_MATCH) {
+            None => Ok(IfMatch(None)),
+            Some(value) => value
+                .to_str()
+                .ok()
+                .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+                .and_then(|v| v.parse::<i64>().ok())
+                .filter(|v| *v >= 1)
+                .map(|v| IfMatch(Some(v)))
+                .ok_or_else(|| {
+                    ApiError::validation(FieldError::new(
+                        ParamLocation::Header,
+                        "/If-Match",
+                        "invalid_etag",
+                        "If-Match must be the resource's ETag, e.g. \"3\"",
+                    ))
+                }),
+        };
+        std::future::ready(parsed)
+    }
+}
+
+pub fn etag(version: i64) -> (header::HeaderName, String) {
+    (header::ETAG, format!("\"{version}\""))
+}
+
+/// Query-string errors (unknown parameter, repeated parameter, unparsable value).
+pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let QueryPayloadError::Deserialize(error) = error else {
+        return ApiError::validation(FieldError::query("", "invalid_query", "the query string could not be read")).into();
+    };
+    let message = error.to_string();
+    let field = message.split('`').nth(1).unwrap_or("").to_owned();
+    let code = if message.starts_with("unknown field") {
+        "unknown_parameter"
+    } else if message.starts_with("duplicate field") {
+        "repeated_parameter"
+    } else {
+        "invalid_value"
+    };
+    let detail = match code {
+        "unknown_parameter" => format!("unknown query parameter `{field}`"),
+        "repeated_parameter" => format!("`{field}` may appear once; list several values separated by commas"),
+        _ => message,
+    };
+    ApiError::validation(FieldError::query(field, code, detail)).into()
+}
+
+/// Path parameters that do not parse (e.g. a non-numeric id).
+pub fn path_error(error: PathError, request: &HttpRequest) -> actix_web::Error {
+    let name = request.match_info().iter().next().map(|(name, _)| name.to_owned()).unwrap_or_default();
+    let detail = match error {
+        PathError::Deserialize(error) => format!("not a valid value: {error}"),
+        _ => "not a valid value".to_owned(),
+    };
+    ApiError::validation(FieldError::new(ParamLocation::Path, name, "invalid_value", detail)).into()
+}

@@ -1,0 +1,117 @@
+//! Body validation: `validator`'s derive for lengths, ranges and URLs, plus the domain parsers,
+//! collected into one field-level list so a client sees every problem at once.
+
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::domain::{is_taxonomy_code, is_us_state, Npi};
+use crate::error::{ApiError, FieldError};
+
+/// Accumulates field errors for one request body.
+#[derive(Default)]
+pub struct Checks {
+    pub errors: Vec<FieldError>,
+}
+
+impl Checks {
+    /// Starts with the derive-based checks of `input`.
+    pub fn of(input: &impl Validate) -> Checks {
+        let mut checks = Checks::default();
+        if let Err(errors) = input.validate() {
+            flatten("", &errors, &mut checks.errors);
+        }
+        checks
+    }
+
+    pub fn push(&mut self, pointer: impl Into<String>, code: &str, detail: impl Into<String>) {
+        self.errors.push(FieldError::body(pointer, code, detail));
+    }
+
+    /// Parses an enum value given as a string.
+    pub fn enum_value<T>(&mut self, pointer: &str, text: &str, parse: fn(&str) -> Option<T>, expected: String) -> Option<T> {
+        let parsed = parse(text);
+        if parsed.is_none() {
+            self.push(pointer, "unknown_value", format!("`{text}` is not one of: {expected}"));
+        }
+        parsed
+    }
+
+    pub fn npi(&mut self, pointer: &str, text: &str) -> Option<Npi> {
+        match Npi::parse(text) {
+            Ok(npi) => Some(npi),
+            Err(error) => {
+                self.push(pointer, error.code(), error.detail());
+                None
+            }
+        }
+    }
+
+    pub fn taxonomy_code(&mut self, pointer: &str, code: &str) {
+        if !is_taxonomy_code(code) {
+            self.push(pointer, "invalid_taxonomy_code", "a NUCC taxonomy code has 10 characters ending in X, e.g. 2084N0400X");
+        }
+    }
+
+    pub fn us_state(&mut self, pointer: &str, code: &str) {
+        if !is_us_state(code) {
+            self.push(pointer, "unknown_value", format!("`{code}` is not a US state or territory code (e.g. NY, CA)"));
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+fn flatten(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
+    let mut fields: Vec<_> = errors.errors().iter().collect();
+    fields.sort_by_key(|(name, _)| name.to_string());
+    for (field, kind) in fields {
+        let pointer = format!("{prefix}/{field}");
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for error in list {
+                    let detail = error.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| describe(error));
+                    out.push(FieldError::body(pointer.clone(), code_for(&error.code), detail));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => flatten(&pointer, inner, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    flatten(&format!("{pointer}/{index}"), inner, out);
+                }
+            }
+        }
+    }
+}
+
+fn code_for(code: &str) -> &str {
+    match code {
+        "length" => "invalid_length",
+        "range" => "out_of_range",
+        "url" => "invalid_url",
+        "email" => "invalid_email",
+        other => other,
+    }
+}
+
+fn describe(error: &validator::ValidationError) -> String {
+    let param = |name: &str| error.params.get(name).map(|v| v.to_string());
+    match error.code.as_ref() {
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("length must be between {min} and {max}"),
+            (None, Some(max)) => format!("length must be at most {max}"),
+            (Some(min), None) => format!("length must be at least {min}"),
+            _ => "invalid length".to_owned(),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            _ => "out of range".to_owned(),
+        },
+        "url" => "must be an absolute http(s) URL".to_owned(),
+        other => other.replace('_', " "),
+    }
+}

@@ -1,0 +1,141 @@
+//! All configuration, in one place: command-line flags, each with an environment variable of the
+//! `CLINIC_FINDER_` prefix (`clinic-finder --help` lists them with their defaults).
+
+use clap::{Args, Parser, Subcommand};
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::domain::Role;
+
+#[derive(Debug, Parser)]
+#[command(name = "clinic-finder", version, about = "Find a safe, qualified therapeutic Botox injector near you.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (the default when no command is given).
+    Serve {
+        /// Load the demo dataset first when the database has no providers yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Load the deterministic demo dataset (providers, clinics and credentials around US cities).
+    SeedDemo {
+        /// Number of providers to generate.
+        #[arg(long, default_value_t = 3000)]
+        providers: usize,
+        /// Random seed: the same seed gives the same dataset.
+        #[arg(long, default_value_t = 20261126)]
+        seed: u64,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document (JSON) on standard output.
+    Openapi,
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Exit 0 when the running service answers /readyz on the bind address (for container health checks).
+    Healthcheck,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; the secret is printed once and only its hash is stored.
+    Create {
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// A name that says whose key it is.
+        #[arg(long, default_value = "created on the command line")]
+        name: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("expected one of {}", Role::expected()))
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address and port to listen on.
+    #[arg(long, env = "CLINIC_FINDER_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+
+    /// Database: a SQLite file path (or sqlite://path). The directory is created if missing.
+    #[arg(long, env = "CLINIC_FINDER_DATABASE_URL", default_value = "data/clinic-finder.sqlite3", global = true)]
+    pub database_url: String,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "CLINIC_FINDER_POOL_SIZE", default_value_t = 8, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub pool_size: u32,
+
+    /// Seconds a request waits for a database connection before it gets 503.
+    #[arg(long, env = "CLINIC_FINDER_POOL_TIMEOUT_SECS", default_value_t = 5, global = true,
+          value_parser = clap::value_parser!(u64).range(1..=120))]
+    pub pool_timeout_secs: u64,
+
+    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `clinic_finder=debug,info`.
+    #[arg(long, env = "CLINIC_FINDER_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log format: `json` (one object a line) or `text`.
+    #[arg(long, env = "CLINIC_FINDER_LOG_FORMAT", default_value = "json", global = true,
+          value_parser = ["json", "text"])]
+    pub log_format: String,
+
+    /// Bootstrap admin API key (at least 32 characters). Registered at start-up under the name
+    /// "bootstrap"; prefer `clinic-finder keys create --role admin` and revoke this one later.
+    #[arg(long, env = "CLINIC_FINDER_ADMIN_KEY", hide_env_values = true, global = true, value_parser = parse_secret)]
+    pub admin_key: Option<Secret>,
+
+    /// Largest accepted request body, bytes.
+    #[arg(long, env = "CLINIC_FINDER_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_body_bytes: usize,
+
+    /// HTTP worker threads (0: one per core).
+    #[arg(long, env = "CLINIC_FINDER_WORKERS", default_value_t = 0, global = true)]
+    pub workers: usize,
+}
+
+impl Settings {
+    /// Defaults for a given database, as tests and tools use them.
+    pub fn for_database(database_url: &str) -> Settings {
+        let mut settings = Cli::parse_from(["clinic-finder"]).settings;
+        settings.database_url = database_url.to_owned();
+        settings
+    }
+}
+
+/// A secret: never printed by `Debug` or logs.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(**redacted**)")
+    }
+}
+
+fn parse_secret(text: &str) -> Result<Secret, String> {
+    if text.len() < 32 {
+        return Err("an API key needs at least 32 characters".to_owned());
+    }
+    Ok(Secret(text.to_owned()))
+}

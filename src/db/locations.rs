@@ -1,0 +1,77 @@
+//! Location queries.
+
+use diesel::prelude::*;
+
+use super::models::{LocationRow, NewLocation};
+use super::schema::{locations, provider_locations, providers};
+use super::DbConnection;
+use crate::domain::VettingStatus;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = locations)]
+pub struct LocationChanges {
+    pub name: Option<Option<String>>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<Option<String>>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub timezone: Option<String>,
+    pub opening_hours: Option<String>,
+    pub phone: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+}
+
+pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<LocationRow>> {
+    Ok(locations::table.find(id).select(LocationRow::as_select()).first(connection).optional()?)
+}
+
+pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<LocationRow> {
+    find(connection, id)?.ok_or_else(|| ApiError::not_found("location", id))
+}
+
+pub fn list(connection: &mut DbConnection, clinic_id: Option<i64>, after_id: i64, limit: i64) -> ApiResult<Vec<LocationRow>> {
+    let mut query = locations::table.filter(locations::id.gt(after_id)).into_boxed();
+    if let Some(clinic_id) = clinic_id {
+        query = query.filter(locations::clinic_id.eq(clinic_id));
+    }
+    Ok(query.order(locations::id).limit(limit).select(LocationRow::as_select()).load(connection)?)
+}
+
+pub fn insert(connection: &mut DbConnection, location: &NewLocation) -> ApiResult<LocationRow> {
+    Ok(diesel::insert_into(locations::table).values(location).returning(LocationRow::as_returning()).get_result(connection)?)
+}
+
+pub fn update(connection: &mut DbConnection, id: i64, expected_version: i64, changes: &LocationChanges) -> ApiResult<LocationRow> {
+    let current = get(connection, id)?;
+    if current.version != expected_version {
+        return Err(ApiError::PreconditionFailed { current_version: current.version });
+    }
+    Ok(diesel::update(locations::table.find(id))
+        .set((changes, locations::updated_at.eq(super::now()), locations::version.eq(current.version + 1)))
+        .returning(LocationRow::as_returning())
+        .get_result(connection)?)
+}
+
+pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
+    diesel::delete(locations::table.find(id)).execute(connection)?;
+    Ok(())
+}
+
+/// Providers linked to a location; `public_only` keeps the verified ones.
+pub fn provider_ids(connection: &mut DbConnection, location_id: i64, public_only: bool) -> ApiResult<Vec<i64>> {
+    let mut query = provider_locations::table
+        .inner_join(providers::table)
+        .filter(provider_locations::location_id.eq(location_id))
+        .select(provider_locations::provider_id)
+        .order(provider_locations::provider_id)
+        .into_boxed();
+    if public_only {
+        query = query.filter(providers::vetting_status.eq(VettingStatus::Verified.as_str()));
+    }
+    Ok(query.load(connection)?)
+}

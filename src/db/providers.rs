@@ -1,0 +1,184 @@
+//! Provider queries, and the provider's links to locations, treatments and specialties.
+
+use diesel::prelude::*;
+
+use super::models::{CredentialRow, NewProvider, ProviderLocationRow, ProviderRow, ProviderSpecialtyRow, ProviderTreatmentRow};
+use super::schema::{credentials, provider_locations, provider_specialties, provider_treatments, providers, specialties, treatments};
+use super::DbConnection;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = providers)]
+pub struct ProviderChanges {
+    pub npi: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub degree: Option<String>,
+    pub primary_specialty_code: Option<String>,
+    pub practice_start_year: Option<Option<i32>>,
+    pub languages: Option<String>,
+    pub accepting_new_patients: Option<bool>,
+    pub bio: Option<Option<String>>,
+    pub external_id: Option<Option<String>>,
+}
+
+/// A provider with everything attached to it.
+#[derive(Debug, Clone)]
+pub struct ProviderRecord {
+    pub row: ProviderRow,
+    pub other_specialty_codes: Vec<String>,
+    pub treatments: Vec<ProviderTreatmentRow>,
+    pub location_ids: Vec<i64>,
+    pub credentials: Vec<CredentialRow>,
+}
+
+pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ProviderRow>> {
+    Ok(providers::table.find(id).select(ProviderRow::as_select()).first(connection).optional()?)
+}
+
+pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<ProviderRow> {
+    find(connection, id)?.ok_or_else(|| ApiError::not_found("provider", id))
+}
+
+pub fn record(connection: &mut DbConnection, row: ProviderRow) -> ApiResult<ProviderRecord> {
+    let id = row.id;
+    Ok(ProviderRecord {
+        other_specialty_codes: provider_specialties::table
+            .filter(provider_specialties::provider_id.eq(id))
+            .order(provider_specialties::specialty_code)
+            .select(provider_specialties::specialty_code)
+            .load(connection)?,
+        treatments: provider_treatments::table
+            .filter(provider_treatments::provider_id.eq(id))
+            .order(provider_treatments::treatment_code)
+            .select(ProviderTreatmentRow::as_select())
+            .load(connection)?,
+        location_ids: provider_locations::table
+            .filter(provider_locations::provider_id.eq(id))
+            .order(provider_locations::location_id)
+            .select(provider_locations::location_id)
+            .load(connection)?,
+        credentials: credentials::table
+            .filter(credentials::provider_id.eq(id))
+            .order(credentials::id)
+            .select(CredentialRow::as_select())
+            .load(connection)?,
+        row,
+    })
+}
+
+pub fn get_record(connection: &mut DbConnection, id: i64) -> ApiResult<ProviderRecord> {
+    let row = get(connection, id)?;
+    record(connection, row)
+}
+
+/// Providers by id, optionally only those in `status`.
+pub fn list(connection: &mut DbConnection, status: Option<&str>, after_id: i64, limit: i64) -> ApiResult<Vec<ProviderRow>> {
+    let mut query = providers::table.filter(providers::id.gt(after_id)).into_boxed();
+    if let Some(status) = status {
+        query = query.filter(providers::vetting_status.eq(status.to_owned()));
+    }
+    Ok(query.order(providers::id).limit(limit).select(ProviderRow::as_select()).load(connection)?)
+}
+
+pub fn insert(connection: &mut DbConnection, provider: &NewProvider, other_specialties: &[String]) -> ApiResult<ProviderRow> {
+    let row = diesel::insert_into(providers::table).values(provider).returning(ProviderRow::as_returning()).get_result(connection)?;
+    replace_specialties(connection, row.id, other_specialties)?;
+    Ok(row)
+}
+
+pub fn replace_specialties(connection: &mut DbConnection, provider_id: i64, codes: &[String]) -> ApiResult<()> {
+    diesel::delete(provider_specialties::table.filter(provider_specialties::provider_id.eq(provider_id))).execute(connection)?;
+    let rows: Vec<_> = codes
+        .iter()
+        .map(|code| ProviderSpecialtyRow { provider_id, specialty_code: code.clone() })
+        .collect();
+    diesel::insert_into(provider_specialties::table).values(&rows).execute(connection)?;
+    Ok(())
+}
+
+/// Applies `changes` at `expected_version` and bumps the version; vetting status is not among
+/// the changes: only the workflow moves it ([`set_vetting_status`]).
+pub fn update(connection: &mut DbConnection, id: i64, expected_version: i64, changes: &ProviderChanges) -> ApiResult<ProviderRow> {
+    let current = get(connection, id)?;
+    if current.version != expected_version {
+        return Err(ApiError::PreconditionFailed { current_version: current.version });
+    }
+    Ok(diesel::update(providers::table.find(id))
+        .set((changes, providers::updated_at.eq(super::now()), providers::version.eq(current.version + 1)))
+        .returning(ProviderRow::as_returning())
+        .get_result(connection)?)
+}
+
+pub fn set_vetting_status(connection: &mut DbConnection, id: i64, version: i64, status: &str) -> ApiResult<ProviderRow> {
+    Ok(diesel::update(providers::table.find(id).filter(providers::version.eq(version)))
+        .set((providers::vetting_status.eq(status), providers::updated_at.eq(super::now()), providers::version.eq(version + 1)))
+        .returning(ProviderRow::as_returning())
+        .get_result(connection)?)
+}
+
+pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
+    diesel::delete(providers::table.find(id)).execute(connection)?;
+    Ok(())
+}
+
+/// Links a provider to a location; true when the link is new.
+pub fn link_location(connection: &mut DbConnection, provider_id: i64, location_id: i64) -> ApiResult<bool> {
+    let inserted = diesel::insert_or_ignore_into(provider_locations::table)
+        .values(ProviderLocationRow { provider_id, location_id, created_at: super::now() })
+        .execute(connection)?;
+    Ok(inserted == 1)
+}
+
+pub fn unlink_location(connection: &mut DbConnection, provider_id: i64, location_id: i64) -> ApiResult<bool> {
+    let deleted = diesel::delete(
+        provider_locations::table
+            .filter(provider_locations::provider_id.eq(provider_id))
+            .filter(provider_locations::location_id.eq(location_id)),
+    )
+    .execute(connection)?;
+    Ok(deleted == 1)
+}
+
+pub fn find_treatment(connection: &mut DbConnection, provider_id: i64, code: &str) -> ApiResult<Option<ProviderTreatmentRow>> {
+    Ok(provider_treatments::table
+        .filter(provider_treatments::provider_id.eq(provider_id))
+        .filter(provider_treatments::treatment_code.eq(code))
+        .select(ProviderTreatmentRow::as_select())
+        .first(connection)
+        .optional()?)
+}
+
+pub fn upsert_treatment(connection: &mut DbConnection, provider_id: i64, code: &str, annual_volume: Option<i32>) -> ApiResult<ProviderTreatmentRow> {
+    diesel::delete(
+        provider_treatments::table
+            .filter(provider_treatments::provider_id.eq(provider_id))
+            .filter(provider_treatments::treatment_code.eq(code)),
+    )
+    .execute(connection)?;
+    let row = ProviderTreatmentRow { provider_id, treatment_code: code.to_owned(), annual_volume, created_at: super::now() };
+    diesel::insert_into(provider_treatments::table).values(&row).execute(connection)?;
+    Ok(row)
+}
+
+pub fn remove_treatment(connection: &mut DbConnection, provider_id: i64, code: &str) -> ApiResult<bool> {
+    let deleted = diesel::delete(
+        provider_treatments::table
+            .filter(provider_treatments::provider_id.eq(provider_id))
+            .filter(provider_treatments::treatment_code.eq(code)),
+    )
+    .execute(connection)?;
+    Ok(deleted == 1)
+}
+
+pub fn specialty_exists(connection: &mut DbConnection, code: &str) -> ApiResult<bool> {
+    Ok(specialties::table.find(code).count().get_result::<i64>(connection)? == 1)
+}
+
+pub fn treatment_exists(connection: &mut DbConnection, code: &str) -> ApiResult<bool> {
+    Ok(treatments::table.find(code).count().get_result::<i64>(connection)? == 1)
+}
+
+pub fn count(connection: &mut DbConnection) -> ApiResult<i64> {
+    Ok(providers::table.count().get_result(connection)?)
+}

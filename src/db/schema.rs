@@ -1,0 +1,183 @@
+//! Diesel's view of the tables, in portable SQL types so one schema serves every backend.
+//! Kept in step with `migrations/` by hand (and checked by the migration tests).
+
+diesel::table! {
+    specialties (code) {
+        code -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    treatments (code) {
+        code -> Text,
+        name -> Text,
+        label_status -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    treatment_specialties (treatment_code, specialty_code) {
+        treatment_code -> Text,
+        specialty_code -> Text,
+    }
+}
+
+diesel::table! {
+    clinics (id) {
+        id -> BigInt,
+        name -> Text,
+        website -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        description -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    locations (id) {
+        id -> BigInt,
+        clinic_id -> BigInt,
+        name -> Nullable<Text>,
+        address_line1 -> Text,
+        address_line2 -> Nullable<Text>,
+        city -> Text,
+        state -> Text,
+        postal_code -> Text,
+        country -> Text,
+        latitude -> Double,
+        longitude -> Double,
+        timezone -> Text,
+        opening_hours -> Text,
+        phone -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    providers (id) {
+        id -> BigInt,
+        npi -> Text,
+        given_name -> Text,
+        family_name -> Text,
+        degree -> Text,
+        primary_specialty_code -> Text,
+        practice_start_year -> Nullable<Integer>,
+        languages -> Text,
+        accepting_new_patients -> Bool,
+        bio -> Nullable<Text>,
+        vetting_status -> Text,
+        external_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    provider_specialties (provider_id, specialty_code) {
+        provider_id -> BigInt,
+        specialty_code -> Text,
+    }
+}
+
+diesel::table! {
+    credentials (id) {
+        id -> BigInt,
+        provider_id -> BigInt,
+        kind -> Text,
+        issuer -> Text,
+        identifier -> Nullable<Text>,
+        jurisdiction -> Nullable<Text>,
+        specialty_code -> Nullable<Text>,
+        issued_on -> Nullable<Date>,
+        expires_on -> Nullable<Date>,
+        verification_status -> Text,
+        verified_at -> Nullable<Timestamp>,
+        verified_by_key_id -> Nullable<BigInt>,
+        verification_source_type -> Nullable<Text>,
+        verification_reference -> Nullable<Text>,
+        next_due_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    provider_locations (provider_id, location_id) {
+        provider_id -> BigInt,
+        location_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    provider_treatments (provider_id, treatment_code) {
+        provider_id -> BigInt,
+        treatment_code -> Text,
+        annual_volume -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        role -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        occurred_at -> Timestamp,
+        actor_key_id -> Nullable<BigInt>,
+        actor_role -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(locations -> clinics (clinic_id));
+diesel::joinable!(credentials -> providers (provider_id));
+diesel::joinable!(provider_specialties -> providers (provider_id));
+diesel::joinable!(provider_locations -> providers (provider_id));
+diesel::joinable!(provider_locations -> locations (location_id));
+diesel::joinable!(provider_treatments -> providers (provider_id));
+diesel::joinable!(provider_treatments -> treatments (treatment_code));
+diesel::joinable!(treatment_specialties -> treatments (treatment_code));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    specialties,
+    treatments,
+    treatment_specialties,
+    clinics,
+    locations,
+    providers,
+    provider_specialties,
+    credentials,
+    provider_locations,
+    provider_treatments,
+    api_keys,
+    audit_log,
+);

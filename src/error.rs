@@ -1,0 +1,309 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 problem details.
+//!
+//! Handlers and extractors return [`ApiError`]; the database layer returns `diesel` errors that are
+//! converted here (unique violation → 409, pool exhaustion → 503, anything else → a logged 500 whose
+//! body says nothing internal). Every variant has a stable snake_case `code`, also used in `type`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Which part of the request a field error points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamLocation {
+    Body,
+    Query,
+    Path,
+    Header,
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(example = json!({"in": "body", "pointer": "/npi", "code": "npi_check_digit", "detail": "NPI check digit is wrong (Luhn over 80840 + the first 9 digits)"}))]
+pub struct FieldError {
+    /// The part of the request the field is in.
+    #[serde(rename = "in")]
+    pub location: ParamLocation,
+    /// JSON pointer (RFC 6901) to the field within that part, e.g. `/npi`, `/lat`, `/opening_hours/mon/0`.
+    pub pointer: String,
+    /// Machine-readable reason, e.g. `required`, `out_of_range`, `unknown_value`, `npi_check_digit`.
+    pub code: String,
+    /// What is wrong, for a human.
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(location: ParamLocation, pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        let pointer = pointer.into();
+        let pointer = if pointer.starts_with('/') || pointer.is_empty() { pointer } else { format!("/{pointer}") };
+        FieldError { location, pointer, code: code.to_owned(), detail: detail.into() }
+    }
+    pub fn body(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Self::new(ParamLocation::Body, pointer, code, detail)
+    }
+    pub fn query(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Self::new(ParamLocation::Query, pointer, code, detail)
+    }
+}
+
+/// RFC 9457 problem details, as every error response carries them.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation_failed",
+    "code": "validation_failed",
+    "title": "The request is not valid",
+    "status": 422,
+    "detail": "1 field is invalid",
+    "request_id": "5f0c6b1e9d7a4c21",
+    "errors": [{"in": "query", "pointer": "/lat", "code": "out_of_range", "detail": "must be between -90 and 90"}]
+}))]
+pub struct ProblemDetails {
+    /// A URI reference naming the problem type: `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    /// Stable snake_case code; one of a fixed list documented in `docs/errors.md`.
+    pub code: &'static str,
+    /// Short summary of the problem type; the same for every occurrence.
+    pub title: &'static str,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong in this occurrence.
+    pub detail: String,
+    /// The request id (`X-Request-Id`), for support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Field-level list for validation failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    /// For `invalid_transition`: the states the resource may move to from where it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
+    /// For `precondition_failed`: the resource's current version, to retry with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_version: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{} invalid field(s)", .0.len())]
+    Validation(Vec<FieldError>),
+    #[error("malformed request body: {0}")]
+    MalformedBody(String),
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{resource} {id} does not exist")]
+    NotFound { resource: &'static str, id: String },
+    #[error("no route matches this path")]
+    RouteNotFound,
+    #[error("method not allowed on this path")]
+    MethodNotAllowed,
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("cannot move from {from} to {to}")]
+    InvalidTransition { from: String, to: String, allowed: Vec<String> },
+    #[error("the resource has changed: it is at version {current_version}")]
+    PreconditionFailed { current_version: i64 },
+    #[error("this request needs an If-Match header carrying the current version (its ETag)")]
+    PreconditionRequired,
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    #[error("{0}")]
+    ServiceUnavailable(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(error: FieldError) -> Self {
+        ApiError::Validation(vec![error])
+    }
+
+    pub fn not_found(resource: &'static str, id: impl ToString) -> Self {
+        ApiError::NotFound { resource, id: id.to_string() }
+    }
+
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        ApiError::Internal(error.to_string())
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::MalformedBody(_) => "malformed_body",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::NotFound { .. } => "not_found",
+            ApiError::RouteNotFound => "route_not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict { code, .. } => code,
+            ApiError::InvalidTransition { .. } => "invalid_transition",
+            ApiError::PreconditionFailed { .. } => "precondition_failed",
+            ApiError::PreconditionRequired => "precondition_required",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotAcceptable(_) => "not_acceptable",
+            ApiError::ServiceUnavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Validation(_) => "The request is not valid",
+            ApiError::MalformedBody(_) => "The request body is not valid JSON for this operation",
+            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
+            ApiError::PayloadTooLarge { .. } => "The request body is too large",
+            ApiError::NotFound { .. } => "Not found",
+            ApiError::RouteNotFound => "No such route",
+            ApiError::MethodNotAllowed => "Method not allowed",
+            ApiError::Conflict { .. } => "Conflict",
+            ApiError::InvalidTransition { .. } => "Invalid state transition",
+            ApiError::PreconditionFailed { .. } => "Stale version",
+            ApiError::PreconditionRequired => "Version required",
+            ApiError::Unauthorized(_) => "Authentication required",
+            ApiError::Forbidden(_) => "Forbidden",
+            ApiError::NotAcceptable(_) => "Not acceptable",
+            ApiError::ServiceUnavailable(_) => "Service unavailable",
+            ApiError::Internal(_) => "Internal server error",
+        }
+    }
+
+    pub fn problem(&self, request_id: Option<String>) -> ProblemDetails {
+        let detail = match self {
+            ApiError::Validation(errors) if errors.len() == 1 => "1 field is invalid".to_owned(),
+            ApiError::Validation(errors) => format!("{} fields are invalid", errors.len()),
+            // Never leak internals: the log has the cause, keyed by the request id.
+            ApiError::Internal(_) => "An unexpected error occurred; it has been logged.".to_owned(),
+            other => other.to_string(),
+        };
+        ProblemDetails {
+            problem_type: format!("/problems/{}", self.code()),
+            code: self.code(),
+            title: self.title(),
+            status: self.status_code().as_u16(),
+            detail,
+            request_id,
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+            allowed: match self {
+                ApiError::InvalidTransition { allowed, .. } => Some(allowed.clone()),
+                _ => None,
+            },
+            current_version: match self {
+                ApiError::PreconditionFailed { current_version } => Some(*current_version),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotFound { .. } | ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } | ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
+            ApiError::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let ApiError::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+        }
+        // The request id is filled in by the request-id middleware, which sees the response.
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
+        match self {
+            ApiError::Unauthorized(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="clinic-finder""#));
+            }
+            ApiError::ServiceUnavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            ApiError::MethodNotAllowed => {}
+            _ => {}
+        }
+        response.body(serde_json::to_vec(&self.problem(None)).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(error: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &error {
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                ApiError::Conflict { code: "duplicate", detail: unique_violation_detail(info.message()) }
+            }
+            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict {
+                code: "referenced",
+                detail: "the change conflicts with a related resource (it is referenced, or refers to one that does not exist)"
+                    .to_owned(),
+            },
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                ApiError::ServiceUnavailable("the database connection was lost; retry shortly".to_owned())
+            }
+            Error::DatabaseError(DatabaseErrorKind::Unknown, info) if is_busy(info.message()) => {
+                ApiError::ServiceUnavailable("the database is busy; retry shortly".to_owned())
+            }
+            _ => ApiError::Internal(error.to_string()),
+        }
+    }
+}
+
+fn is_busy(message: &str) -> bool {
+    message.contains("database is locked") || message.contains("database is busy")
+}
+
+/// Names the duplicated field without echoing SQL: "UNIQUE constraint failed: providers.npi" → "npi".
+fn unique_violation_detail(message: &str) -> String {
+    let field = message.rsplit('.').next().filter(|f| !f.contains(' ')).unwrap_or("value");
+    let field = match field {
+        "npi" | "providers_npi_key" => "npi",
+        "external_id" => "external_id",
+        other if other.contains("npi") => "npi",
+        _ => "value",
+    };
+    format!("a resource with this {field} already exists")
+}
+
+impl From<r2d2_error::PoolError> for ApiError {
+    fn from(error: r2d2_error::PoolError) -> Self {
+        tracing::warn!(%error, "database pool");
+        ApiError::ServiceUnavailable("the database is unavailable; retry shortly".to_owned())
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(_: actix_web::error::BlockingError) -> Self {
+        ApiError::ServiceUnavailable("the server is shutting down".to_owned())
+    }
+}
+
+mod r2d2_error {
+    pub type PoolError = diesel::r2d2::PoolError;
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,15 @@
+//! clinic-finder: a clinic finder and provider-credential directory for therapeutic botulinum
+//! toxin. See README.md and docs/architecture.md.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod openapi;
+pub mod search;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,410 @@
+//! Top-k ranked search that stops early.
+//!
+//! Candidates come out of the R*-tree nearest-first (great-circle order). Each is scored exactly
+//! (geodesic distance, credentials at the query's instant). Because the credential part of the
+//! score is bounded by 1 and the distance part falls with distance, a candidate not yet seen —
+//! at least `geodesic_lower_bound_m(chord)` away — can score no more than
+//! `ranking::total_score(bound, radius, 1.0)`. Once that cannot beat the k-th best result, the
+//! walk stops: the answer is the same as ranking every location in the radius.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::geodesy::{geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
+use super::index::{DirectoryIndex, LocationEntry, ProviderEntry};
+use super::ranking::{self, CredentialInputs};
+use crate::domain::{Coordinates, CredentialKind, Degree};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SearchMode {
+    Locations,
+    Providers,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Distance decay blended with the credential score (docs/ranking.md).
+    Best,
+    /// Nearest first.
+    Distance,
+    /// Highest credential score first, then nearest.
+    Credentials,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    pub treatments: Vec<String>,
+    pub specialties: Vec<String>,
+    pub degrees: Vec<Degree>,
+    pub min_years_experience: Option<u32>,
+    pub board_certified: Option<bool>,
+    pub languages: Vec<String>,
+    pub accepting_new_patients: Option<bool>,
+    /// Only locations open at this instant (`open_now` sets it to the request's instant).
+    pub open_at: Option<DateTime<Utc>>,
+    /// Lower-cased text that the clinic's or the provider's name must contain.
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub mode: SearchMode,
+    pub centre: Coordinates,
+    pub radius_m: f64,
+    pub filters: Filters,
+    pub sort: Sort,
+    pub limit: usize,
+    /// Resume after this key (from the cursor of the previous page).
+    pub after: Option<RankKey>,
+    /// The instant credentials are judged at.
+    pub now: DateTime<Utc>,
+}
+
+/// A result's place in the order: higher `primary` first, then nearer, then lower id.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankKey {
+    pub primary: f64,
+    pub distance_m: f64,
+    pub id: i64,
+}
+
+impl RankKey {
+    /// `Less` when `self` ranks before `other`.
+    pub fn rank_cmp(&self, other: &RankKey) -> Ordering {
+        other
+            .primary
+            .total_cmp(&self.primary)
+            .then(self.distance_m.total_cmp(&other.distance_m))
+            .then(self.id.cmp(&other.id))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ranked(RankKey);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.rank_cmp(&other.0)
+    }
+}
+
+/// One result: a location (locations mode) or a provider at its nearest matching location.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub key: RankKey,
+    pub location_id: i64,
+    /// The provider whose credentials scored (for a location: its best match).
+    pub provider_id: i64,
+    pub distance_m: f64,
+    pub credentials: CredentialInputs,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchOutcome {
+    pub hits: Vec<Hit>,
+    /// More results follow the last hit.
+    pub has_more: bool,
+    /// Locations taken out of the spatial index: far below the total when the walk stops early.
+    pub candidates_visited: usize,
+}
+
+/// Filters and scores providers for one request.
+pub struct ProviderMatcher<'a> {
+    request: &'a SearchRequest,
+    today: NaiveDate,
+    relevant_specialties: Option<HashSet<&'a str>>,
+}
+
+impl<'a> ProviderMatcher<'a> {
+    pub fn new(index: &'a DirectoryIndex, request: &'a SearchRequest) -> ProviderMatcher<'a> {
+        let relevant_specialties = (!request.filters.treatments.is_empty()).then(|| {
+            request
+                .filters
+                .treatments
+                .iter()
+                .filter_map(|t| index.treatment_specialties.get(t))
+                .flatten()
+                .map(String::as_str)
+                .collect()
+        });
+        ProviderMatcher { request, today: request.now.date_naive(), relevant_specialties }
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.today
+    }
+
+    /// The credential inputs, or `None` when the provider is not listed or fails a filter.
+    pub fn evaluate(&self, provider: &ProviderEntry, clinic_name_matches: bool) -> Option<CredentialInputs> {
+        let filters = &self.request.filters;
+        if !provider.is_listed_on(self.today) {
+            return None;
+        }
+        if !filters.treatments.is_empty() && !provider.treatments.iter().any(|(code, _)| filters.treatments.contains(code)) {
+            return None;
+        }
+        if !filters.specialties.is_empty()
+            && !filters.specialties.iter().any(|s| *s == provider.primary_specialty_code || provider.specialty_codes.contains(s))
+        {
+            return None;
+        }
+        if !filters.degrees.is_empty() && !filters.degrees.contains(&provider.degree) {
+            return None;
+        }
+        if !filters.languages.is_empty() && !filters.languages.iter().any(|l| provider.languages.contains(l)) {
+            return None;
+        }
+        if filters.accepting_new_patients.is_some_and(|wanted| wanted != provider.accepting_new_patients) {
+            return None;
+        }
+        let years = provider.years_of_experience(self.today);
+        if filters.min_years_experience.is_some_and(|min| years.unwrap_or(0) < min) {
+            return None;
+        }
+        if let Some(text) = &filters.text {
+            if !clinic_name_matches && !provider.name_lower.contains(text.as_str()) {
+                return None;
+            }
+        }
+        let inputs = self.credential_inputs(provider, years);
+        if filters.board_certified.is_some_and(|wanted| wanted != inputs.relevant_board_certification) {
+            return None;
+        }
+        Some(inputs)
+    }
+
+    pub fn is_relevant_certification(&self, specialty_code: Option<&str>) -> bool {
+        match &self.relevant_specialties {
+            None => true,
+            Some(relevant) => specialty_code.is_some_and(|code| relevant.contains(code)),
+        }
+    }
+
+    fn credential_inputs(&self, provider: &ProviderEntry, years: Option<u32>) -> CredentialInputs {
+        let mut inputs = CredentialInputs { years_of_experience: years, ..Default::default() };
+        for credential in provider.active_credentials(self.today) {
+            match credential.kind {
+                CredentialKind::BoardCertification if self.is_relevant_certification(credential.specialty_code.as_deref()) => {
+                    inputs.relevant_board_certification = true
+                }
+                CredentialKind::InjectorTraining => inputs.injector_training = true,
+                _ => {}
+            }
+        }
+        let treatments = &self.request.filters.treatments;
+        inputs.annual_procedure_volume = provider
+            .treatments
+            .iter()
+            .filter(|(code, _)| treatments.is_empty() || treatments.contains(code))
+            .filter_map(|(_, volume)| volume.map(|v| v.max(0) as u32))
+            .max();
+        inputs
+    }
+}
+
+fn primary(sort: Sort, distance_m: f64, radius_m: f64, credential_score: f64) -> f64 {
+    match sort {
+        Sort::Best => ranking::total_score(distance_m, radius_m, credential_score),
+        Sort::Distance => 0.0,
+        Sort::Credentials => credential_score,
+    }
+}
+
+/// The best `primary` any candidate at distance ≥ `distance_m` could have.
+fn primary_upper_bound(sort: Sort, distance_m: f64, radius_m: f64) -> f64 {
+    primary(sort, distance_m, radius_m, 1.0)
+}
+
+pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome {
+    let matcher = ProviderMatcher::new(index, request);
+    let target = request.limit + 1; // one more than asked tells whether another page follows
+    let centre = unit_vector(request.centre.lat, request.centre.lon);
+    let mut best: BTreeSet<Ranked> = BTreeSet::new();
+    let mut hits: HashMap<i64, Hit> = HashMap::new();
+    let mut candidates_visited = 0;
+
+    let consider = |hit: Hit, best: &mut BTreeSet<Ranked>, hits: &mut HashMap<i64, Hit>| {
+        if request.after.is_some_and(|after| hit.key.rank_cmp(&after) != Ordering::Greater) {
+            return;
+        }
+        if let Some(existing) = hits.get(&hit.key.id) {
+            if existing.key.rank_cmp(&hit.key) != Ordering::Greater {
+                return; // a provider already seen at a nearer (or equal) location
+            }
+            best.remove(&Ranked(existing.key));
+        }
+        if best.len() == target && best.last().is_some_and(|worst| hit.key.rank_cmp(&worst.0) != Ordering::Less) {
+            hits.insert(hit.key.id, hit);
+            return;
+        }
+        best.insert(Ranked(hit.key));
+        hits.insert(hit.key.id, hit);
+        if best.len() > target {
+            best.pop_last();
+        }
+    };
+
+    for (point, chord_squared) in index.tree.nearest_neighbor_iter_with_distance_2(&centre) {
+        let lower_bound_m = geodesic_lower_bound_m(chord_squared);
+        if lower_bound_m > request.radius_m {
+            break;
+        }
+        if best.len() == target && can_stop(request, &best, lower_bound_m) {
+            break;
+        }
+        candidates_visited += 1;
+        let Some(location) = index.locations.get(&point.data) else { continue };
+        let distance_m = geodesic_distance_m(request.centre.lat, request.centre.lon, location.row.latitude, location.row.longitude);
+        if distance_m > request.radius_m {
+            continue;
+        }
+        if let Some(instant) = request.filters.open_at {
+            if !location.hours.is_open_at(location.timezone, instant) {
+                continue;
+            }
+        }
+        let clinic_name_matches = match (&request.filters.text, index.clinics.get(&location.row.clinic_id)) {
+            (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
+            _ => false,
+        };
+        let matching = matching_providers(index, &matcher, location, clinic_name_matches);
+        match request.mode {
+            SearchMode::Locations => {
+                let Some((provider_id, inputs, score)) = matching
+                    .into_iter()
+                    .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)))
+                else {
+                    continue;
+                };
+                let key = RankKey {
+                    primary: primary(request.sort, distance_m, request.radius_m, score),
+                    distance_m,
+                    id: location.row.id,
+                };
+                consider(Hit { key, location_id: location.row.id, provider_id, distance_m, credentials: inputs }, &mut best, &mut hits);
+            }
+            SearchMode::Providers => {
+                for (provider_id, inputs, score) in matching {
+                    let key = RankKey { primary: primary(request.sort, distance_m, request.radius_m, score), distance_m, id: provider_id };
+                    consider(Hit { key, location_id: location.row.id, provider_id, distance_m, credentials: inputs }, &mut best, &mut hits);
+                }
+            }
+        }
+    }
+
+    let has_more = best.len() > request.limit;
+    let hits = best
+        .into_iter()
+        .take(request.limit)
+        .filter_map(|ranked| hits.remove(&ranked.0.id))
+        .collect();
+    SearchOutcome { hits, has_more, candidates_visited }
+}
+
+/// True when no candidate at distance ≥ `lower_bound_m` can enter the top results, and (for
+/// providers, whose result is their nearest location) no result already held can still move nearer.
+fn can_stop(request: &SearchRequest, best: &BTreeSet<Ranked>, lower_bound_m: f64) -> bool {
+    let Some(worst) = best.last() else { return false };
+    let bound = RankKey {
+        primary: primary_upper_bound(request.sort, lower_bound_m, request.radius_m),
+        distance_m: lower_bound_m,
+        id: i64::MIN,
+    };
+    if bound.rank_cmp(&worst.0) != Ordering::Greater {
+        return false;
+    }
+    match request.mode {
+        SearchMode::Locations => true,
+        SearchMode::Providers => best.iter().all(|ranked| ranked.0.distance_m < lower_bound_m),
+    }
+}
+
+/// (provider id, credential inputs, credential score) for each public provider here that passes
+/// the filters.
+pub fn matching_providers(
+    index: &DirectoryIndex,
+    matcher: &ProviderMatcher<'_>,
+    location: &LocationEntry,
+    clinic_name_matches: bool,
+) -> Vec<(i64, CredentialInputs, f64)> {
+    location
+        .provider_ids
+        .iter()
+        .filter_map(|id| index.providers.get(id))
+        .filter_map(|provider| {
+            let inputs = matcher.evaluate(provider, clinic_name_matches)?;
+            Some((provider.id, inputs, ranking::credential_score(&inputs)))
+        })
+        .collect()
+}
+
+/// Every result in the radius, ranked without early stopping: the reference the early-stopping
+/// search must equal (used by the tests and the benchmark's cost curve).
+pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec<Hit> {
+    let matcher = ProviderMatcher::new(index, request);
+    let mut hits: HashMap<i64, Hit> = HashMap::new();
+    for location in index.locations.values() {
+        let distance_m = geodesic_distance_m(request.centre.lat, request.centre.lon, location.row.latitude, location.row.longitude);
+        if distance_m > request.radius_m {
+            continue;
+        }
+        if request.filters.open_at.is_some_and(|instant| !location.hours.is_open_at(location.timezone, instant)) {
+            continue;
+        }
+        let clinic_name_matches = match (&request.filters.text, index.clinics.get(&location.row.clinic_id)) {
+            (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
+            _ => false,
+        };
+        let matching = matching_providers(index, &matcher, location, clinic_name_matches);
+        let candidates: Vec<Hit> = match request.mode {
+            SearchMode::Locations => matching
+                .into_iter()
+                .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)))
+                .map(|(provider_id, inputs, score)| Hit {
+                    key: RankKey { primary: primary(request.sort, distance_m, request.radius_m, score), distance_m, id: location.row.id },
+                    location_id: location.row.id,
+                    provider_id,
+                    distance_m,
+                    credentials: inputs,
+                })
+                .into_iter()
+                .collect(),
+            SearchMode::Providers => matching
+                .into_iter()
+                .map(|(provider_id, inputs, score)| Hit {
+                    key: RankKey { primary: primary(request.sort, distance_m, request.radius_m, score), distance_m, id: provider_id },
+                    location_id: location.row.id,
+                    provider_id,
+                    distance_m,
+                    credentials: inputs,
+                })
+                .collect(),
+        };
+        for hit in candidates {
+            let better = hits.get(&hit.key.id).is_none_or(|existing| hit.key.rank_cmp(&existing.key) == Ordering::Less);
+            if better {
+                hits.insert(hit.key.id, hit);
+            }
+        }
+    }
+    let mut hits: Vec<Hit> = hits
+        .into_values()
+        .filter(|hit| request.after.is_none_or(|after| hit.key.rank_cmp(&after) == Ordering::Greater))
+        .collect();
+    hits.sort_by(|a, b| a.key.rank_cmp(&b.key));
+    hits
+}

@@ -1,0 +1,142 @@
+//! The application builder: state, middleware, routes. Tests start the same app on port 0.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::extract::{path_error, query_error};
+use crate::api::taxonomy::Taxonomy;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::db::{self, Database};
+use crate::error::ApiError;
+use crate::search::SearchIndex;
+use crate::telemetry::request_middleware;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Database,
+    pub index: SearchIndex,
+    pub clock: Clock,
+    pub taxonomy: Taxonomy,
+    pub settings: Settings,
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens the database (migrating it), builds the search index, binds the listener.
+    pub fn build(settings: Settings, clock: Clock) -> Result<Application, String> {
+        let database = Database::connect(&settings.database_url, settings.pool_size, Duration::from_secs(settings.pool_timeout_secs))?;
+        let mut connection = database.connection().map_err(|e| e.to_string())?;
+        if let Some(key) = &settings.admin_key {
+            db::keys::register_bootstrap(&mut connection, key.expose()).map_err(|e| format!("bootstrap key: {e}"))?;
+        }
+        let started = std::time::Instant::now();
+        let index = SearchIndex::load(&mut connection).map_err(|e| format!("search index: {e}"))?;
+        let locations = index.read().locations.len();
+        tracing::info!(locations, elapsed_ms = started.elapsed().as_millis() as u64, "search index built");
+        let taxonomy = Taxonomy::load(&mut connection).map_err(|e| format!("taxonomy: {e}"))?;
+        drop(connection);
+
+        let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState { db: database, index, clock, taxonomy, settings });
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || build_app(app_state.clone()));
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        let server = server.listen(listener).map_err(|e| e.to_string())?.run();
+        Ok(Application { server, port, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The actix app with every route, extractor error handler and middleware.
+pub fn build_app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<actix_web::body::BoxBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let max_body = state.settings.max_body_bytes;
+    let (app, api) = App::new()
+        .into_utoipa_app()
+        .openapi(<crate::openapi::ApiDoc as utoipa::OpenApi>::openapi())
+        .app_data(state)
+        .app_data(web::PayloadConfig::new(max_body))
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .app_data(web::PathConfig::default().error_handler(path_error))
+        .configure(crate::api::routes)
+        .split_for_parts();
+    let api = Arc::new(api);
+    let served = api.clone();
+    app.route("/openapi.json", web::get().to(move || {
+        let api = served.clone();
+        async move { HttpResponse::Ok().json(&*api) }
+    }))
+    .service(SwaggerUi::new("/docs/{_:.*}"))
+    .default_service(web::to(move |request: HttpRequest| {
+        let api = api.clone();
+        async move { unmatched(&api, &request) }
+    }))
+    .wrap(from_fn(request_middleware))
+}
+
+/// 405 with `Allow` when the path exists under another method, else 404.
+fn unmatched(api: &utoipa::openapi::OpenApi, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = request.path();
+    for (template, item) in api.paths.paths.iter() {
+        if template_matches(template, path) {
+            let allowed: Vec<&str> = [
+                ("GET", item.get.is_some()),
+                ("POST", item.post.is_some()),
+                ("PUT", item.put.is_some()),
+                ("PATCH", item.patch.is_some()),
+                ("DELETE", item.delete.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(method, present)| present.then_some(method))
+            .collect();
+            let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
+                response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+            }
+            return Ok(response);
+        }
+    }
+    Err(ApiError::RouteNotFound)
+}
+
+fn template_matches(template: &str, path: &str) -> bool {
+    let (template, path): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    template.len() == path.len()
+        && template
+            .iter()
+            .zip(&path)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+}

@@ -1,0 +1,203 @@
+//! `TestApp`: the application on port 0 with its own SQLite file, a bootstrap admin key, and
+//! helpers that make the requests a client would.
+
+use chrono::Duration;
+use clinic_finder::clock::Clock;
+use clinic_finder::config::{Secret, Settings};
+use clinic_finder::startup::Application;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const ADMIN_KEY: &str = "test-admin-key-0123456789abcdef0123456789";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+    pub database_path: std::path::PathBuf,
+    _directory: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let database_path = directory.path().join("test.sqlite3");
+        let mut settings = Settings::for_database(database_path.to_str().expect("utf-8 path"));
+        settings.bind = "127.0.0.1:0".parse().expect("address");
+        settings.admin_key = Some(Secret::new(ADMIN_KEY.to_owned()));
+        settings.workers = 1;
+        settings.pool_size = 4;
+        let clock = Clock::default();
+        let application = Application::build(settings, clock.clone()).expect("the app starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        actix_web::rt::spawn(application.run_until_stopped());
+        TestApp { address, client: reqwest::Client::new(), clock, database_path, _directory: directory }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{}", self.address, path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        response.json().await.expect("json")
+    }
+
+    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>, version: Option<i64>) -> Response {
+        self.with_key(ADMIN_KEY, method, path, body, version).await
+    }
+
+    pub async fn with_key(&self, key: &str, method: Method, path: &str, body: Option<Value>, version: Option<i64>) -> Response {
+        let mut request = self.request(method, path).bearer_auth(key);
+        if let Some(version) = version {
+            request = request.header("If-Match", format!("\"{version}\""));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// An admin write that must succeed; returns the body (Null for 204).
+    pub async fn admin_ok(&self, method: Method, path: &str, body: Option<Value>, version: Option<i64>) -> Value {
+        let response = self.admin(method.clone(), path, body, version).await;
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        assert!(status.is_success(), "{method} {path} → {status}: {text}");
+        if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("json")
+        }
+    }
+
+    pub async fn create_clinic(&self, name: &str) -> i64 {
+        let clinic = self.admin_ok(Method::POST, "/v1/clinics", Some(json!({"name": name})), None).await;
+        clinic["id"].as_i64().expect("id")
+    }
+
+    pub async fn create_location(&self, clinic_id: i64, lat: f64, lon: f64, timezone: &str) -> i64 {
+        let body = json!({
+            "clinic_id": clinic_id, "address_line1": "1 Main St", "city": "Somewhere", "state": "NY",
+            "postal_code": "10001", "latitude": lat, "longitude": lon, "timezone": timezone,
+            "opening_hours": {
+                "mon": [{"opens": "09:00", "closes": "17:00"}], "tue": [{"opens": "09:00", "closes": "17:00"}],
+                "wed": [{"opens": "09:00", "closes": "17:00"}], "thu": [{"opens": "09:00", "closes": "17:00"}],
+                "fri": [{"opens": "09:00", "closes": "17:00"}]
+            }
+        });
+        self.admin_ok(Method::POST, "/v1/locations", Some(body), None).await["id"].as_i64().expect("id")
+    }
+
+    pub async fn create_provider(&self, npi: &str, specialty: &str) -> i64 {
+        let body = json!({
+            "npi": npi, "given_name": "Test", "family_name": format!("Provider {npi}"), "degree": "MD",
+            "primary_specialty_code": specialty, "practice_start_year": 2010, "languages": ["en"]
+        });
+        self.admin_ok(Method::POST, "/v1/providers", Some(body), None).await["id"].as_i64().expect("id")
+    }
+
+    pub async fn add_credential(&self, provider_id: i64, body: Value) -> i64 {
+        self.admin_ok(Method::POST, &format!("/v1/providers/{provider_id}/credentials"), Some(body), None).await["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Records a verified primary-source check of a credential.
+    pub async fn verify_credential(&self, credential_id: i64, source_type: &str) {
+        let body = json!({"outcome": "verified", "source_type": source_type, "reference": "https://example.org/check", "reason": "checked at the source"});
+        self.admin_ok(Method::POST, &format!("/v1/credentials/{credential_id}/verification"), Some(body), Some(1)).await;
+    }
+
+    pub async fn provider_version(&self, provider_id: i64) -> i64 {
+        let response = self.admin(Method::GET, &format!("/v1/admin/providers/{provider_id}"), None, None).await;
+        let provider: Value = response.json().await.expect("json");
+        provider["version"].as_i64().expect("version")
+    }
+
+    pub async fn transition(&self, provider_id: i64, to: &str) -> Response {
+        let version = self.provider_version(provider_id).await;
+        self.admin(
+            Method::POST,
+            &format!("/v1/admin/providers/{provider_id}/transitions"),
+            Some(json!({"to": to, "reason": format!("moving to {to}")})),
+            Some(version),
+        )
+        .await
+    }
+
+    /// pending → under_review → verified.
+    pub async fn approve(&self, provider_id: i64) {
+        assert_eq!(self.transition(provider_id, "under_review").await.status(), StatusCode::OK);
+        let response = self.transition(provider_id, "verified").await;
+        let status = response.status();
+        assert_eq!(status, StatusCode::OK, "{}", response.text().await.unwrap_or_default());
+    }
+
+    pub async fn link(&self, provider_id: i64, location_id: i64) {
+        self.admin_ok(Method::PUT, &format!("/v1/providers/{provider_id}/locations/{location_id}"), None, None).await;
+    }
+
+    pub async fn offer(&self, provider_id: i64, treatment: &str) {
+        self.admin_ok(Method::PUT, &format!("/v1/providers/{provider_id}/treatments/{treatment}"), Some(json!({})), None).await;
+    }
+
+    /// A licence in NY, verified at the state board, expiring `expires_on`.
+    pub async fn verified_licence(&self, provider_id: i64, expires_on: &str) -> i64 {
+        let id = self
+            .add_credential(
+                provider_id,
+                json!({"kind": "state_license", "issuer": "New York State Education Department", "jurisdiction": "NY",
+                       "identifier": "123456", "issued_on": "2010-01-01", "expires_on": expires_on}),
+            )
+            .await;
+        self.verify_credential(id, "state_medical_board").await;
+        id
+    }
+
+    /// A public provider with a verified licence, practising at `location_id`, offering `treatment`.
+    pub async fn public_provider(&self, npi: &str, specialty: &str, location_id: i64, treatment: &str) -> i64 {
+        let id = self.create_provider(npi, specialty).await;
+        self.verified_licence(id, "2099-12-31").await;
+        self.approve(id).await;
+        self.link(id, location_id).await;
+        self.offer(id, treatment).await;
+        id
+    }
+
+    pub fn advance_clock(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// Asserts an RFC 9457 problem response and returns its body.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let body = response.text().await.expect("body");
+    assert_eq!(actual, status, "{body}");
+    assert!(content_type.starts_with("application/problem+json"), "content type {content_type}: {body}");
+    let problem: Value = serde_json::from_str(&body).expect("problem json");
+    assert_eq!(problem["status"], status, "{problem}");
+    assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{problem}");
+    assert!(problem["title"].is_string() && problem["detail"].is_string() && problem["request_id"].is_string(), "{problem}");
+    problem
+}
+
+/// The pointers of a validation problem's field errors.
+pub fn pointers(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["pointer"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// Valid NPIs for tests (check digits computed by the library).
+pub fn npi(n: u32) -> String {
+    clinic_finder::domain::Npi::from_base(100_000_000 + n).to_string()
+}
