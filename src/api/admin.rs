@@ -142,7 +142,7 @@ pub async fn transition_provider(
     body: JsonBody<TransitionInput>,
 ) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS)?;
-    let (id, input) = (id.into_inner(), body.into_inner());
+    let (id, input) = (id.into_inner(), body.into_inner()?);
     let mut checks = Checks::of(&input);
     let to = checks.enum_value("/to", &input.to, VettingStatus::parse, VettingStatus::expected());
     checks.finish()?;
@@ -461,7 +461,7 @@ pub struct NewApiKeyInput {
 #[post("/admin/keys")]
 pub async fn create_key(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewApiKeyInput>) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let input = body.into_inner();
+    let input = body.into_inner()?;
     let mut checks = Checks::of(&input);
     let role = checks.enum_value("/role", &input.role, Role::parse, Role::expected());
     checks.finish()?;

@@ -136,7 +136,7 @@ pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiRe
 #[post("/clinics")]
 pub async fn create_clinic(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewClinicInput>) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let input = body.into_inner();
+    let input = body.into_inner()?;
     Checks::of(&input).finish()?;
     let now = db::now();
     let new = NewClinic {
@@ -177,7 +177,7 @@ pub async fn update_clinic(
     body: JsonBody<ClinicPatch>,
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let (id, input) = (id.into_inner(), body.into_inner());
+    let (id, input) = (id.into_inner(), body.into_inner()?);
     Checks::of(&input).finish()?;
     let expected = if_match.required()?;
     let changes = ClinicChanges {

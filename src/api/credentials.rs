@@ -208,7 +208,7 @@ pub async fn create_credential(
     body: JsonBody<NewCredentialInput>,
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let (provider_id, input) = (id.into_inner(), body.into_inner());
+    let (provider_id, input) = (id.into_inner(), body.into_inner()?);
     let credential = state
         .db
         .write(move |c| {
@@ -262,7 +262,7 @@ pub async fn update_credential(
     body: JsonBody<CredentialPatch>,
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let (id, input) = (id.into_inner(), body.into_inner());
+    let (id, input) = (id.into_inner(), body.into_inner()?);
     let expected = if_match.required()?;
     let credential = state
         .db
@@ -341,7 +341,7 @@ pub async fn verify_credential(
     body: JsonBody<VerificationInput>,
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin, Role::Reviewer])?;
-    let (id, input) = (id.into_inner(), body.into_inner());
+    let (id, input) = (id.into_inner(), body.into_inner()?);
     let mut checks = Checks::of(&input);
     let outcome = checks.enum_value("/outcome", &input.outcome, VerificationStatus::parse, "verified, rejected, revoked".to_owned());
     if outcome == Some(VerificationStatus::Unverified) {

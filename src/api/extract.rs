@@ -13,11 +13,13 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError, ParamLocation};
 
-/// A JSON request body of type `T`.
-pub struct JsonBody<T>(pub T);
+/// A JSON request body of type `T`. Extraction never fails by itself: the handler takes the
+/// result after it has checked the caller's key, so an unauthenticated request gets 401, not a
+/// complaint about its body.
+pub struct JsonBody<T>(Result<T, ApiError>);
 
 impl<T> JsonBody<T> {
-    pub fn into_inner(self) -> T {
+    pub fn into_inner(self) -> Result<T, ApiError> {
         self.0
     }
 }
@@ -58,10 +60,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
                 let mut pointer = pointer(error.path());
                 let code = if message.starts_with("unknown field") {
-                    // The pointer names the object; append the unknown field itself.
-                    if let Some(field) = message.split('`').nth(1) {
-                        pointer = format!("{pointer}/{field}");
-                    }
                     "unknown_field"
                 } else if message.starts_with("missing field") {
                     if let Some(field) = message.split('`').nth(1) {
@@ -96,7 +94,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let bytes = web::Bytes::from_request(request, payload);
-        Box::pin(async move {
+        let body = async move {
             if !json {
                 return Err(ApiError::UnsupportedMediaType("the body must be application/json".to_owned()));
             }
@@ -107,8 +105,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 413 => ApiError::PayloadTooLarge { limit },
                 _ => ApiError::MalformedBody("the body could not be read".to_owned()),
             })?;
-            Ok(JsonBody(parse_json(&bytes)?))
-        })
+            parse_json(&bytes)
+        };
+        Box::pin(async move { Ok(JsonBody(body.await)) })
     }
 }
 

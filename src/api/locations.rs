@@ -267,7 +267,7 @@ pub async fn get_location(state: web::Data<AppState>, id: web::Path<i64>) -> Api
 #[post("/locations")]
 pub async fn create_location(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewLocationInput>) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let input = body.into_inner();
+    let input = body.into_inner()?;
     let mut checks = Checks::of(&input);
     let hours = check_place(
         &mut checks,
@@ -330,7 +330,7 @@ pub async fn update_location(
     body: JsonBody<LocationPatch>,
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let (id, input) = (id.into_inner(), body.into_inner());
+    let (id, input) = (id.into_inner(), body.into_inner()?);
     let mut checks = Checks::of(&input);
     let hours = check_place(
         &mut checks,

@@ -337,7 +337,7 @@ pub async fn get_provider(state: web::Data<AppState>, id: web::Path<i64>) -> Api
 #[post("/providers")]
 pub async fn create_provider(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewProviderInput>) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let input = body.into_inner();
+    let input = body.into_inner()?;
     let provider = state
         .db
         .write(move |c| {
@@ -399,7 +399,7 @@ pub async fn update_provider(
     body: JsonBody<ProviderPatch>,
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let (id, input) = (id.into_inner(), body.into_inner());
+    let (id, input) = (id.into_inner(), body.into_inner()?);
     let expected = if_match.required()?;
     let provider = state
         .db
@@ -531,7 +531,7 @@ pub async fn set_treatment(
     body: JsonBody<TreatmentOfferInput>,
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
-    let ((provider_id, code), input) = (path.into_inner(), body.into_inner());
+    let ((provider_id, code), input) = (path.into_inner(), body.into_inner()?);
     Checks::of(&input).finish()?;
     let offered = state
         .db

@@ -159,9 +159,10 @@ async fn writes_need_a_valid_key() {
 async fn two_updates_with_the_same_version_one_wins() {
     let app = TestApp::spawn().await;
     let clinic = app.create_clinic("Race Clinic").await;
-    let first = app.admin(Method::PATCH, &format!("/v1/clinics/{clinic}"), Some(json!({"name": "First"})), Some(1));
-    let second = app.admin(Method::PATCH, &format!("/v1/clinics/{clinic}"), Some(json!({"name": "Second"})), Some(1));
-    let (first, second) = futures_join(first, second).await;
+    let path = format!("/v1/clinics/{clinic}");
+    let first = app.admin(Method::PATCH, &path, Some(json!({"name": "First"})), Some(1));
+    let second = app.admin(Method::PATCH, &path, Some(json!({"name": "Second"})), Some(1));
+    let (first, second) = futures_util::future::join(first, second).await;
     let mut statuses = vec![first.status().as_u16(), second.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, vec![200, 412]);
@@ -171,12 +172,6 @@ async fn two_updates_with_the_same_version_one_wins() {
 
     // No If-Match at all: 428.
     assert_problem(app.admin(Method::PATCH, &format!("/v1/clinics/{clinic}"), Some(json!({"name": "Third"})), None).await, 428).await;
-}
-
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
-    let a = actix_web::rt::spawn(async move { a.await });
-    let b_out = b.await;
-    (a.await.expect("join"), b_out)
 }
 
 #[actix_web::test]

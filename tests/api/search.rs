@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{assert_problem, npi, pointers, TestApp};
 
-const CENTRE: (f64, f64) = (40.7506, -73.9972); // ZIP 10001's centroid
+const CENTRE: (f64, f64) = (40.75065, -73.997293); // ZIP 10001's centroid
 
 fn result_provider_ids(body: &Value) -> Vec<i64> {
     body["results"].as_array().unwrap().iter().map(|r| r["provider"]["id"].as_i64().unwrap()).collect()
