@@ -43,13 +43,23 @@ fn bearer_token(request: &HttpRequest) -> Result<String, ApiError> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthorized("this operation needs an API key: Authorization: Bearer <key>".to_owned()))?;
-    let value = value.to_str().map_err(|_| ApiError::Unauthorized("the Authorization header is not readable".to_owned()))?;
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                "this operation needs an API key: Authorization: Bearer <key>".to_owned(),
+            )
+        })?;
+    let value = value.to_str().map_err(|_| {
+        ApiError::Unauthorized("the Authorization header is not readable".to_owned())
+    })?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(token.trim().to_owned())
         }
-        _ => Err(ApiError::Unauthorized("expected Authorization: Bearer <key>".to_owned())),
+        _ => Err(ApiError::Unauthorized(
+            "expected Authorization: Bearer <key>".to_owned(),
+        )),
     }
 }
 
@@ -60,7 +70,10 @@ impl FromRequest for Actor {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer_token(request);
         let state = request.app_data::<web::Data<AppState>>().cloned();
-        let request_id = request.extensions().get::<RequestId>().map(|id| id.0.clone());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone());
         Box::pin(async move {
             let token = token?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
@@ -80,13 +93,20 @@ impl FromRequest for Actor {
             let invalid = || ApiError::Unauthorized("the API key is not valid".to_owned());
             let key = key.ok_or_else(invalid)?;
             if key.revoked_at.is_some() {
-                return Err(ApiError::Unauthorized("the API key has been revoked".to_owned()));
+                return Err(ApiError::Unauthorized(
+                    "the API key has been revoked".to_owned(),
+                ));
             }
             if key.expires_at.is_some_and(|at| at <= now) {
                 return Err(ApiError::Unauthorized("the API key has expired".to_owned()));
             }
-            let role = Role::parse(&key.role).ok_or_else(|| ApiError::internal("unknown role in api_keys"))?;
-            Ok(Actor { key_id: key.id, role, request_id })
+            let role = Role::parse(&key.role)
+                .ok_or_else(|| ApiError::internal("unknown role in api_keys"))?;
+            Ok(Actor {
+                key_id: key.id,
+                role,
+                request_id,
+            })
         })
     }
 }

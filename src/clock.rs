@@ -18,6 +18,7 @@ impl Clock {
 
     /// Moves this clock (and every copy of it) forward by `by`.
     pub fn advance(&self, by: Duration) {
-        self.offset_seconds.fetch_add(by.num_seconds(), Ordering::Relaxed);
+        self.offset_seconds
+            .fetch_add(by.num_seconds(), Ordering::Relaxed);
     }
 }

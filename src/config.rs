@@ -8,7 +8,11 @@ use std::net::SocketAddr;
 use crate::domain::Role;
 
 #[derive(Debug, Parser)]
-#[command(name = "clinic-finder", version, about = "Find a safe, qualified therapeutic Botox injector near you.")]
+#[command(
+    name = "clinic-finder",
+    version,
+    about = "Find a safe, qualified therapeutic Botox injector near you."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -65,11 +69,21 @@ fn parse_role(text: &str) -> Result<Role, String> {
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address and port to listen on.
-    #[arg(long, env = "CLINIC_FINDER_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// Database: a SQLite file path (or sqlite://path). The directory is created if missing.
-    #[arg(long, env = "CLINIC_FINDER_DATABASE_URL", default_value = "data/clinic-finder.sqlite3", global = true)]
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_DATABASE_URL",
+        default_value = "data/clinic-finder.sqlite3",
+        global = true
+    )]
     pub database_url: String,
 
     /// Maximum database connections in the pool.
@@ -101,7 +115,12 @@ pub struct Settings {
     pub max_body_bytes: usize,
 
     /// HTTP worker threads (0: one per core).
-    #[arg(long, env = "CLINIC_FINDER_WORKERS", default_value_t = 0, global = true)]
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_WORKERS",
+        default_value_t = 0,
+        global = true
+    )]
     pub workers: usize,
 }
 

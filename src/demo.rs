@@ -21,13 +21,17 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 use serde::Serialize;
 
-use crate::db::models::{NewClinic, NewCredential, NewLocation, NewProvider, ProviderLocationRow, ProviderSpecialtyRow};
+use crate::db::models::{
+    NewClinic, NewCredential, NewLocation, NewProvider, ProviderLocationRow, ProviderSpecialtyRow,
+};
 use crate::db::schema::{
-    clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments, providers,
+    clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
+    providers,
 };
 use crate::db::{write_transaction, DbConnection};
 use crate::domain::{
-    CredentialKind, Degree, Npi, OpeningInterval, SourceType, VerificationStatus, VettingStatus, WeeklyHours,
+    CredentialKind, Degree, Npi, OpeningInterval, SourceType, VerificationStatus, VettingStatus,
+    WeeklyHours,
 };
 use crate::error::{ApiError, ApiResult};
 
@@ -45,7 +49,11 @@ pub struct DemoSummary {
 ///
 /// It always inserts: the caller decides whether the database is empty enough to seed (NPIs are
 /// unique, so seeding twice with the same seed fails with a conflict and changes nothing).
-pub fn seed_demo(connection: &mut DbConnection, providers: usize, seed: u64) -> ApiResult<DemoSummary> {
+pub fn seed_demo(
+    connection: &mut DbConnection,
+    providers: usize,
+    seed: u64,
+) -> ApiResult<DemoSummary> {
     if providers == 0 {
         return Ok(DemoSummary::default());
     }
@@ -208,28 +216,54 @@ fn secondary_specialty_options(primary: &str) -> &'static [&'static str] {
 /// The certifying boards for a specialty: (ABMS member board, AOA board for DOs).
 fn certifying_boards(specialty_code: &str) -> Option<(&'static str, &'static str)> {
     Some(match specialty_code {
-        "2084N0400X" | "2084N0402X" => {
-            ("American Board of Psychiatry and Neurology", "American Osteopathic Board of Neurology and Psychiatry")
-        }
-        "207N00000X" => ("American Board of Dermatology", "American Osteopathic Board of Dermatology"),
+        "2084N0400X" | "2084N0402X" => (
+            "American Board of Psychiatry and Neurology",
+            "American Osteopathic Board of Neurology and Psychiatry",
+        ),
+        "207N00000X" => (
+            "American Board of Dermatology",
+            "American Osteopathic Board of Dermatology",
+        ),
         "208100000X" | "2081P2900X" => (
             "American Board of Physical Medicine and Rehabilitation",
             "American Osteopathic Board of Physical Medicine and Rehabilitation",
         ),
-        "208VP0014X" | "207L00000X" => ("American Board of Anesthesiology", "American Osteopathic Board of Anesthesiology"),
-        "207W00000X" => ("American Board of Ophthalmology", "American Osteopathic Board of Ophthalmology and Otolaryngology"),
+        "208VP0014X" | "207L00000X" => (
+            "American Board of Anesthesiology",
+            "American Osteopathic Board of Anesthesiology",
+        ),
+        "207W00000X" => (
+            "American Board of Ophthalmology",
+            "American Osteopathic Board of Ophthalmology and Otolaryngology",
+        ),
         "207Y00000X" => (
             "American Board of Otolaryngology - Head and Neck Surgery",
             "American Osteopathic Board of Ophthalmology and Otolaryngology",
         ),
-        "208800000X" => ("American Board of Urology", "American Osteopathic Board of Surgery"),
-        "208200000X" => ("American Board of Plastic Surgery", "American Osteopathic Board of Surgery"),
-        "207X00000X" | "207XX0004X" => {
-            ("American Board of Orthopaedic Surgery", "American Osteopathic Board of Orthopedic Surgery")
-        }
-        "207Q00000X" => ("American Board of Family Medicine", "American Osteopathic Board of Family Physicians"),
-        "207R00000X" => ("American Board of Internal Medicine", "American Osteopathic Board of Internal Medicine"),
-        "208000000X" => ("American Board of Pediatrics", "American Osteopathic Board of Pediatrics"),
+        "208800000X" => (
+            "American Board of Urology",
+            "American Osteopathic Board of Surgery",
+        ),
+        "208200000X" => (
+            "American Board of Plastic Surgery",
+            "American Osteopathic Board of Surgery",
+        ),
+        "207X00000X" | "207XX0004X" => (
+            "American Board of Orthopaedic Surgery",
+            "American Osteopathic Board of Orthopedic Surgery",
+        ),
+        "207Q00000X" => (
+            "American Board of Family Medicine",
+            "American Osteopathic Board of Family Physicians",
+        ),
+        "207R00000X" => (
+            "American Board of Internal Medicine",
+            "American Osteopathic Board of Internal Medicine",
+        ),
+        "208000000X" => (
+            "American Board of Pediatrics",
+            "American Osteopathic Board of Pediatrics",
+        ),
         _ => return None,
     })
 }
@@ -255,13 +289,28 @@ struct ClinicTheme {
 }
 
 /// Mostly physicians; nurse practitioners and physician assistants often inject too.
-const CLINICAL_TEAM: &[(Degree, u32)] =
-    &[(Degree::Md, 58), (Degree::Do, 16), (Degree::Np, 12), (Degree::Pa, 11), (Degree::Rn, 3)];
+const CLINICAL_TEAM: &[(Degree, u32)] = &[
+    (Degree::Md, 58),
+    (Degree::Do, 16),
+    (Degree::Np, 12),
+    (Degree::Pa, 11),
+    (Degree::Rn, 3),
+];
 /// Aesthetic practices lean more on nurse injectors.
-const AESTHETIC_TEAM: &[(Degree, u32)] =
-    &[(Degree::Md, 46), (Degree::Do, 12), (Degree::Np, 20), (Degree::Pa, 14), (Degree::Rn, 8)];
+const AESTHETIC_TEAM: &[(Degree, u32)] = &[
+    (Degree::Md, 46),
+    (Degree::Do, 12),
+    (Degree::Np, 20),
+    (Degree::Pa, 14),
+    (Degree::Rn, 8),
+];
 const DENTAL_TEAM: &[(Degree, u32)] = &[(Degree::Dds, 55), (Degree::Dmd, 45)];
-const FOOT_TEAM: &[(Degree, u32)] = &[(Degree::Dpm, 75), (Degree::Md, 15), (Degree::Do, 6), (Degree::Pa, 4)];
+const FOOT_TEAM: &[(Degree, u32)] = &[
+    (Degree::Dpm, 75),
+    (Degree::Md, 15),
+    (Degree::Do, 6),
+    (Degree::Pa, 4),
+];
 
 /// A `static`, not a `const`: clinics compare their themes by address.
 static THEMES: &[ClinicTheme] = &[
@@ -389,55 +438,252 @@ static THEMES: &[ClinicTheme] = &[
 // Names and places.
 
 const GIVEN_NAMES: &[&str] = &[
-    "James", "Maria", "Wei", "Aisha", "Carlos", "Priya", "Olivia", "Mohammed", "Sofia", "Hiroshi", "Ngozi", "David",
-    "Fatima", "Liam", "Mei", "Jose", "Anjali", "Emily", "Dmitri", "Grace", "Kwame", "Sarah", "Minh", "Elena", "Omar",
-    "Rachel", "Arjun", "Isabella", "Michael", "Yuki", "Chinedu", "Hannah", "Luis", "Soo-jin", "Ahmed", "Catherine",
-    "Rafael", "Leila", "Thomas", "Ana", "Benjamin", "Nadia", "Samuel", "Lucia", "Daniel", "Amara", "Andrew", "Ingrid",
-    "Kenji", "Rosa", "Jonathan", "Zainab", "Matthew", "Tatiana", "Patrick", "Esther", "Vikram", "Chloe", "Marcus",
+    "James",
+    "Maria",
+    "Wei",
+    "Aisha",
+    "Carlos",
+    "Priya",
+    "Olivia",
+    "Mohammed",
+    "Sofia",
+    "Hiroshi",
+    "Ngozi",
+    "David",
+    "Fatima",
+    "Liam",
+    "Mei",
+    "Jose",
+    "Anjali",
+    "Emily",
+    "Dmitri",
+    "Grace",
+    "Kwame",
+    "Sarah",
+    "Minh",
+    "Elena",
+    "Omar",
+    "Rachel",
+    "Arjun",
+    "Isabella",
+    "Michael",
+    "Yuki",
+    "Chinedu",
+    "Hannah",
+    "Luis",
+    "Soo-jin",
+    "Ahmed",
+    "Catherine",
+    "Rafael",
+    "Leila",
+    "Thomas",
+    "Ana",
+    "Benjamin",
+    "Nadia",
+    "Samuel",
+    "Lucia",
+    "Daniel",
+    "Amara",
+    "Andrew",
+    "Ingrid",
+    "Kenji",
+    "Rosa",
+    "Jonathan",
+    "Zainab",
+    "Matthew",
+    "Tatiana",
+    "Patrick",
+    "Esther",
+    "Vikram",
+    "Chloe",
+    "Marcus",
     "Linh",
 ];
 
 const FAMILY_NAMES: &[&str] = &[
-    "Smith", "Johnson", "Garcia", "Nguyen", "Kim", "Patel", "Chen", "Williams", "Rodriguez", "Brown", "Lee",
-    "Martinez", "Okafor", "Cohen", "Singh", "Hernandez", "Lopez", "Wang", "Davis", "Miller", "Wilson", "Anderson",
-    "Thomas", "Taylor", "Moore", "Jackson", "Martin", "Thompson", "Haddad", "Mensah", "Yamamoto", "Kowalski", "Rossi",
-    "Ivanova", "O'Brien", "Sanchez", "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "Wright",
-    "Scott", "Torres", "Hill", "Flores", "Green", "Adams", "Baker", "Rivera", "Campbell", "Mitchell", "Carter",
-    "Gupta", "Park", "Tran", "Schwartz", "Mueller",
+    "Smith",
+    "Johnson",
+    "Garcia",
+    "Nguyen",
+    "Kim",
+    "Patel",
+    "Chen",
+    "Williams",
+    "Rodriguez",
+    "Brown",
+    "Lee",
+    "Martinez",
+    "Okafor",
+    "Cohen",
+    "Singh",
+    "Hernandez",
+    "Lopez",
+    "Wang",
+    "Davis",
+    "Miller",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Thompson",
+    "Haddad",
+    "Mensah",
+    "Yamamoto",
+    "Kowalski",
+    "Rossi",
+    "Ivanova",
+    "O'Brien",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Baker",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Gupta",
+    "Park",
+    "Tran",
+    "Schwartz",
+    "Mueller",
 ];
 
 const STREET_NAMES: &[&str] = &[
-    "Main", "Oak", "Maple", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park", "Pine", "Walnut", "Sunset",
-    "Lincoln", "Jefferson", "Madison", "Franklin", "Highland", "Riverside", "Church", "Spring", "Center", "Broad",
-    "Market", "Chestnut", "Willow", "Meadow", "Forest", "Harbor", "Medical Center", "University",
+    "Main",
+    "Oak",
+    "Maple",
+    "Cedar",
+    "Elm",
+    "Washington",
+    "Lake",
+    "Hill",
+    "Park",
+    "Pine",
+    "Walnut",
+    "Sunset",
+    "Lincoln",
+    "Jefferson",
+    "Madison",
+    "Franklin",
+    "Highland",
+    "Riverside",
+    "Church",
+    "Spring",
+    "Center",
+    "Broad",
+    "Market",
+    "Chestnut",
+    "Willow",
+    "Meadow",
+    "Forest",
+    "Harbor",
+    "Medical Center",
+    "University",
 ];
 
 const STREET_SUFFIXES: &[&str] = &["St", "Ave", "Blvd", "Rd"];
 
 /// Office names for clinics with more than one site; the first site is the main office.
-const BRANCH_NAMES: &[&str] = &["North office", "South office", "East office", "West office", "Downtown office"];
+const BRANCH_NAMES: &[&str] = &[
+    "North office",
+    "South office",
+    "East office",
+    "West office",
+    "Downtown office",
+];
 
 /// Extra languages besides English, weighted roughly by how often US clinicians speak them.
-const EXTRA_LANGUAGES: &[(&str, u32)] =
-    &[("es", 40), ("zh", 12), ("vi", 7), ("ko", 6), ("ru", 6), ("fr", 8), ("ar", 6), ("hi", 8), ("pt", 7)];
+const EXTRA_LANGUAGES: &[(&str, u32)] = &[
+    ("es", 40),
+    ("zh", 12),
+    ("vi", 7),
+    ("ko", 6),
+    ("ru", 6),
+    ("fr", 8),
+    ("ar", 6),
+    ("hi", 8),
+    ("pt", 7),
+];
 
 const STATE_NAMES: &[(&str, &str)] = &[
-    ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"), ("CA", "California"),
-    ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"), ("DC", "the District of Columbia"),
-    ("FL", "Florida"), ("GA", "Georgia"), ("HI", "Hawaii"), ("ID", "Idaho"), ("IL", "Illinois"), ("IN", "Indiana"),
-    ("IA", "Iowa"), ("KS", "Kansas"), ("KY", "Kentucky"), ("LA", "Louisiana"), ("ME", "Maine"), ("MD", "Maryland"),
-    ("MA", "Massachusetts"), ("MI", "Michigan"), ("MN", "Minnesota"), ("MS", "Mississippi"), ("MO", "Missouri"),
-    ("MT", "Montana"), ("NE", "Nebraska"), ("NV", "Nevada"), ("NH", "New Hampshire"), ("NJ", "New Jersey"),
-    ("NM", "New Mexico"), ("NY", "New York"), ("NC", "North Carolina"), ("ND", "North Dakota"), ("OH", "Ohio"),
-    ("OK", "Oklahoma"), ("OR", "Oregon"), ("PA", "Pennsylvania"), ("RI", "Rhode Island"), ("SC", "South Carolina"),
-    ("SD", "South Dakota"), ("TN", "Tennessee"), ("TX", "Texas"), ("UT", "Utah"), ("VT", "Vermont"),
-    ("VA", "Virginia"), ("WA", "Washington"), ("WV", "West Virginia"), ("WI", "Wisconsin"), ("WY", "Wyoming"),
-    ("PR", "Puerto Rico"), ("GU", "Guam"), ("VI", "the U.S. Virgin Islands"), ("AS", "American Samoa"),
+    ("AL", "Alabama"),
+    ("AK", "Alaska"),
+    ("AZ", "Arizona"),
+    ("AR", "Arkansas"),
+    ("CA", "California"),
+    ("CO", "Colorado"),
+    ("CT", "Connecticut"),
+    ("DE", "Delaware"),
+    ("DC", "the District of Columbia"),
+    ("FL", "Florida"),
+    ("GA", "Georgia"),
+    ("HI", "Hawaii"),
+    ("ID", "Idaho"),
+    ("IL", "Illinois"),
+    ("IN", "Indiana"),
+    ("IA", "Iowa"),
+    ("KS", "Kansas"),
+    ("KY", "Kentucky"),
+    ("LA", "Louisiana"),
+    ("ME", "Maine"),
+    ("MD", "Maryland"),
+    ("MA", "Massachusetts"),
+    ("MI", "Michigan"),
+    ("MN", "Minnesota"),
+    ("MS", "Mississippi"),
+    ("MO", "Missouri"),
+    ("MT", "Montana"),
+    ("NE", "Nebraska"),
+    ("NV", "Nevada"),
+    ("NH", "New Hampshire"),
+    ("NJ", "New Jersey"),
+    ("NM", "New Mexico"),
+    ("NY", "New York"),
+    ("NC", "North Carolina"),
+    ("ND", "North Dakota"),
+    ("OH", "Ohio"),
+    ("OK", "Oklahoma"),
+    ("OR", "Oregon"),
+    ("PA", "Pennsylvania"),
+    ("RI", "Rhode Island"),
+    ("SC", "South Carolina"),
+    ("SD", "South Dakota"),
+    ("TN", "Tennessee"),
+    ("TX", "Texas"),
+    ("UT", "Utah"),
+    ("VT", "Vermont"),
+    ("VA", "Virginia"),
+    ("WA", "Washington"),
+    ("WV", "West Virginia"),
+    ("WI", "Wisconsin"),
+    ("WY", "Wyoming"),
+    ("PR", "Puerto Rico"),
+    ("GU", "Guam"),
+    ("VI", "the U.S. Virgin Islands"),
+    ("AS", "American Samoa"),
     ("MP", "the Northern Mariana Islands"),
 ];
 
 fn state_name(code: &str) -> &str {
-    STATE_NAMES.iter().find(|(state, _)| *state == code).map_or(code, |(_, name)| name)
+    STATE_NAMES
+        .iter()
+        .find(|(state, _)| *state == code)
+        .map_or(code, |(_, name)| name)
 }
 
 /// "Medical Board of the District of Columbia" but "District of Columbia Board of Nursing".
@@ -476,10 +722,15 @@ impl CityTable {
         let mut total = 0u64;
         for line in csv.lines().skip(1).filter(|line| !line.trim().is_empty()) {
             let fields = split_csv_line(line);
-            let [_, name, state, latitude, longitude, population, timezone] = fields.as_slice() else { continue };
-            let (Ok(latitude), Ok(longitude), Ok(population)) =
-                (latitude.trim().parse::<f64>(), longitude.trim().parse::<f64>(), population.trim().parse::<u64>())
+            let [_, name, state, latitude, longitude, population, timezone] = fields.as_slice()
             else {
+                continue;
+            };
+            let (Ok(latitude), Ok(longitude), Ok(population)) = (
+                latitude.trim().parse::<f64>(),
+                longitude.trim().parse::<f64>(),
+                population.trim().parse::<u64>(),
+            ) else {
                 continue;
             };
             let plausible = population > 0
@@ -501,7 +752,10 @@ impl CityTable {
                 timezone: timezone.clone(),
             });
         }
-        CityTable { cities, cumulative_population }
+        CityTable {
+            cities,
+            cumulative_population,
+        }
     }
 
     /// A city index, each city as likely as its share of the population.
@@ -509,7 +763,9 @@ impl CityTable {
         let total = self.cumulative_population.last().copied().unwrap_or(0);
         let draw = rng.gen_range(0..total.max(1));
         // The first city whose running total exceeds the draw.
-        self.cumulative_population.partition_point(|&running| running <= draw).min(self.cities.len() - 1)
+        self.cumulative_population
+            .partition_point(|&running| running <= draw)
+            .min(self.cities.len() - 1)
     }
 }
 
@@ -549,23 +805,36 @@ impl ZipIndex {
         let mut points = Vec::new();
         for line in csv.lines().skip(1) {
             let mut fields = line.trim_end_matches('\r').split(',');
-            let (Some(code), Some(latitude), Some(longitude)) = (fields.next(), fields.next(), fields.next()) else {
+            let (Some(code), Some(latitude), Some(longitude)) =
+                (fields.next(), fields.next(), fields.next())
+            else {
                 continue;
             };
-            let (Ok(latitude), Ok(longitude)) = (latitude.trim().parse::<f64>(), longitude.trim().parse::<f64>()) else {
+            let (Ok(latitude), Ok(longitude)) = (
+                latitude.trim().parse::<f64>(),
+                longitude.trim().parse::<f64>(),
+            ) else {
                 continue;
             };
             if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
                 continue;
             }
-            points.push(GeomWithData::new(unit_vector(latitude, longitude), codes.len()));
+            points.push(GeomWithData::new(
+                unit_vector(latitude, longitude),
+                codes.len(),
+            ));
             codes.push(code);
         }
-        ZipIndex { tree: RTree::bulk_load(points), codes }
+        ZipIndex {
+            tree: RTree::bulk_load(points),
+            codes,
+        }
     }
 
     fn nearest(&self, latitude: f64, longitude: f64) -> Option<&'static str> {
-        let nearest = self.tree.nearest_neighbor(&unit_vector(latitude, longitude))?;
+        let nearest = self
+            .tree
+            .nearest_neighbor(&unit_vector(latitude, longitude))?;
         self.codes.get(nearest.data).copied()
     }
 }
@@ -627,7 +896,10 @@ fn generate(provider_count: usize, seed: u64) -> ApiResult<Dataset> {
     // Clinics in each city, to find a provider's second practice nearby.
     let mut clinics_by_city: HashMap<usize, Vec<usize>> = HashMap::new();
     for (index, clinic) in clinics.iter().enumerate() {
-        clinics_by_city.entry(clinic.city_index).or_default().push(index);
+        clinics_by_city
+            .entry(clinic.city_index)
+            .or_default()
+            .push(index);
     }
 
     // Every clinic gets at least one provider; the rest join clinics at random.
@@ -639,10 +911,21 @@ fn generate(provider_count: usize, seed: u64) -> ApiResult<Dataset> {
     let mut npi_bases = HashSet::with_capacity(provider_count);
     let mut providers = Vec::with_capacity(provider_count);
     for home_clinic in home_clinics {
-        let provider = plan_provider(&mut rng, &clinics, &locations, &clinics_by_city, home_clinic, &mut npi_bases);
+        let provider = plan_provider(
+            &mut rng,
+            &clinics,
+            &locations,
+            &clinics_by_city,
+            home_clinic,
+            &mut npi_bases,
+        );
         providers.push(provider);
     }
-    Ok(Dataset { clinics, locations, providers })
+    Ok(Dataset {
+        clinics,
+        locations,
+        providers,
+    })
 }
 
 fn plan_clinic(
@@ -657,9 +940,13 @@ fn plan_clinic(
     let city_index = cities.pick(rng);
     let city = &cities.cities[city_index];
     let founder = pick(rng, FAMILY_NAMES);
-    let name = pick(rng, theme.names).replace("{city}", &city.name).replace("{surname}", founder);
+    let name = pick(rng, theme.names)
+        .replace("{city}", &city.name)
+        .replace("{surname}", founder);
     let area_code = area_code(rng);
-    let website = rng.gen_bool(0.85).then(|| format!("https://{}.example.com", slug(&name)));
+    let website = rng
+        .gen_bool(0.85)
+        .then(|| format!("https://{}.example.com", slug(&name)));
     let created_at = time_between(rng, HISTORY_START, DATASET_BASE);
     let hours = opening_hours(rng);
 
@@ -684,7 +971,11 @@ fn plan_clinic(
             _ => None,
         };
         // Branches sometimes keep their own hours.
-        let site_hours = if site > 0 && rng.gen_bool(0.3) { opening_hours(rng) } else { hours.clone() };
+        let site_hours = if site > 0 && rng.gen_bool(0.3) {
+            opening_hours(rng)
+        } else {
+            hours.clone()
+        };
         location_indexes.push(locations.len());
         locations.push(PlannedLocation {
             clinic_index,
@@ -705,7 +996,8 @@ fn plan_clinic(
                 latitude,
                 longitude,
                 timezone: city.timezone.clone(),
-                opening_hours: serde_json::to_string(&site_hours).unwrap_or_else(|_| "{}".to_owned()),
+                opening_hours: serde_json::to_string(&site_hours)
+                    .unwrap_or_else(|_| "{}".to_owned()),
                 phone: Some(demo_phone(rng, area_code)),
                 external_id: None,
                 created_at,
@@ -751,7 +1043,10 @@ fn opening_hours(rng: &mut ChaCha8Rng) -> WeeklyHours {
     let saturday_morning = rng.gen_bool(0.2);
     let late_thursday = rng.gen_bool(0.1);
     let early_friday = rng.gen_bool(0.15);
-    let interval = |opens: &str, closes: &str| OpeningInterval { opens: opens.to_owned(), closes: closes.to_owned() };
+    let interval = |opens: &str, closes: &str| OpeningInterval {
+        opens: opens.to_owned(),
+        closes: closes.to_owned(),
+    };
     let day = |closes: &str| {
         if lunch_break {
             vec![interval(opens, "12:00"), interval("13:00", closes)]
@@ -765,7 +1060,11 @@ fn opening_hours(rng: &mut ChaCha8Rng) -> WeeklyHours {
         wed: day(closes),
         thu: day(if late_thursday { "19:00" } else { closes }),
         fri: day(if early_friday { "15:00" } else { closes }),
-        sat: if saturday_morning { vec![interval("09:00", "13:00")] } else { Vec::new() },
+        sat: if saturday_morning {
+            vec![interval("09:00", "13:00")]
+        } else {
+            Vec::new()
+        },
         sun: Vec::new(),
     }
 }
@@ -823,23 +1122,36 @@ fn plan_provider(
     let home_location = pick(rng, &home_clinic.location_indexes);
     let mut location_indexes = vec![home_location];
     if rng.gen_bool(0.25) {
-        if let Some(second) = second_location(rng, clinics, clinics_by_city, home_clinic_index, home_location) {
+        if let Some(second) = second_location(
+            rng,
+            clinics,
+            clinics_by_city,
+            home_clinic_index,
+            home_location,
+        ) {
             location_indexes.push(second);
         }
     }
 
     let mut specialties_held = vec![primary_specialty];
     specialties_held.extend(&secondary_specialties);
-    let treatments: Vec<(&'static str, Option<i32>)> = choose_treatments(rng, &specialties_held, theme)
-        .into_iter()
-        .map(|code| (code, rng.gen_bool(0.6).then(|| rng.gen_range(20..=600))))
-        .collect();
+    let treatments: Vec<(&'static str, Option<i32>)> =
+        choose_treatments(rng, &specialties_held, theme)
+            .into_iter()
+            .map(|code| (code, rng.gen_bool(0.6).then(|| rng.gen_range(20..=600))))
+            .collect();
 
     let title = match degree {
-        Degree::Md | Degree::Do | Degree::Dds | Degree::Dmd | Degree::Dpm => format!("Dr. {family_name}"),
+        Degree::Md | Degree::Do | Degree::Dds | Degree::Dmd | Degree::Dpm => {
+            format!("Dr. {family_name}")
+        }
         _ => format!("{given_name} {family_name}, {degree},"),
     };
-    let treated: Vec<&str> = treatments.iter().take(3).map(|(code, _)| treatment_phrase(code)).collect();
+    let treated: Vec<&str> = treatments
+        .iter()
+        .take(3)
+        .map(|(code, _)| treatment_phrase(code))
+        .collect();
     let bio = format!(
         "{title} is a {} at {} who treats {} with botulinum toxin and has been in practice since {practice_start_year}.",
         practitioner_noun(primary_specialty),
@@ -916,17 +1228,30 @@ fn second_location(
     home_location: usize,
 ) -> Option<usize> {
     let home_clinic = &clinics[home_clinic_index];
-    let other_sites: Vec<usize> =
-        home_clinic.location_indexes.iter().copied().filter(|&index| index != home_location).collect();
+    let other_sites: Vec<usize> = home_clinic
+        .location_indexes
+        .iter()
+        .copied()
+        .filter(|&index| index != home_location)
+        .collect();
     if !other_sites.is_empty() && rng.gen_bool(0.6) {
         return Some(pick(rng, &other_sites));
     }
     let neighbours: Vec<usize> = clinics_by_city
         .get(&home_clinic.city_index)
-        .map(|indexes| indexes.iter().copied().filter(|&index| index != home_clinic_index).collect())
+        .map(|indexes| {
+            indexes
+                .iter()
+                .copied()
+                .filter(|&index| index != home_clinic_index)
+                .collect()
+        })
         .unwrap_or_default();
-    let same_theme: Vec<usize> =
-        neighbours.iter().copied().filter(|&index| std::ptr::eq(clinics[index].theme, home_clinic.theme)).collect();
+    let same_theme: Vec<usize> = neighbours
+        .iter()
+        .copied()
+        .filter(|&index| std::ptr::eq(clinics[index].theme, home_clinic.theme))
+        .collect();
     let chosen_clinic = if !same_theme.is_empty() {
         pick(rng, &same_theme)
     } else if !neighbours.is_empty() && rng.gen_bool(0.5) {
@@ -939,7 +1264,11 @@ fn second_location(
 
 /// One to five treatments: those the provider's specialties usually treat, the clinic's focus
 /// first; for nurses, physician assistants and generalists, the clinic's focus.
-fn choose_treatments(rng: &mut ChaCha8Rng, specialties: &[&str], theme: &ClinicTheme) -> Vec<&'static str> {
+fn choose_treatments(
+    rng: &mut ChaCha8Rng,
+    specialties: &[&str],
+    theme: &ClinicTheme,
+) -> Vec<&'static str> {
     let mut candidates: Vec<&'static str> = Vec::new();
     for (treatment, specialty) in TREATMENT_SPECIALTIES {
         if specialties.contains(specialty) && !candidates.contains(treatment) {
@@ -949,8 +1278,9 @@ fn choose_treatments(rng: &mut ChaCha8Rng, specialties: &[&str], theme: &ClinicT
     if candidates.is_empty() {
         candidates = theme.focus_treatments.to_vec();
     }
-    let (mut chosen, mut others): (Vec<&'static str>, Vec<&'static str>) =
-        candidates.into_iter().partition(|treatment| theme.focus_treatments.contains(treatment));
+    let (mut chosen, mut others): (Vec<&'static str>, Vec<&'static str>) = candidates
+        .into_iter()
+        .partition(|treatment| theme.focus_treatments.contains(treatment));
     chosen.shuffle(rng);
     others.shuffle(rng);
     chosen.extend(others);
@@ -1000,7 +1330,12 @@ fn plan_credentials(rng: &mut ChaCha8Rng, context: &CredentialContext) -> Vec<Ne
 
     let license = state_license(rng, context);
     let license_status = license_outcome(rng, context.vetting_status);
-    credentials.push(record_check(rng, license, license_status, context.created_at));
+    credentials.push(record_check(
+        rng,
+        license,
+        license_status,
+        context.created_at,
+    ));
 
     let mut others = Vec::new();
     let is_physician = matches!(context.degree, Degree::Md | Degree::Do);
@@ -1063,7 +1398,9 @@ fn license_outcome(rng: &mut ChaCha8Rng, vetting: VettingStatus) -> Verification
 fn other_credential_outcome(rng: &mut ChaCha8Rng, vetting: VettingStatus) -> VerificationStatus {
     use VerificationStatus::*;
     match vetting {
-        VettingStatus::Verified => *pick_weighted(rng, &[(Verified, 65), (Unverified, 27), (Rejected, 8)]),
+        VettingStatus::Verified => {
+            *pick_weighted(rng, &[(Verified, 65), (Unverified, 27), (Rejected, 8)])
+        }
         VettingStatus::Pending => Unverified,
         VettingStatus::UnderReview => *pick_weighted(rng, &[(Verified, 25), (Unverified, 75)]),
         VettingStatus::Rejected => *pick_weighted(rng, &[(Unverified, 80), (Rejected, 20)]),
@@ -1079,10 +1416,22 @@ fn state_license(rng: &mut ChaCha8Rng, context: &CredentialContext) -> IssuedCre
         Degree::Md => (format!("Medical Board of {}", state_name(state)), "A"),
         Degree::Do => (format!("Medical Board of {}", state_name(state)), "DO"),
         Degree::Pa => (format!("Medical Board of {}", state_name(state)), "PA"),
-        Degree::Np => (format!("{} Board of Nursing", state_name_as_prefix(state)), "NP"),
-        Degree::Rn => (format!("{} Board of Nursing", state_name_as_prefix(state)), "RN"),
+        Degree::Np => (
+            format!("{} Board of Nursing", state_name_as_prefix(state)),
+            "NP",
+        ),
+        Degree::Rn => (
+            format!("{} Board of Nursing", state_name_as_prefix(state)),
+            "RN",
+        ),
         Degree::Dds | Degree::Dmd => (format!("Dental Board of {}", state_name(state)), "D"),
-        Degree::Dpm => (format!("{} Board of Podiatric Medicine", state_name_as_prefix(state)), "E"),
+        Degree::Dpm => (
+            format!(
+                "{} Board of Podiatric Medicine",
+                state_name_as_prefix(state)
+            ),
+            "E",
+        ),
     };
     let days_from_today = match rng.gen_range(0..100) {
         0..5 => -rng.gen_range(1..=365),
@@ -1090,7 +1439,9 @@ fn state_license(rng: &mut ChaCha8Rng, context: &CredentialContext) -> IssuedCre
         _ => rng.gen_range(61..=700),
     };
     let expires_on = DEMO_TODAY + Duration::days(days_from_today);
-    let issued_on = expires_on.checked_sub_months(Months::new(24)).unwrap_or(expires_on - Duration::days(730));
+    let issued_on = expires_on
+        .checked_sub_months(Months::new(24))
+        .unwrap_or(expires_on - Duration::days(730));
     IssuedCredential {
         kind: CredentialKind::StateLicense,
         issuer,
@@ -1119,12 +1470,22 @@ fn board_certification(
                 (abms_board, SourceType::AbmsMemberBoard)
             }
         }
-        Degree::Np => ("American Academy of Nurse Practitioners Certification Board", SourceType::Other),
-        Degree::Pa => ("National Commission on Certification of Physician Assistants", SourceType::Other),
-        Degree::Dpm => ("American Board of Foot and Ankle Surgery", SourceType::Other),
-        Degree::Dds | Degree::Dmd if specialty == "1223S0112X" => {
-            ("American Board of Oral and Maxillofacial Surgery", SourceType::Other)
-        }
+        Degree::Np => (
+            "American Academy of Nurse Practitioners Certification Board",
+            SourceType::Other,
+        ),
+        Degree::Pa => (
+            "National Commission on Certification of Physician Assistants",
+            SourceType::Other,
+        ),
+        Degree::Dpm => (
+            "American Board of Foot and Ankle Surgery",
+            SourceType::Other,
+        ),
+        Degree::Dds | Degree::Dmd if specialty == "1223S0112X" => (
+            "American Board of Oral and Maxillofacial Surgery",
+            SourceType::Other,
+        ),
         Degree::Dds | Degree::Dmd => ("American Board of General Dentistry", SourceType::Other),
         Degree::Rn => return None,
     };
@@ -1136,11 +1497,16 @@ fn board_certification(
     }
     let issued_on = issued_on.min(DEMO_TODAY - Duration::days(30));
     // Most boards issue ten-year certificates; some now certify continuously (no end date).
-    let expires_on = rng.gen_bool(0.7).then(|| issued_on.checked_add_months(Months::new(120))).flatten();
+    let expires_on = rng
+        .gen_bool(0.7)
+        .then(|| issued_on.checked_add_months(Months::new(120)))
+        .flatten();
     Some(IssuedCredential {
         kind: CredentialKind::BoardCertification,
         issuer: issuer.to_owned(),
-        identifier: rng.gen_bool(0.7).then(|| format!("{:06}", rng.gen_range(10_000..1_000_000))),
+        identifier: rng
+            .gen_bool(0.7)
+            .then(|| format!("{:06}", rng.gen_range(10_000..1_000_000))),
         jurisdiction: None,
         specialty_code: Some(specialty),
         issued_on: Some(issued_on),
@@ -1152,7 +1518,10 @@ fn board_certification(
 fn injector_training(rng: &mut ChaCha8Rng, context: &CredentialContext) -> IssuedCredential {
     let issued_on = DEMO_TODAY - Duration::days(rng.gen_range(30..2200));
     // Some courses ask for a refresher every three years.
-    let expires_on = rng.gen_bool(0.3).then(|| issued_on.checked_add_months(Months::new(36))).flatten();
+    let expires_on = rng
+        .gen_bool(0.3)
+        .then(|| issued_on.checked_add_months(Months::new(36)))
+        .flatten();
     IssuedCredential {
         kind: CredentialKind::InjectorTraining,
         issuer: pick(rng, context.training_issuers).to_owned(),
@@ -1172,10 +1541,19 @@ fn dea_registration(rng: &mut ChaCha8Rng, context: &CredentialContext) -> Issued
         Degree::Np | Degree::Pa => 'M',
         _ => pick(rng, &['A', 'B', 'F']),
     };
-    let initial = context.family_name.chars().next().filter(char::is_ascii_alphabetic).map_or('9', |c| c.to_ascii_uppercase());
+    let initial = context
+        .family_name
+        .chars()
+        .next()
+        .filter(char::is_ascii_alphabetic)
+        .map_or('9', |c| c.to_ascii_uppercase());
     let digits: Vec<u32> = (0..6).map(|_| rng.gen_range(0..10)).collect();
     let check = (digits[0] + digits[2] + digits[4] + 2 * (digits[1] + digits[3] + digits[5])) % 10;
-    let number: String = digits.iter().chain(std::iter::once(&check)).map(|d| char::from(b'0' + *d as u8)).collect();
+    let number: String = digits
+        .iter()
+        .chain(std::iter::once(&check))
+        .map(|d| char::from(b'0' + *d as u8))
+        .collect();
     let issued_on = DEMO_TODAY - Duration::days(rng.gen_range(30..1000));
     IssuedCredential {
         kind: CredentialKind::DeaRegistration,
@@ -1191,7 +1569,11 @@ fn dea_registration(rng: &mut ChaCha8Rng, context: &CredentialContext) -> Issued
 
 /// The professional degree, from a school in the licence state or another one.
 fn education(rng: &mut ChaCha8Rng, context: &CredentialContext) -> IssuedCredential {
-    let state = if rng.gen_bool(0.6) { context.license_state } else { pick(rng, &STATE_NAMES[..51]).0 };
+    let state = if rng.gen_bool(0.6) {
+        context.license_state
+    } else {
+        pick(rng, &STATE_NAMES[..51]).0
+    };
     let state = state_name_as_prefix(state);
     let (issuer, years_before_practice) = match context.degree {
         Degree::Md => (format!("University of {state} School of Medicine"), 4),
@@ -1207,7 +1589,11 @@ fn education(rng: &mut ChaCha8Rng, context: &CredentialContext) -> IssuedCredent
         identifier: None,
         jurisdiction: None,
         specialty_code: None,
-        issued_on: Some(date(context.practice_start_year - years_before_practice, 5, rng.gen_range(15..=31))),
+        issued_on: Some(date(
+            context.practice_start_year - years_before_practice,
+            5,
+            rng.gen_range(15..=31),
+        )),
         expires_on: None,
         source: SourceType::EducationInstitution,
     }
@@ -1257,12 +1643,18 @@ fn record_check(
     row.verified_at = Some(verified_at);
     row.updated_at = verified_at.max(created_at);
     row.verification_source_type = Some(credential.source.as_str().to_owned());
-    row.verification_reference = Some(match (credential.kind, row.identifier.as_deref(), row.jurisdiction.as_deref()) {
-        (CredentialKind::StateLicense, Some(number), Some(state)) if rng.gen_bool(0.6) => {
-            format!("https://example.org/license-lookup/{state}/{number}")
-        }
-        _ => format!("doc-{:08x}", rng.gen::<u32>()),
-    });
+    row.verification_reference = Some(
+        match (
+            credential.kind,
+            row.identifier.as_deref(),
+            row.jurisdiction.as_deref(),
+        ) {
+            (CredentialKind::StateLicense, Some(number), Some(state)) if rng.gen_bool(0.6) => {
+                format!("https://example.org/license-lookup/{state}/{number}")
+            }
+            _ => format!("doc-{:08x}", rng.gen::<u32>()),
+        },
+    );
     if status == VerificationStatus::Verified {
         let recheck = verified_at.date().checked_add_months(Months::new(36));
         row.next_due_on = credential.expires_on.or(recheck);
@@ -1305,11 +1697,19 @@ fn scatter_around(rng: &mut ChaCha8Rng, latitude: f64, longitude: f64) -> (f64, 
     let uniform_radius: f64 = 1.0 - rng.gen::<f64>();
     let uniform_angle: f64 = rng.gen();
     let radius = (-2.0 * uniform_radius.ln()).sqrt();
-    let (north, east) = (radius * (TAU * uniform_angle).cos(), radius * (TAU * uniform_angle).sin());
+    let (north, east) = (
+        radius * (TAU * uniform_angle).cos(),
+        radius * (TAU * uniform_angle).sin(),
+    );
     let km_per_degree_longitude = KM_PER_DEGREE_LATITUDE * latitude.to_radians().cos().max(0.01);
-    let new_latitude = (latitude + north * SCATTER_SIGMA_KM / KM_PER_DEGREE_LATITUDE).clamp(-90.0, 90.0);
-    let new_longitude = wrap_longitude(longitude + east * SCATTER_SIGMA_KM / km_per_degree_longitude);
-    (round_to_micro_degrees(new_latitude), round_to_micro_degrees(new_longitude))
+    let new_latitude =
+        (latitude + north * SCATTER_SIGMA_KM / KM_PER_DEGREE_LATITUDE).clamp(-90.0, 90.0);
+    let new_longitude =
+        wrap_longitude(longitude + east * SCATTER_SIGMA_KM / km_per_degree_longitude);
+    (
+        round_to_micro_degrees(new_latitude),
+        round_to_micro_degrees(new_longitude),
+    )
 }
 
 fn wrap_longitude(longitude: f64) -> f64 {
@@ -1349,7 +1749,12 @@ fn slug(text: &str) -> String {
             slug.push('-');
         }
     }
-    slug.trim_end_matches('-').chars().take(60).collect::<String>().trim_end_matches('-').to_owned()
+    slug.trim_end_matches('-')
+        .chars()
+        .take(60)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_owned()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1377,7 +1782,10 @@ fn insert(connection: &mut DbConnection, dataset: &Dataset) -> ApiResult<DemoSum
 /// multi-row INSERT a larger id than the row before it, so sorting the ids restores input order.
 fn in_insertion_order(mut ids: Vec<i64>, expected: usize) -> ApiResult<Vec<i64>> {
     if ids.len() != expected {
-        return Err(ApiError::internal(format!("inserted {expected} rows but got {} ids back", ids.len())));
+        return Err(ApiError::internal(format!(
+            "inserted {expected} rows but got {} ids back",
+            ids.len()
+        )));
     }
     ids.sort_unstable();
     Ok(ids)
@@ -1400,8 +1808,10 @@ fn insert_clinics(connection: &mut DbConnection, clinics: &[PlannedClinic]) -> A
                 )
             })
             .collect();
-        let inserted: Vec<i64> =
-            diesel::insert_into(clinics::table).values(values).returning(clinics::id).get_results(connection)?;
+        let inserted: Vec<i64> = diesel::insert_into(clinics::table)
+            .values(values)
+            .returning(clinics::id)
+            .get_results(connection)?;
         ids.extend(in_insertion_order(inserted, chunk.len())?);
     }
     Ok(ids)
@@ -1436,14 +1846,19 @@ fn insert_locations(
                 )
             })
             .collect();
-        let inserted: Vec<i64> =
-            diesel::insert_into(locations::table).values(values).returning(locations::id).get_results(connection)?;
+        let inserted: Vec<i64> = diesel::insert_into(locations::table)
+            .values(values)
+            .returning(locations::id)
+            .get_results(connection)?;
         ids.extend(in_insertion_order(inserted, chunk.len())?);
     }
     Ok(ids)
 }
 
-fn insert_providers(connection: &mut DbConnection, planned: &[PlannedProvider]) -> ApiResult<Vec<i64>> {
+fn insert_providers(
+    connection: &mut DbConnection,
+    planned: &[PlannedProvider],
+) -> ApiResult<Vec<i64>> {
     let mut ids = Vec::with_capacity(planned.len());
     for chunk in planned.chunks(INSERT_CHUNK_ROWS) {
         let values: Vec<_> = chunk
@@ -1466,8 +1881,10 @@ fn insert_providers(connection: &mut DbConnection, planned: &[PlannedProvider]) 
                 )
             })
             .collect();
-        let inserted: Vec<i64> =
-            diesel::insert_into(providers::table).values(values).returning(providers::id).get_results(connection)?;
+        let inserted: Vec<i64> = diesel::insert_into(providers::table)
+            .values(values)
+            .returning(providers::id)
+            .get_results(connection)?;
         ids.extend(in_insertion_order(inserted, chunk.len())?);
     }
     Ok(ids)
@@ -1486,10 +1903,17 @@ fn insert_provider_links(
     for (provider, &provider_id) in planned.iter().zip(provider_ids) {
         let created_at = provider.row.created_at;
         for &specialty_code in &provider.secondary_specialties {
-            specialty_rows.push(ProviderSpecialtyRow { provider_id, specialty_code: specialty_code.to_owned() });
+            specialty_rows.push(ProviderSpecialtyRow {
+                provider_id,
+                specialty_code: specialty_code.to_owned(),
+            });
         }
         for &location_index in &provider.location_indexes {
-            location_rows.push(ProviderLocationRow { provider_id, location_id: location_ids[location_index], created_at });
+            location_rows.push(ProviderLocationRow {
+                provider_id,
+                location_id: location_ids[location_index],
+                created_at,
+            });
         }
         for &(treatment_code, annual_volume) in &provider.treatments {
             treatment_rows.push((
@@ -1501,22 +1925,37 @@ fn insert_provider_links(
         }
     }
     for chunk in specialty_rows.chunks(INSERT_CHUNK_ROWS) {
-        diesel::insert_into(provider_specialties::table).values(chunk).execute(connection)?;
+        diesel::insert_into(provider_specialties::table)
+            .values(chunk)
+            .execute(connection)?;
     }
     for chunk in location_rows.chunks(INSERT_CHUNK_ROWS) {
-        diesel::insert_into(provider_locations::table).values(chunk).execute(connection)?;
+        diesel::insert_into(provider_locations::table)
+            .values(chunk)
+            .execute(connection)?;
     }
     for chunk in treatment_rows.chunks(INSERT_CHUNK_ROWS) {
-        diesel::insert_into(provider_treatments::table).values(chunk.to_vec()).execute(connection)?;
+        diesel::insert_into(provider_treatments::table)
+            .values(chunk.to_vec())
+            .execute(connection)?;
     }
     Ok(())
 }
 
-fn insert_credentials(connection: &mut DbConnection, planned: &[PlannedProvider], provider_ids: &[i64]) -> ApiResult<usize> {
+fn insert_credentials(
+    connection: &mut DbConnection,
+    planned: &[PlannedProvider],
+    provider_ids: &[i64],
+) -> ApiResult<usize> {
     let rows: Vec<(i64, &NewCredential)> = planned
         .iter()
         .zip(provider_ids)
-        .flat_map(|(provider, &provider_id)| provider.credentials.iter().map(move |credential| (provider_id, credential)))
+        .flat_map(|(provider, &provider_id)| {
+            provider
+                .credentials
+                .iter()
+                .map(move |credential| (provider_id, credential))
+        })
         .collect();
     for chunk in rows.chunks(INSERT_CHUNK_ROWS) {
         // `verified_by_key_id` is left out: no API key recorded these checks (NULL).
@@ -1534,7 +1973,8 @@ fn insert_credentials(connection: &mut DbConnection, planned: &[PlannedProvider]
                     credentials::expires_on.eq(row.expires_on),
                     credentials::verification_status.eq(row.verification_status.as_str()),
                     credentials::verified_at.eq(row.verified_at),
-                    credentials::verification_source_type.eq(row.verification_source_type.as_deref()),
+                    credentials::verification_source_type
+                        .eq(row.verification_source_type.as_deref()),
                     credentials::verification_reference.eq(row.verification_reference.as_deref()),
                     credentials::next_due_on.eq(row.next_due_on),
                     credentials::created_at.eq(row.created_at),
@@ -1542,7 +1982,9 @@ fn insert_credentials(connection: &mut DbConnection, planned: &[PlannedProvider]
                 )
             })
             .collect();
-        diesel::insert_into(credentials::table).values(values).execute(connection)?;
+        diesel::insert_into(credentials::table)
+            .values(values)
+            .execute(connection)?;
     }
     Ok(rows.len())
 }
@@ -1559,8 +2001,12 @@ mod tests {
     fn seeded(providers: usize, seed: u64) -> (tempfile::TempDir, PooledDb, DemoSummary) {
         let directory = tempfile::tempdir().expect("temporary directory");
         let path = directory.path().join("demo.sqlite3");
-        let database = Database::connect(path.to_str().expect("UTF-8 path"), 2, std::time::Duration::from_secs(5))
-            .expect("open the database");
+        let database = Database::connect(
+            path.to_str().expect("UTF-8 path"),
+            2,
+            std::time::Duration::from_secs(5),
+        )
+        .expect("open the database");
         let mut connection = database.connection().expect("a connection");
         let summary = seed_demo(&mut connection, providers, seed).expect("seed the demo data");
         (directory, connection, summary)
@@ -1585,7 +2031,11 @@ mod tests {
     fn location_coordinates(connection: &mut DbConnection) -> Vec<(f64, f64, String)> {
         locations::table
             .order(locations::id)
-            .select((locations::latitude, locations::longitude, locations::postal_code))
+            .select((
+                locations::latitude,
+                locations::longitude,
+                locations::postal_code,
+            ))
             .load(connection)
             .expect("load locations")
     }
@@ -1595,20 +2045,34 @@ mod tests {
         let (_first_directory, mut first, first_summary) = seeded(300, 42);
         let (_second_directory, mut second, second_summary) = seeded(300, 42);
         assert_eq!(first_summary, second_summary);
-        assert_eq!(provider_identities(&mut first), provider_identities(&mut second));
-        assert_eq!(location_coordinates(&mut first), location_coordinates(&mut second));
+        assert_eq!(
+            provider_identities(&mut first),
+            provider_identities(&mut second)
+        );
+        assert_eq!(
+            location_coordinates(&mut first),
+            location_coordinates(&mut second)
+        );
 
-        let credentials_of = |connection: &mut DbConnection| -> Vec<(String, String, Option<NaiveDate>)> {
-            credentials::table
-                .order(credentials::id)
-                .select((credentials::kind, credentials::verification_status, credentials::expires_on))
-                .load(connection)
-                .expect("load credentials")
-        };
+        let credentials_of =
+            |connection: &mut DbConnection| -> Vec<(String, String, Option<NaiveDate>)> {
+                credentials::table
+                    .order(credentials::id)
+                    .select((
+                        credentials::kind,
+                        credentials::verification_status,
+                        credentials::expires_on,
+                    ))
+                    .load(connection)
+                    .expect("load credentials")
+            };
         assert_eq!(credentials_of(&mut first), credentials_of(&mut second));
 
         let (_other_directory, mut other, _) = seeded(300, 43);
-        assert_ne!(provider_identities(&mut first), provider_identities(&mut other));
+        assert_ne!(
+            provider_identities(&mut first),
+            provider_identities(&mut other)
+        );
     }
 
     #[test]
@@ -1617,17 +2081,32 @@ mod tests {
         let count = |query: Result<i64, diesel::result::Error>| query.expect("count") as usize;
         assert_eq!(summary.providers, 300);
         assert_eq!(summary.clinics, 150);
-        assert_eq!(summary.clinics, count(clinics::table.count().get_result(&mut connection)));
-        assert_eq!(summary.locations, count(locations::table.count().get_result(&mut connection)));
-        assert_eq!(summary.providers, count(providers::table.count().get_result(&mut connection)));
-        assert_eq!(summary.credentials, count(credentials::table.count().get_result(&mut connection)));
+        assert_eq!(
+            summary.clinics,
+            count(clinics::table.count().get_result(&mut connection))
+        );
+        assert_eq!(
+            summary.locations,
+            count(locations::table.count().get_result(&mut connection))
+        );
+        assert_eq!(
+            summary.providers,
+            count(providers::table.count().get_result(&mut connection))
+        );
+        assert_eq!(
+            summary.credentials,
+            count(credentials::table.count().get_result(&mut connection))
+        );
         assert!(summary.locations >= summary.clinics && summary.locations <= 3 * summary.clinics);
     }
 
     #[test]
     fn npis_are_valid_and_unique() {
         let (_directory, mut connection, _) = seeded(300, 11);
-        let npis: Vec<String> = providers::table.select(providers::npi).load(&mut connection).expect("load NPIs");
+        let npis: Vec<String> = providers::table
+            .select(providers::npi)
+            .load(&mut connection)
+            .expect("load NPIs");
         assert_eq!(npis.len(), 300);
         for npi in &npis {
             assert!(Npi::parse(npi).is_ok(), "{npi} is not a valid NPI");
@@ -1659,9 +2138,19 @@ mod tests {
             .filter(credentials::expires_on.between(DEMO_TODAY, DEMO_TODAY + Duration::days(60)))
             .load(&mut connection)
             .expect("expiring licences");
-        assert!(current.len() > 150, "{} verified providers with a current licence", current.len());
-        assert!(!expired.is_empty(), "some verified providers' licences have expired");
-        assert!(!expiring.is_empty(), "some verified providers' licences expire within 60 days");
+        assert!(
+            current.len() > 150,
+            "{} verified providers with a current licence",
+            current.len()
+        );
+        assert!(
+            !expired.is_empty(),
+            "some verified providers' licences have expired"
+        );
+        assert!(
+            !expiring.is_empty(),
+            "some verified providers' licences expire within 60 days"
+        );
 
         let with_unverified: Vec<i64> = credentials::table
             .filter(credentials::verification_status.eq("unverified"))
@@ -1681,7 +2170,11 @@ mod tests {
         assert!(licences >= 300);
         let checked_without_source: i64 = credentials::table
             .filter(credentials::verification_status.ne("unverified"))
-            .filter(credentials::verified_at.is_null().or(credentials::verification_source_type.is_null()))
+            .filter(
+                credentials::verified_at
+                    .is_null()
+                    .or(credentials::verification_source_type.is_null()),
+            )
             .count()
             .get_result(&mut connection)
             .expect("count checked credentials");
@@ -1693,7 +2186,10 @@ mod tests {
             .expect("vetting statuses")
             .into_iter()
             .collect();
-        assert!(statuses.contains("verified") && statuses.contains("pending"), "{statuses:?}");
+        assert!(
+            statuses.contains("verified") && statuses.contains("pending"),
+            "{statuses:?}"
+        );
     }
 
     #[test]
@@ -1712,10 +2208,16 @@ mod tests {
         for (latitude, longitude, timezone, opening_hours, postal_code) in rows {
             assert!((-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude));
             assert!(timezone.parse::<chrono_tz::Tz>().is_ok(), "{timezone}");
-            let hours: WeeklyHours = serde_json::from_str(&opening_hours).expect("opening hours JSON");
-            let compiled = hours.compile("/opening_hours").expect("valid opening hours");
+            let hours: WeeklyHours =
+                serde_json::from_str(&opening_hours).expect("opening hours JSON");
+            let compiled = hours
+                .compile("/opening_hours")
+                .expect("valid opening hours");
             assert!(!compiled.is_empty());
-            assert!(postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit()), "{postal_code}");
+            assert!(
+                postal_code.len() == 5 && postal_code.bytes().all(|b| b.is_ascii_digit()),
+                "{postal_code}"
+            );
         }
         // Every provider practises somewhere and offers one to five treatments.
         let per_provider: Vec<(i64, i64)> = provider_treatments::table
@@ -1724,7 +2226,9 @@ mod tests {
             .load(&mut connection)
             .expect("treatments per provider");
         assert_eq!(per_provider.len(), 300);
-        assert!(per_provider.iter().all(|&(_, count)| (1..=5).contains(&count)));
+        assert!(per_provider
+            .iter()
+            .all(|&(_, count)| (1..=5).contains(&count)));
         let practising: Vec<i64> = provider_locations::table
             .select(provider_locations::provider_id)
             .distinct()
@@ -1737,7 +2241,10 @@ mod tests {
     fn the_built_in_taxonomy_matches_the_migration() {
         let (_directory, mut connection, _) = seeded(1, 1);
         let in_database: BTreeSet<(String, String)> = treatment_specialties::table
-            .select((treatment_specialties::treatment_code, treatment_specialties::specialty_code))
+            .select((
+                treatment_specialties::treatment_code,
+                treatment_specialties::specialty_code,
+            ))
             .load::<(String, String)>(&mut connection)
             .expect("load treatment_specialties")
             .into_iter()
@@ -1748,8 +2255,12 @@ mod tests {
             .collect();
         assert_eq!(built_in, in_database);
 
-        let known: HashSet<String> =
-            specialties::table.select(specialties::code).load(&mut connection).expect("specialties").into_iter().collect();
+        let known: HashSet<String> = specialties::table
+            .select(specialties::code)
+            .load(&mut connection)
+            .expect("specialties")
+            .into_iter()
+            .collect();
         for theme in THEMES {
             for (code, _) in theme.physician_specialties {
                 assert!(known.contains(*code), "{code}");
@@ -1763,11 +2274,20 @@ mod tests {
 
     #[test]
     fn cities_parse_with_quoted_names() {
-        assert_eq!(split_csv_line(r#"1,"Olinda, CDP",HI,20.8,-156.3,1188,Pacific/Honolulu"#)[1], "Olinda, CDP");
-        assert_eq!(split_csv_line(r#"a,"say ""hi""",c"#), vec!["a", r#"say "hi""#, "c"]);
+        assert_eq!(
+            split_csv_line(r#"1,"Olinda, CDP",HI,20.8,-156.3,1188,Pacific/Honolulu"#)[1],
+            "Olinda, CDP"
+        );
+        assert_eq!(
+            split_csv_line(r#"a,"say ""hi""",c"#),
+            vec!["a", r#"say "hi""#, "c"]
+        );
         let table = CityTable::parse(CITIES_CSV);
         assert!(table.cities.len() > 15_000, "{} cities", table.cities.len());
-        assert!(table.cities.iter().any(|city| city.name == "Stambaugh, Iron River" && city.state == "MI"));
+        assert!(table
+            .cities
+            .iter()
+            .any(|city| city.name == "Stambaugh, Iron River" && city.state == "MI"));
         let zips = ZipIndex::parse(ZIP_CENTROIDS_CSV);
         assert_eq!(zips.nearest(40.75065, -73.997293), Some("10001"));
     }

@@ -37,10 +37,24 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    pub fn new(location: ParamLocation, pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        location: ParamLocation,
+        pointer: impl Into<String>,
+        code: &str,
+        detail: impl Into<String>,
+    ) -> Self {
         let pointer = pointer.into();
-        let pointer = if pointer.starts_with('/') || pointer.is_empty() { pointer } else { format!("/{pointer}") };
-        FieldError { location, pointer, code: code.to_owned(), detail: detail.into() }
+        let pointer = if pointer.starts_with('/') || pointer.is_empty() {
+            pointer
+        } else {
+            format!("/{pointer}")
+        };
+        FieldError {
+            location,
+            pointer,
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
     }
     pub fn body(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
         Self::new(ParamLocation::Body, pointer, code, detail)
@@ -106,7 +120,11 @@ pub enum ApiError {
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
     #[error("cannot move from {from} to {to}")]
-    InvalidTransition { from: String, to: String, allowed: Vec<String> },
+    InvalidTransition {
+        from: String,
+        to: String,
+        allowed: Vec<String>,
+    },
     #[error("the resource has changed: it is at version {current_version}")]
     PreconditionFailed { current_version: i64 },
     #[error("this request needs an If-Match header carrying the current version (its ETag)")]
@@ -129,7 +147,10 @@ impl ApiError {
     }
 
     pub fn not_found(resource: &'static str, id: impl ToString) -> Self {
-        ApiError::NotFound { resource, id: id.to_string() }
+        ApiError::NotFound {
+            resource,
+            id: id.to_string(),
+        }
     }
 
     pub fn internal(error: impl std::fmt::Display) -> Self {
@@ -238,7 +259,8 @@ impl ResponseError for ApiError {
         response.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
         match self {
             ApiError::Unauthorized(_) => {
-                response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="clinic-finder""#));
+                response
+                    .insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="clinic-finder""#));
             }
             ApiError::ServiceUnavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
@@ -279,7 +301,11 @@ fn is_busy(message: &str) -> bool {
 
 /// Names the duplicated field without echoing SQL: "UNIQUE constraint failed: providers.npi" → "npi".
 fn unique_violation_detail(message: &str) -> String {
-    let field = message.rsplit('.').next().filter(|f| !f.contains(' ')).unwrap_or("value");
+    let field = message
+        .rsplit('.')
+        .next()
+        .filter(|f| !f.contains(' '))
+        .unwrap_or("value");
     let field = match field {
         "npi" | "providers_npi_key" => "npi",
         "external_id" => "external_id",

@@ -14,13 +14,17 @@ fn main() -> ExitCode {
     let settings = cli.settings;
     let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(settings, demo),
-        Command::SeedDemo { providers, seed } => seed_demo(&settings, providers, seed).map(|summary| println!("{summary}")),
+        Command::SeedDemo { providers, seed } => {
+            seed_demo(&settings, providers, seed).map(|summary| println!("{summary}"))
+        }
         Command::Migrate => open(&settings).map(|_| println!("migrations applied")),
         Command::Openapi => {
             println!("{}", clinic_finder::openapi::document_json());
             Ok(())
         }
-        Command::Keys { command: KeysCommand::Create { role, name } } => create_key(&settings, role, &name),
+        Command::Keys {
+            command: KeysCommand::Create { role, name },
+        } => create_key(&settings, role, &name),
         Command::Healthcheck => healthcheck(&settings),
     };
     match result {
@@ -33,13 +37,18 @@ fn main() -> ExitCode {
 }
 
 fn open(settings: &Settings) -> Result<Database, String> {
-    Database::connect(&settings.database_url, 2, std::time::Duration::from_secs(settings.pool_timeout_secs))
+    Database::connect(
+        &settings.database_url,
+        2,
+        std::time::Duration::from_secs(settings.pool_timeout_secs),
+    )
 }
 
 fn seed_demo(settings: &Settings, providers: usize, seed: u64) -> Result<String, String> {
     let database = open(settings)?;
     let mut connection = database.connection().map_err(|e| e.to_string())?;
-    let summary = clinic_finder::demo::seed_demo(&mut connection, providers, seed).map_err(|e| e.to_string())?;
+    let summary = clinic_finder::demo::seed_demo(&mut connection, providers, seed)
+        .map_err(|e| e.to_string())?;
     Ok(format!(
         "demo data loaded: {} clinics, {} locations, {} providers, {} credentials",
         summary.clinics, summary.locations, summary.providers, summary.credentials
@@ -52,24 +61,40 @@ fn serve(settings: Settings, demo: bool) -> Result<(), String> {
         let database = open(&settings)?;
         let mut connection = database.connection().map_err(|e| e.to_string())?;
         if db::providers::count(&mut connection).map_err(|e| e.to_string())? == 0 {
-            let summary = clinic_finder::demo::seed_demo(&mut connection, 3000, 20261126).map_err(|e| e.to_string())?;
-            tracing::info!(providers = summary.providers, locations = summary.locations, "demo data loaded");
+            let summary = clinic_finder::demo::seed_demo(&mut connection, 3000, 20261126)
+                .map_err(|e| e.to_string())?;
+            tracing::info!(
+                providers = summary.providers,
+                locations = summary.locations,
+                "demo data loaded"
+            );
         }
     }
     let bind = settings.bind;
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings, Clock::default())?;
         tracing::info!(%bind, docs = %format!("http://{bind}/docs/"), "clinic-finder listening");
-        application.run_until_stopped().await.map_err(|e| e.to_string())
+        application
+            .run_until_stopped()
+            .await
+            .map_err(|e| e.to_string())
     })
 }
 
-fn create_key(settings: &Settings, role: clinic_finder::domain::Role, name: &str) -> Result<(), String> {
+fn create_key(
+    settings: &Settings,
+    role: clinic_finder::domain::Role,
+    name: &str,
+) -> Result<(), String> {
     let database = open(settings)?;
     let mut connection = database.connection().map_err(|e| e.to_string())?;
     let secret = db::keys::generate_secret();
-    let key = db::keys::insert(&mut connection, name, role, &secret, None).map_err(|e| e.to_string())?;
-    eprintln!("created {} key {} (id {}); it is shown once:", role, key.prefix, key.id);
+    let key =
+        db::keys::insert(&mut connection, name, role, &secret, None).map_err(|e| e.to_string())?;
+    eprintln!(
+        "created {} key {} (id {}); it is shown once:",
+        role, key.prefix, key.id
+    );
     println!("{secret}");
     Ok(())
 }
@@ -82,14 +107,26 @@ fn healthcheck(settings: &Settings) -> Result<(), String> {
         address.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
     }
     let timeout = std::time::Duration::from_secs(3);
-    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout).map_err(|e| format!("{address}: {e}"))?;
-    stream.set_read_timeout(Some(timeout)).map_err(|e| e.to_string())?;
-    write!(stream, "GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
+        .map_err(|e| format!("{address}: {e}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(|e| e.to_string())?;
+    write!(
+        stream,
+        "GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
     if response.starts_with("HTTP/1.1 200") {
         Ok(())
     } else {
-        Err(format!("not ready: {}", response.lines().next().unwrap_or("no answer")))
+        Err(format!(
+            "not ready: {}",
+            response.lines().next().unwrap_or("no answer")
+        ))
     }
 }

@@ -50,7 +50,11 @@ impl Modify for SecurityAddon {
 /// The document as the running service serves it.
 pub fn document() -> utoipa::openapi::OpenApi {
     use utoipa_actix_web::AppExt;
-    let (_, api) = actix_web::App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(crate::api::routes).split_for_parts();
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::api::routes)
+        .split_for_parts();
     api
 }
 

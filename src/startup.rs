@@ -37,29 +37,49 @@ pub struct Application {
 impl Application {
     /// Opens the database (migrating it), builds the search index, binds the listener.
     pub fn build(settings: Settings, clock: Clock) -> Result<Application, String> {
-        let database = Database::connect(&settings.database_url, settings.pool_size, Duration::from_secs(settings.pool_timeout_secs))?;
+        let database = Database::connect(
+            &settings.database_url,
+            settings.pool_size,
+            Duration::from_secs(settings.pool_timeout_secs),
+        )?;
         let mut connection = database.connection().map_err(|e| e.to_string())?;
         if let Some(key) = &settings.admin_key {
-            db::keys::register_bootstrap(&mut connection, key.expose()).map_err(|e| format!("bootstrap key: {e}"))?;
+            db::keys::register_bootstrap(&mut connection, key.expose())
+                .map_err(|e| format!("bootstrap key: {e}"))?;
         }
         let started = std::time::Instant::now();
         let index = SearchIndex::load(&mut connection).map_err(|e| format!("search index: {e}"))?;
         let locations = index.read().locations.len();
-        tracing::info!(locations, elapsed_ms = started.elapsed().as_millis() as u64, "search index built");
+        tracing::info!(
+            locations,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "search index built"
+        );
         let taxonomy = Taxonomy::load(&mut connection).map_err(|e| format!("taxonomy: {e}"))?;
         drop(connection);
 
-        let listener = TcpListener::bind(settings.bind).map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let workers = settings.workers;
-        let state = web::Data::new(AppState { db: database, index, clock, taxonomy, settings });
+        let state = web::Data::new(AppState {
+            db: database,
+            index,
+            clock,
+            taxonomy,
+            settings,
+        });
         let app_state = state.clone();
         let mut server = HttpServer::new(move || build_app(app_state.clone()));
         if workers > 0 {
             server = server.workers(workers);
         }
         let server = server.listen(listener).map_err(|e| e.to_string())?.run();
-        Ok(Application { server, port, state })
+        Ok(Application {
+            server,
+            port,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -95,10 +115,13 @@ pub fn build_app(
         .split_for_parts();
     let api = Arc::new(api);
     let served = api.clone();
-    app.route("/openapi.json", web::get().to(move || {
-        let api = served.clone();
-        async move { HttpResponse::Ok().json(&*api) }
-    }))
+    app.route(
+        "/openapi.json",
+        web::get().to(move || {
+            let api = served.clone();
+            async move { HttpResponse::Ok().json(&*api) }
+        }),
+    )
     .service(SwaggerUi::new("/docs/{_:.*}"))
     .default_service(web::to(move |request: HttpRequest| {
         let api = api.clone();
@@ -108,7 +131,10 @@ pub fn build_app(
 }
 
 /// 405 with `Allow` when the path exists under another method, else 404.
-fn unmatched(api: &utoipa::openapi::OpenApi, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+fn unmatched(
+    api: &utoipa::openapi::OpenApi,
+    request: &HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let path = request.path();
     for (template, item) in api.paths.paths.iter() {
         if template_matches(template, path) {
@@ -122,9 +148,12 @@ fn unmatched(api: &utoipa::openapi::OpenApi, request: &HttpRequest) -> Result<Ht
             .into_iter()
             .filter_map(|(method, present)| present.then_some(method))
             .collect();
-            let mut response = actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
+            let mut response =
+                actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
             if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
-                response.headers_mut().insert(actix_web::http::header::ALLOW, value);
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::ALLOW, value);
             }
             return Ok(response);
         }
@@ -133,7 +162,8 @@ fn unmatched(api: &utoipa::openapi::OpenApi, request: &HttpRequest) -> Result<Ht
 }
 
 fn template_matches(template: &str, path: &str) -> bool {
-    let (template, path): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    let (template, path): (Vec<&str>, Vec<&str>) =
+        (template.split('/').collect(), path.split('/').collect());
     template.len() == path.len()
         && template
             .iter()

@@ -23,16 +23,24 @@ pub struct RequestId(pub String);
 
 pub fn init_logging(filter: &str, format: &str) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests start many apps in one process) is harmless: ignore it.
-    let _ = if format == "json" { builder.json().flatten_event(true).try_init() } else { builder.try_init() };
+    let _ = if format == "json" {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 fn incoming_request_id(request: &ServiceRequest) -> Option<String> {
     let value = request.headers().get(&REQUEST_ID_HEADER)?.to_str().ok()?;
     let sane = !value.is_empty()
         && value.len() <= 64
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
     sane.then(|| value.to_owned())
 }
 
@@ -49,7 +57,9 @@ pub async fn request_middleware(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
     let request_id = incoming_request_id(&request).unwrap_or_else(new_request_id);
-    request.extensions_mut().insert(RequestId(request_id.clone()));
+    request
+        .extensions_mut()
+        .insert(RequestId(request_id.clone()));
     let method = request.method().clone();
     let path = request.path().to_owned();
 
@@ -65,7 +75,10 @@ pub async fn request_middleware(
     Ok(response)
 }
 
-async fn ensure_problem_body(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+async fn ensure_problem_body(
+    response: ServiceResponse<BoxBody>,
+    request_id: &str,
+) -> ServiceResponse<BoxBody> {
     let status = response.status();
     if status.as_u16() < 400 {
         return response;
@@ -79,10 +92,7 @@ async fn ensure_problem_body(response: ServiceResponse<BoxBody>, request_id: &st
     let (mut head, body) = {
         let head = response.head().clone();
         let headers = response.headers().clone();
-        (
-            (head, headers),
-            response.into_body(),
-        )
+        ((head, headers), response.into_body())
     };
     let bytes = to_bytes(body).await.unwrap_or_default();
     let mut problem: serde_json::Value = if is_problem {
@@ -111,11 +121,15 @@ fn fallback_problem(status: StatusCode) -> serde_json::Value {
         StatusCode::NOT_FOUND => ApiError::RouteNotFound,
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge { limit: 0 },
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType("see the operation's documented content type".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ApiError::UnsupportedMediaType("see the operation's documented content type".into())
+        }
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized("authentication required".into()),
         StatusCode::FORBIDDEN => ApiError::Forbidden("forbidden".into()),
         StatusCode::SERVICE_UNAVAILABLE => ApiError::ServiceUnavailable("retry shortly".into()),
-        status if status.is_client_error() => ApiError::MalformedBody("the request could not be read".into()),
+        status if status.is_client_error() => {
+            ApiError::MalformedBody("the request could not be read".into())
+        }
         _ => ApiError::Internal(String::new()),
     };
     let mut problem = serde_json::to_value(error.problem(None)).unwrap_or_default();

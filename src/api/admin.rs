@@ -48,7 +48,11 @@ fn list_page(
     let after = match cursor_text {
         None => 0,
         Some(text) => cursor::decode_list(kind, text).unwrap_or_else(|| {
-            errors.push(FieldError::query("cursor", "invalid_cursor", "not a cursor this list gave out"));
+            errors.push(FieldError::query(
+                "cursor",
+                "invalid_cursor",
+                "not a cursor this list gave out",
+            ));
             0
         }),
     };
@@ -59,11 +63,22 @@ fn list_page(
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id")),
     responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
 #[get("/admin/providers/{id}")]
-pub async fn get_provider_admin(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn get_provider_admin(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS)?;
     let id = id.into_inner();
-    let provider = admin_view(state.db.run(move |c| db::providers::get_record(c, id)).await?);
-    Ok(HttpResponse::Ok().insert_header(etag(provider.version)).json(provider))
+    let provider = admin_view(
+        state
+            .db
+            .run(move |c| db::providers::get_record(c, id))
+            .await?,
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(provider.version))
+        .json(provider))
 }
 
 /// Every provider, optionally in one vetting status (admin, reviewer).
@@ -80,11 +95,20 @@ pub async fn list_providers_admin(
     let status = params.vetting_status.as_deref().and_then(|text| {
         let status = VettingStatus::parse(text);
         if status.is_none() {
-            errors.push(FieldError::query("vetting_status", "unknown_value", format!("expected one of {}", VettingStatus::expected())));
+            errors.push(FieldError::query(
+                "vetting_status",
+                "unknown_value",
+                format!("expected one of {}", VettingStatus::expected()),
+            ));
         }
         status
     });
-    let (limit, after) = list_page("admin_providers", params.limit.as_deref(), params.cursor.as_deref(), &mut errors);
+    let (limit, after) = list_page(
+        "admin_providers",
+        params.limit.as_deref(),
+        params.cursor.as_deref(),
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -109,7 +133,10 @@ async fn provider_page(
                 .into_iter()
                 .map(|row| db::providers::record(c, row).map(admin_view))
                 .collect::<ApiResult<Vec<_>>>()?;
-            Ok(Page { items, next_cursor: page.next_cursor })
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
         })
         .await
 }
@@ -144,7 +171,12 @@ pub async fn transition_provider(
     actor.require(REVIEWERS)?;
     let (id, input) = (id.into_inner(), body.into_inner()?);
     let mut checks = Checks::of(&input);
-    let to = checks.enum_value("/to", &input.to, VettingStatus::parse, VettingStatus::expected());
+    let to = checks.enum_value(
+        "/to",
+        &input.to,
+        VettingStatus::parse,
+        VettingStatus::expected(),
+    );
     checks.finish()?;
     let to = to.ok_or_else(|| ApiError::internal("unreachable: checked above"))?;
     let expected = if_match.required()?;
@@ -176,8 +208,13 @@ pub async fn transition_provider(
             Ok(after)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::provider(id)).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(provider.version)).json(provider))
+    state
+        .index
+        .refresh(&state.db, Affected::provider(id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(provider.version))
+        .json(provider))
 }
 
 fn has_active_licence(provider: &ProviderAdminView, today: NaiveDate) -> bool {
@@ -192,22 +229,36 @@ fn has_active_licence(provider: &ProviderAdminView, today: NaiveDate) -> bool {
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
     responses((status = 200, body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/queue/pending")]
-pub async fn queue_pending(state: web::Data<AppState>, actor: Actor, params: web::Query<super::ListParams>) -> ApiResult<HttpResponse> {
+pub async fn queue_pending(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: web::Query<super::ListParams>,
+) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS)?;
     let page = params.parse("queue_pending")?;
     let page = state
         .db
         .run(move |c| {
             let rows = providers::table
-                .filter(providers::vetting_status.eq_any([VettingStatus::Pending.as_str(), VettingStatus::UnderReview.as_str()]))
+                .filter(providers::vetting_status.eq_any([
+                    VettingStatus::Pending.as_str(),
+                    VettingStatus::UnderReview.as_str(),
+                ]))
                 .filter(providers::id.gt(page.after_id))
                 .order(providers::id)
                 .limit(page.limit + 1)
                 .select(crate::db::models::ProviderRow::as_select())
                 .load(c)?;
             let page = super::page_of("queue_pending", rows, page.limit, |row| row.id, |row| row);
-            let items = page.items.into_iter().map(|row| db::providers::record(c, row).map(admin_view)).collect::<ApiResult<Vec<_>>>()?;
-            Ok(Page { items, next_cursor: page.next_cursor })
+            let items = page
+                .items
+                .into_iter()
+                .map(|row| db::providers::record(c, row).map(admin_view))
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -233,7 +284,9 @@ fn credential_queue(
     after: i64,
     limit: i64,
 ) -> ApiResult<Page<CredentialView>> {
-    let due = credentials::expires_on.le(until).or(credentials::next_due_on.le(until));
+    let due = credentials::expires_on
+        .le(until)
+        .or(credentials::next_due_on.le(until));
     let mut query = credentials::table
         .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
         .filter(due)
@@ -241,35 +294,77 @@ fn credential_queue(
         .into_boxed();
     if let Some(from) = from {
         // Not yet lapsed: expiring, not expired.
-        query = query.filter(credentials::expires_on.is_null().or(credentials::expires_on.ge(from)));
+        query = query.filter(
+            credentials::expires_on
+                .is_null()
+                .or(credentials::expires_on.ge(from)),
+        );
     } else {
         query = query.filter(credentials::expires_on.lt(until));
     }
-    let rows: Vec<CredentialRow> = query.order(credentials::id).limit(limit + 1).select(CredentialRow::as_select()).load(connection)?;
-    Ok(super::page_of(if from.is_some() { "queue_expiring" } else { "queue_expired" }, rows, limit, |row| row.id, CredentialView::from))
+    let rows: Vec<CredentialRow> = query
+        .order(credentials::id)
+        .limit(limit + 1)
+        .select(CredentialRow::as_select())
+        .load(connection)?;
+    Ok(super::page_of(
+        if from.is_some() {
+            "queue_expiring"
+        } else {
+            "queue_expired"
+        },
+        rows,
+        limit,
+        |row| row.id,
+        CredentialView::from,
+    ))
 }
 
 /// Verified credentials that expire, or are due for re-verification, within N days (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(ExpiringParams),
     responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expiring")]
-pub async fn queue_expiring(state: web::Data<AppState>, actor: Actor, params: web::Query<ExpiringParams>) -> ApiResult<HttpResponse> {
+pub async fn queue_expiring(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: web::Query<ExpiringParams>,
+) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS)?;
     let mut errors = Vec::new();
     let within_days = match params.within_days.as_deref().map(str::parse::<i64>) {
         None => 30,
         Some(Ok(days)) if (1..=365).contains(&days) => days,
         Some(_) => {
-            errors.push(FieldError::query("within_days", "out_of_range", "within_days must be an integer from 1 to 365"));
+            errors.push(FieldError::query(
+                "within_days",
+                "out_of_range",
+                "within_days must be an integer from 1 to 365",
+            ));
             30
         }
     };
-    let (limit, after) = list_page("queue_expiring", params.limit.as_deref(), params.cursor.as_deref(), &mut errors);
+    let (limit, after) = list_page(
+        "queue_expiring",
+        params.limit.as_deref(),
+        params.cursor.as_deref(),
+        &mut errors,
+    );
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
     let today = state.clock.now().date_naive();
-    let page = state.db.run(move |c| credential_queue(c, Some(today), today + Duration::days(within_days), after, limit)).await?;
+    let page = state
+        .db
+        .run(move |c| {
+            credential_queue(
+                c,
+                Some(today),
+                today + Duration::days(within_days),
+                after,
+                limit,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -277,11 +372,18 @@ pub async fn queue_expiring(state: web::Data<AppState>, actor: Actor, params: we
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
     responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expired")]
-pub async fn queue_expired(state: web::Data<AppState>, actor: Actor, params: web::Query<super::ListParams>) -> ApiResult<HttpResponse> {
+pub async fn queue_expired(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: web::Query<super::ListParams>,
+) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS)?;
     let page = params.parse("queue_expired")?;
     let today = state.clock.now().date_naive();
-    let page = state.db.run(move |c| credential_queue(c, None, today, page.after_id, page.limit)).await?;
+    let page = state
+        .db
+        .run(move |c| credential_queue(c, None, today, page.after_id, page.limit))
+        .await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
@@ -352,12 +454,20 @@ pub struct AuditParams {
     pub cursor: Option<String>,
 }
 
-fn parse_instant(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Option<NaiveDateTime> {
+fn parse_instant(
+    name: &str,
+    text: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDateTime> {
     let text = text?;
     match chrono::DateTime::parse_from_rfc3339(text) {
         Ok(instant) => Some(instant.naive_utc()),
         Err(_) => {
-            errors.push(FieldError::query(name, "invalid_datetime", "an RFC 3339 date-time, e.g. 2026-11-26T09:00:00Z"));
+            errors.push(FieldError::query(
+                name,
+                "invalid_datetime",
+                "an RFC 3339 date-time, e.g. 2026-11-26T09:00:00Z",
+            ));
             None
         }
     }
@@ -367,21 +477,33 @@ fn parse_instant(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AuditParams),
     responses((status = 200, body = Page<AuditEntry>), AdminReadErrors))]
 #[get("/admin/audit")]
-pub async fn list_audit(state: web::Data<AppState>, actor: Actor, params: web::Query<AuditParams>) -> ApiResult<HttpResponse> {
+pub async fn list_audit(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: web::Query<AuditParams>,
+) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS)?;
     let mut errors = Vec::new();
     let limit = parse_limit(params.limit.as_deref(), 50, 100, &mut errors) as i64;
     let before_id = params.cursor.as_deref().and_then(|text| {
         let id = cursor::decode_list("audit", text);
         if id.is_none() {
-            errors.push(FieldError::query("cursor", "invalid_cursor", "not a cursor this list gave out"));
+            errors.push(FieldError::query(
+                "cursor",
+                "invalid_cursor",
+                "not a cursor this list gave out",
+            ));
         }
         id
     });
     let actor_key_id = params.actor_key_id.as_deref().and_then(|text| {
         let id = text.parse().ok();
         if id.is_none() {
-            errors.push(FieldError::query("actor_key_id", "invalid_value", "an integer key id"));
+            errors.push(FieldError::query(
+                "actor_key_id",
+                "invalid_value",
+                "an integer key id",
+            ));
         }
         id
     });
@@ -396,8 +518,17 @@ pub async fn list_audit(state: web::Data<AppState>, actor: Actor, params: web::Q
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let rows = state.db.run(move |c| db::audit::list(c, &filter, before_id, limit + 1)).await?;
-    Ok(HttpResponse::Ok().json(super::page_of("audit", rows, limit, |row| row.id, AuditEntry::from)))
+    let rows = state
+        .db
+        .run(move |c| db::audit::list(c, &filter, before_id, limit + 1))
+        .await?;
+    Ok(HttpResponse::Ok().json(super::page_of(
+        "audit",
+        rows,
+        limit,
+        |row| row.id,
+        AuditEntry::from,
+    )))
 }
 
 /// An API key's public facts (never its secret).
@@ -459,21 +590,42 @@ pub struct NewApiKeyInput {
 #[utoipa::path(tag = "keys", request_body = NewApiKeyInput, security(("api_key" = ["admin"])),
     responses((status = 201, body = CreatedApiKey), WriteErrors))]
 #[post("/admin/keys")]
-pub async fn create_key(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewApiKeyInput>) -> ApiResult<HttpResponse> {
+pub async fn create_key(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: JsonBody<NewApiKeyInput>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let input = body.into_inner()?;
     let mut checks = Checks::of(&input);
     let role = checks.enum_value("/role", &input.role, Role::parse, Role::expected());
     checks.finish()?;
     let role = role.ok_or_else(|| ApiError::internal("unreachable: checked above"))?;
-    let expires_at = input.expires_in_days.map(|days| state.clock.now().naive_utc() + Duration::days(days));
+    let expires_at = input
+        .expires_in_days
+        .map(|days| state.clock.now().naive_utc() + Duration::days(days));
     let secret = db::keys::generate_secret();
     let key_secret = secret.clone();
     let key = state
         .db
         .write(move |c| {
-            let view = ApiKeyView::from(db::keys::insert(c, &input.name, role, &key_secret, expires_at)?);
-            db::audit::record(c, &actor, "api_key.create", "api_key", view.id, None::<&ApiKeyView>, Some(&view), None)?;
+            let view = ApiKeyView::from(db::keys::insert(
+                c,
+                &input.name,
+                role,
+                &key_secret,
+                expires_at,
+            )?);
+            db::audit::record(
+                c,
+                &actor,
+                "api_key.create",
+                "api_key",
+                view.id,
+                None::<&ApiKeyView>,
+                Some(&view),
+                None,
+            )?;
             Ok(view)
         })
         .await?;
@@ -484,29 +636,56 @@ pub async fn create_key(state: web::Data<AppState>, actor: Actor, body: JsonBody
 #[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(super::ListParams),
     responses((status = 200, body = Page<ApiKeyView>), AdminReadErrors))]
 #[get("/admin/keys")]
-pub async fn list_keys(state: web::Data<AppState>, actor: Actor, params: web::Query<super::ListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_keys(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: web::Query<super::ListParams>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let page = params.parse("keys")?;
-    let rows = state.db.run(move |c| db::keys::list(c, page.after_id, page.limit + 1)).await?;
-    Ok(HttpResponse::Ok().json(super::page_of("keys", rows, page.limit, |row| row.id, ApiKeyView::from)))
+    let rows = state
+        .db
+        .run(move |c| db::keys::list(c, page.after_id, page.limit + 1))
+        .await?;
+    Ok(HttpResponse::Ok().json(super::page_of(
+        "keys",
+        rows,
+        page.limit,
+        |row| row.id,
+        ApiKeyView::from,
+    )))
 }
 
 /// Revoke an API key (admin). Idempotent: revoking a revoked key changes nothing.
 #[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Key id")),
     responses((status = 200, body = ApiKeyView), WriteErrors))]
 #[post("/admin/keys/{id}/revoke")]
-pub async fn revoke_key(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn revoke_key(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     let now = state.clock.now().naive_utc();
     let key = state
         .db
         .write(move |c| {
-            let before = db::keys::find(c, id)?.ok_or_else(|| ApiError::not_found("api key", id))?;
+            let before =
+                db::keys::find(c, id)?.ok_or_else(|| ApiError::not_found("api key", id))?;
             match db::keys::revoke(c, id, now)? {
                 Some(after) => {
                     let (before, after) = (ApiKeyView::from(before), ApiKeyView::from(after));
-                    db::audit::record(c, &actor, "api_key.revoke", "api_key", id, Some(&before), Some(&after), None)?;
+                    db::audit::record(
+                        c,
+                        &actor,
+                        "api_key.revoke",
+                        "api_key",
+                        id,
+                        Some(&before),
+                        Some(&after),
+                        None,
+                    )?;
                     Ok(after)
                 }
                 None => Ok(ApiKeyView::from(before)),

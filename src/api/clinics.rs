@@ -107,17 +107,44 @@ fn view(connection: &mut db::DbConnection, row: ClinicRow) -> ApiResult<ClinicVi
 /// List clinics, by id.
 #[utoipa::path(tag = "clinics", params(ListParams), responses((status = 200, body = Page<ClinicView>), ListErrors))]
 #[get("/clinics")]
-pub async fn list_clinics(state: web::Data<AppState>, params: web::Query<ListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_clinics(
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
     let page = params.parse("clinics")?;
-    let rows = state.db.run(move |c| db::clinics::list(c, page.after_id, page.limit + 1)).await?;
-    let page = page_of("clinics", rows, page.limit, |row| row.id, |row| ClinicView::new(row, Vec::new()));
+    let rows = state
+        .db
+        .run(move |c| db::clinics::list(c, page.after_id, page.limit + 1))
+        .await?;
+    let page = page_of(
+        "clinics",
+        rows,
+        page.limit,
+        |row| row.id,
+        |row| ClinicView::new(row, Vec::new()),
+    );
     let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
     let location_ids = state
         .db
-        .run(move |c| ids.into_iter().map(|id| db::clinics::location_ids(c, id)).collect::<ApiResult<Vec<_>>>())
+        .run(move |c| {
+            ids.into_iter()
+                .map(|id| db::clinics::location_ids(c, id))
+                .collect::<ApiResult<Vec<_>>>()
+        })
         .await?;
-    let items = page.items.into_iter().zip(location_ids).map(|(clinic, ids)| ClinicView { location_ids: ids, ..clinic }).collect();
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor: page.next_cursor }))
+    let items = page
+        .items
+        .into_iter()
+        .zip(location_ids)
+        .map(|(clinic, ids)| ClinicView {
+            location_ids: ids,
+            ..clinic
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// A clinic.
@@ -126,15 +153,27 @@ pub async fn list_clinics(state: web::Data<AppState>, params: web::Query<ListPar
 #[get("/clinics/{id}")]
 pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let clinic = state.db.run(move |c| { let row = db::clinics::get(c, id)?; view(c, row) }).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(clinic.version)).json(clinic))
+    let clinic = state
+        .db
+        .run(move |c| {
+            let row = db::clinics::get(c, id)?;
+            view(c, row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(clinic.version))
+        .json(clinic))
 }
 
 /// Create a clinic (admin).
 #[utoipa::path(tag = "clinics", request_body = NewClinicInput, security(("api_key" = ["admin"])),
     responses((status = 201, body = ClinicView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/clinics")]
-pub async fn create_clinic(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewClinicInput>) -> ApiResult<HttpResponse> {
+pub async fn create_clinic(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: JsonBody<NewClinicInput>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let input = body.into_inner()?;
     Checks::of(&input).finish()?;
@@ -153,11 +192,23 @@ pub async fn create_clinic(state: web::Data<AppState>, actor: Actor, body: JsonB
         .write(move |c| {
             let row = db::clinics::insert(c, &new)?;
             let clinic = view(c, row)?;
-            db::audit::record(c, &actor, "clinic.create", "clinic", clinic.id, None::<&ClinicView>, Some(&clinic), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "clinic.create",
+                "clinic",
+                clinic.id,
+                None::<&ClinicView>,
+                Some(&clinic),
+                None,
+            )?;
             Ok(clinic)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::clinic(clinic.id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::clinic(clinic.id))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(clinic.version))
         .insert_header(("Location", format!("/v1/clinics/{}", clinic.id)))
@@ -194,12 +245,23 @@ pub async fn update_clinic(
             let before = view(c, before)?;
             let row = db::clinics::update(c, id, expected, &changes)?;
             let after = view(c, row)?;
-            db::audit::record(c, &actor, "clinic.update", "clinic", id, Some(&before), Some(&after), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "clinic.update",
+                "clinic",
+                id,
+                Some(&before),
+                Some(&after),
+                None,
+            )?;
             Ok(after)
         })
         .await?;
     state.index.refresh(&state.db, Affected::clinic(id)).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(clinic.version)).json(clinic))
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(clinic.version))
+        .json(clinic))
 }
 
 /// Delete a clinic and its locations (admin).
@@ -207,7 +269,12 @@ pub async fn update_clinic(
     params(("id" = i64, Path, description = "Clinic id"), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/clinics/{id}")]
-pub async fn delete_clinic(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, if_match: IfMatch) -> ApiResult<HttpResponse> {
+pub async fn delete_clinic(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     let location_ids = state
@@ -215,14 +282,35 @@ pub async fn delete_clinic(state: web::Data<AppState>, actor: Actor, id: web::Pa
         .write(move |c| {
             let row = db::clinics::get(c, id)?;
             if if_match.0.is_some_and(|expected| expected != row.version) {
-                return Err(crate::error::ApiError::PreconditionFailed { current_version: row.version });
+                return Err(crate::error::ApiError::PreconditionFailed {
+                    current_version: row.version,
+                });
             }
             let before = view(c, row)?;
             db::clinics::delete(c, id)?;
-            db::audit::record(c, &actor, "clinic.delete", "clinic", id, Some(&before), None::<&ClinicView>, None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "clinic.delete",
+                "clinic",
+                id,
+                Some(&before),
+                None::<&ClinicView>,
+                None,
+            )?;
             Ok(before.location_ids)
         })
         .await?;
-    state.index.refresh(&state.db, Affected { clinics: vec![id], locations: location_ids, providers: vec![] }).await?;
+    state
+        .index
+        .refresh(
+            &state.db,
+            Affected {
+                clinics: vec![id],
+                locations: location_ids,
+                providers: vec![],
+            },
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -74,10 +74,14 @@ impl From<CredentialRow> for CredentialView {
             specialty_code: row.specialty_code,
             issued_on: row.issued_on,
             expires_on: row.expires_on,
-            verification_status: VerificationStatus::parse(&row.verification_status).unwrap_or(VerificationStatus::Unverified),
+            verification_status: VerificationStatus::parse(&row.verification_status)
+                .unwrap_or(VerificationStatus::Unverified),
             verified_at: row.verified_at,
             verified_by_key_id: row.verified_by_key_id,
-            verification_source_type: row.verification_source_type.as_deref().and_then(SourceType::parse),
+            verification_source_type: row
+                .verification_source_type
+                .as_deref()
+                .and_then(SourceType::parse),
             verification_reference: row.verification_reference,
             next_due_on: row.next_due_on,
             created_at: row.created_at,
@@ -172,16 +176,28 @@ fn check_fields(
     if let Some(state) = jurisdiction {
         checks.us_state("/jurisdiction", state);
     } else if kind == CredentialKind::StateLicense {
-        checks.push("/jurisdiction", "required", "a state licence needs its state");
+        checks.push(
+            "/jurisdiction",
+            "required",
+            "a state licence needs its state",
+        );
     }
     if let Some(code) = specialty_code {
         if !db::providers::specialty_exists(connection, code)? {
-            checks.push("/specialty_code", "unknown_value", format!("`{code}` is not a specialty in GET /v1/specialties"));
+            checks.push(
+                "/specialty_code",
+                "unknown_value",
+                format!("`{code}` is not a specialty in GET /v1/specialties"),
+            );
         }
     }
     if let (Some(issued), Some(expires)) = (issued_on, expires_on) {
         if expires < issued {
-            checks.push("/expires_on", "before_issued_on", "expires_on is before issued_on");
+            checks.push(
+                "/expires_on",
+                "before_issued_on",
+                "expires_on is before issued_on",
+            );
         }
     }
     Ok(())
@@ -214,9 +230,22 @@ pub async fn create_credential(
         .write(move |c| {
             db::providers::get(c, provider_id)?;
             let mut checks = Checks::of(&input);
-            let kind = checks.enum_value("/kind", &input.kind, CredentialKind::parse, CredentialKind::expected());
+            let kind = checks.enum_value(
+                "/kind",
+                &input.kind,
+                CredentialKind::parse,
+                CredentialKind::expected(),
+            );
             if let Some(kind) = kind {
-                check_fields(&mut checks, c, kind, input.jurisdiction.as_deref(), input.specialty_code.as_deref(), input.issued_on, input.expires_on)?;
+                check_fields(
+                    &mut checks,
+                    c,
+                    kind,
+                    input.jurisdiction.as_deref(),
+                    input.specialty_code.as_deref(),
+                    input.issued_on,
+                    input.expires_on,
+                )?;
             }
             checks.finish()?;
             let now = db::now();
@@ -242,11 +271,22 @@ pub async fn create_credential(
                 .returning(CredentialRow::as_returning())
                 .get_result(c)?;
             let view = CredentialView::from(row);
-            db::audit::record(c, &actor, "credential.create", "credential", view.id, None::<&CredentialView>, Some(&view), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "credential.create",
+                "credential",
+                view.id,
+                None::<&CredentialView>,
+                Some(&view),
+                None,
+            )?;
             Ok(view)
         })
         .await?;
-    Ok(HttpResponse::Created().insert_header(etag(credential.version)).json(credential))
+    Ok(HttpResponse::Created()
+        .insert_header(etag(credential.version))
+        .json(credential))
 }
 
 /// Edit a credential (admin). It returns to `unverified`. Needs `If-Match`.
@@ -270,14 +310,30 @@ pub async fn update_credential(
             let before = get(c, id)?;
             let mut checks = Checks::of(&input);
             let kind = CredentialKind::parse(&before.kind).unwrap_or(CredentialKind::Education);
-            let jurisdiction = input.jurisdiction.clone().unwrap_or(before.jurisdiction.clone());
-            let specialty = input.specialty_code.clone().unwrap_or(before.specialty_code.clone());
+            let jurisdiction = input
+                .jurisdiction
+                .clone()
+                .unwrap_or(before.jurisdiction.clone());
+            let specialty = input
+                .specialty_code
+                .clone()
+                .unwrap_or(before.specialty_code.clone());
             let issued_on = input.issued_on.unwrap_or(before.issued_on);
             let expires_on = input.expires_on.unwrap_or(before.expires_on);
-            check_fields(&mut checks, c, kind, jurisdiction.as_deref(), specialty.as_deref(), issued_on, expires_on)?;
+            check_fields(
+                &mut checks,
+                c,
+                kind,
+                jurisdiction.as_deref(),
+                specialty.as_deref(),
+                issued_on,
+                expires_on,
+            )?;
             checks.finish()?;
             if before.version != expected {
-                return Err(ApiError::PreconditionFailed { current_version: before.version });
+                return Err(ApiError::PreconditionFailed {
+                    current_version: before.version,
+                });
             }
             let changes = CredentialChanges {
                 issuer: input.issuer,
@@ -300,19 +356,37 @@ pub async fn update_credential(
                 .returning(CredentialRow::as_returning())
                 .get_result(c)?;
             let (before, after) = (CredentialView::from(before), CredentialView::from(row));
-            db::audit::record(c, &actor, "credential.update", "credential", id, Some(&before), Some(&after), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "credential.update",
+                "credential",
+                id,
+                Some(&before),
+                Some(&after),
+                None,
+            )?;
             Ok(after)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::provider(credential.provider_id)).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(credential.version)).json(credential))
+    state
+        .index
+        .refresh(&state.db, Affected::provider(credential.provider_id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(credential.version))
+        .json(credential))
 }
 
 /// Delete a credential (admin).
 #[utoipa::path(tag = "credentials", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Credential id")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/credentials/{id}")]
-pub async fn delete_credential(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn delete_credential(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     let provider_id = state
@@ -320,11 +394,23 @@ pub async fn delete_credential(state: web::Data<AppState>, actor: Actor, id: web
         .write(move |c| {
             let before = CredentialView::from(get(c, id)?);
             diesel::delete(credentials::table.find(id)).execute(c)?;
-            db::audit::record(c, &actor, "credential.delete", "credential", id, Some(&before), None::<&CredentialView>, None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "credential.delete",
+                "credential",
+                id,
+                Some(&before),
+                None::<&CredentialView>,
+                None,
+            )?;
             Ok(before.provider_id)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::provider(provider_id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::provider(provider_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -343,26 +429,48 @@ pub async fn verify_credential(
     actor.require(&[Role::Admin, Role::Reviewer])?;
     let (id, input) = (id.into_inner(), body.into_inner()?);
     let mut checks = Checks::of(&input);
-    let outcome = checks.enum_value("/outcome", &input.outcome, VerificationStatus::parse, "verified, rejected, revoked".to_owned());
+    let outcome = checks.enum_value(
+        "/outcome",
+        &input.outcome,
+        VerificationStatus::parse,
+        "verified, rejected, revoked".to_owned(),
+    );
     if outcome == Some(VerificationStatus::Unverified) {
-        checks.push("/outcome", "unknown_value", "the outcome is verified, rejected or revoked");
+        checks.push(
+            "/outcome",
+            "unknown_value",
+            "the outcome is verified, rejected or revoked",
+        );
     }
-    let source_type = checks.enum_value("/source_type", &input.source_type, SourceType::parse, SourceType::expected());
+    let source_type = checks.enum_value(
+        "/source_type",
+        &input.source_type,
+        SourceType::parse,
+        SourceType::expected(),
+    );
     checks.finish()?;
     let expected = if_match.required()?;
-    let (outcome, source_type) = (outcome.unwrap_or(VerificationStatus::Rejected), source_type.unwrap_or(SourceType::Other));
+    let (outcome, source_type) = (
+        outcome.unwrap_or(VerificationStatus::Rejected),
+        source_type.unwrap_or(SourceType::Other),
+    );
     let now = state.clock.now().naive_utc();
     let credential = state
         .db
         .write(move |c| {
             let before = get(c, id)?;
             if before.version != expected {
-                return Err(ApiError::PreconditionFailed { current_version: before.version });
+                return Err(ApiError::PreconditionFailed {
+                    current_version: before.version,
+                });
             }
             let next_due_on = match outcome {
-                VerificationStatus::Verified => {
-                    Some(input.next_due_on.or(before.expires_on).unwrap_or_else(|| now.date() + Months::new(36)))
-                }
+                VerificationStatus::Verified => Some(
+                    input
+                        .next_due_on
+                        .or(before.expires_on)
+                        .unwrap_or_else(|| now.date() + Months::new(36)),
+                ),
                 _ => None,
             };
             let row = diesel::update(credentials::table.find(id))
@@ -379,10 +487,24 @@ pub async fn verify_credential(
                 .returning(CredentialRow::as_returning())
                 .get_result(c)?;
             let (before, after) = (CredentialView::from(before), CredentialView::from(row));
-            db::audit::record(c, &actor, "credential.verify", "credential", id, Some(&before), Some(&after), Some(&input.reason))?;
+            db::audit::record(
+                c,
+                &actor,
+                "credential.verify",
+                "credential",
+                id,
+                Some(&before),
+                Some(&after),
+                Some(&input.reason),
+            )?;
             Ok(after)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::provider(credential.provider_id)).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(credential.version)).json(credential))
+    state
+        .index
+        .refresh(&state.db, Affected::provider(credential.provider_id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(credential.version))
+        .json(credential))
 }

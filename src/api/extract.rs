@@ -25,11 +25,21 @@ impl<T> JsonBody<T> {
 }
 
 fn is_json(request: &HttpRequest) -> bool {
-    let Some(content_type) = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(content_type) = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// Where a serde path error points, as a JSON pointer.
@@ -57,7 +67,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             serde_json::error::Category::Data => {
                 let message = inner.to_string();
                 // serde says "... at line 1 column 17": the pointer says where, more usefully.
-                let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+                let message = message
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or(&message)
+                    .to_owned();
                 let mut pointer = pointer(error.path());
                 let code = if message.starts_with("unknown field") {
                     "unknown_field"
@@ -96,14 +110,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let bytes = web::Bytes::from_request(request, payload);
         let body = async move {
             if !json {
-                return Err(ApiError::UnsupportedMediaType("the body must be application/json".to_owned()));
+                return Err(ApiError::UnsupportedMediaType(
+                    "the body must be application/json".to_owned(),
+                ));
             }
             if declared.is_some_and(|length| length > limit) {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            let bytes = bytes.await.map_err(|error| match error.as_response_error().status_code().as_u16() {
-                413 => ApiError::PayloadTooLarge { limit },
-                _ => ApiError::MalformedBody("the body could not be read".to_owned()),
+            let bytes = bytes.await.map_err(|error| {
+                match error.as_response_error().status_code().as_u16() {
+                    413 => ApiError::PayloadTooLarge { limit },
+                    _ => ApiError::MalformedBody("the body could not be read".to_owned()),
+                }
             })?;
             parse_json(&bytes)
         };
@@ -154,7 +172,12 @@ pub fn etag(version: i64) -> (header::HeaderName, String) {
 /// Query-string errors (unknown parameter, repeated parameter, unparsable value).
 pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     let QueryPayloadError::Deserialize(error) = error else {
-        return ApiError::validation(FieldError::query("", "invalid_query", "the query string could not be read")).into();
+        return ApiError::validation(FieldError::query(
+            "",
+            "invalid_query",
+            "the query string could not be read",
+        ))
+        .into();
     };
     let message = error.to_string();
     let field = message.split('`').nth(1).unwrap_or("").to_owned();
@@ -167,7 +190,9 @@ pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Erro
     };
     let detail = match code {
         "unknown_parameter" => format!("unknown query parameter `{field}`"),
-        "repeated_parameter" => format!("`{field}` may appear once; list several values separated by commas"),
+        "repeated_parameter" => {
+            format!("`{field}` may appear once; list several values separated by commas")
+        }
         _ => message,
     };
     ApiError::validation(FieldError::query(field, code, detail)).into()
@@ -175,10 +200,21 @@ pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Erro
 
 /// Path parameters that do not parse (e.g. a non-numeric id).
 pub fn path_error(error: PathError, request: &HttpRequest) -> actix_web::Error {
-    let name = request.match_info().iter().next().map(|(name, _)| name.to_owned()).unwrap_or_default();
+    let name = request
+        .match_info()
+        .iter()
+        .next()
+        .map(|(name, _)| name.to_owned())
+        .unwrap_or_default();
     let detail = match error {
         PathError::Deserialize(error) => format!("not a valid value: {error}"),
         _ => "not a valid value".to_owned(),
     };
-    ApiError::validation(FieldError::new(ParamLocation::Path, name, "invalid_value", detail)).into()
+    ApiError::validation(FieldError::new(
+        ParamLocation::Path,
+        name,
+        "invalid_value",
+        detail,
+    ))
+    .into()
 }

@@ -29,7 +29,11 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state
         .db
-        .run(|connection| connection.batch_execute("SELECT 1").map_err(|_| ApiError::ServiceUnavailable("the database does not answer".to_owned())))
+        .run(|connection| {
+            connection.batch_execute("SELECT 1").map_err(|_| {
+                ApiError::ServiceUnavailable("the database does not answer".to_owned())
+            })
+        })
         .await?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }

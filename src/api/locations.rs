@@ -72,7 +72,10 @@ pub fn location_view(row: LocationRow, provider_ids: Vec<i64>) -> LocationView {
             postal_code: row.postal_code,
             country: row.country,
         },
-        coordinates: Coordinates { lat: row.latitude, lon: row.longitude },
+        coordinates: Coordinates {
+            lat: row.latitude,
+            lon: row.longitude,
+        },
         timezone: row.timezone,
         opening_hours: serde_json::from_str(&row.opening_hours).unwrap_or_default(),
         phone: row.phone,
@@ -170,16 +173,32 @@ fn check_place(
         checks.us_state("/state", state);
     }
     if let Some(country) = country.filter(|c| *c != "US") {
-        checks.push("/country", "unsupported_country", format!("`{country}`: the directory covers the US only"));
+        checks.push(
+            "/country",
+            "unsupported_country",
+            format!("`{country}`: the directory covers the US only"),
+        );
     }
     if let Some(lat) = latitude.filter(|lat| Coordinates::check_latitude(*lat).is_err()) {
-        checks.push("/latitude", "out_of_range", format!("{lat}: latitude must be between -90 and 90"));
+        checks.push(
+            "/latitude",
+            "out_of_range",
+            format!("{lat}: latitude must be between -90 and 90"),
+        );
     }
     if let Some(lon) = longitude.filter(|lon| Coordinates::check_longitude(*lon).is_err()) {
-        checks.push("/longitude", "out_of_range", format!("{lon}: longitude must be between -180 and 180"));
+        checks.push(
+            "/longitude",
+            "out_of_range",
+            format!("{lon}: longitude must be between -180 and 180"),
+        );
     }
     if let Some(timezone) = timezone.filter(|tz| tz.parse::<chrono_tz::Tz>().is_err()) {
-        checks.push("/timezone", "unknown_value", format!("`{timezone}` is not an IANA timezone, e.g. America/New_York"));
+        checks.push(
+            "/timezone",
+            "unknown_value",
+            format!("`{timezone}` is not an IANA timezone, e.g. America/New_York"),
+        );
     }
     let hours = hours?;
     match hours.compile("/opening_hours") {
@@ -219,20 +238,31 @@ fn admin_view(connection: &mut db::DbConnection, row: LocationRow) -> ApiResult<
 /// List locations, by id.
 #[utoipa::path(tag = "locations", params(LocationListParams), responses((status = 200, body = Page<LocationView>), ListErrors))]
 #[get("/locations")]
-pub async fn list_locations(state: web::Data<AppState>, params: web::Query<LocationListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_locations(
+    state: web::Data<AppState>,
+    params: web::Query<LocationListParams>,
+) -> ApiResult<HttpResponse> {
     let mut errors = Vec::new();
     let limit = parse_limit(params.limit.as_deref(), 20, 100, &mut errors) as i64;
     let clinic_id = params.clinic_id.as_deref().and_then(|text| {
         let parsed = text.parse::<i64>().ok();
         if parsed.is_none() {
-            errors.push(FieldError::query("clinic_id", "invalid_value", "clinic_id must be an integer"));
+            errors.push(FieldError::query(
+                "clinic_id",
+                "invalid_value",
+                "clinic_id must be an integer",
+            ));
         }
         parsed
     });
     let after_id = match params.cursor.as_deref() {
         None => 0,
         Some(text) => cursor::decode_list("locations", text).unwrap_or_else(|| {
-            errors.push(FieldError::query("cursor", "invalid_cursor", "not a cursor this list gave out"));
+            errors.push(FieldError::query(
+                "cursor",
+                "invalid_cursor",
+                "not a cursor this list gave out",
+            ));
             0
         }),
     };
@@ -244,8 +274,15 @@ pub async fn list_locations(state: web::Data<AppState>, params: web::Query<Locat
         .run(move |c| {
             let rows = db::locations::list(c, clinic_id, after_id, limit + 1)?;
             let page = page_of("locations", rows, limit, |row| row.id, |row| row);
-            let items = page.items.into_iter().map(|row| public_view(c, row)).collect::<ApiResult<Vec<_>>>()?;
-            Ok(Page { items, next_cursor: page.next_cursor })
+            let items = page
+                .items
+                .into_iter()
+                .map(|row| public_view(c, row))
+                .collect::<ApiResult<Vec<_>>>()?;
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -255,17 +292,32 @@ pub async fn list_locations(state: web::Data<AppState>, params: web::Query<Locat
 #[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id")),
     responses((status = 200, body = LocationView, headers(("ETag" = String))), ReadErrors))]
 #[get("/locations/{id}")]
-pub async fn get_location(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn get_location(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let location = state.db.run(move |c| { let row = db::locations::get(c, id)?; public_view(c, row) }).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(location.version)).json(location))
+    let location = state
+        .db
+        .run(move |c| {
+            let row = db::locations::get(c, id)?;
+            public_view(c, row)
+        })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(location.version))
+        .json(location))
 }
 
 /// Create a location (admin).
 #[utoipa::path(tag = "locations", request_body = NewLocationInput, security(("api_key" = ["admin"])),
     responses((status = 201, body = LocationView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/locations")]
-pub async fn create_location(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewLocationInput>) -> ApiResult<HttpResponse> {
+pub async fn create_location(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: JsonBody<NewLocationInput>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let input = body.into_inner()?;
     let mut checks = Checks::of(&input);
@@ -302,15 +354,31 @@ pub async fn create_location(state: web::Data<AppState>, actor: Actor, body: Jso
         .db
         .write(move |c| {
             if db::clinics::find(c, new.clinic_id)?.is_none() {
-                return Err(ApiError::validation(FieldError::body("/clinic_id", "not_found", format!("clinic {} does not exist", new.clinic_id))));
+                return Err(ApiError::validation(FieldError::body(
+                    "/clinic_id",
+                    "not_found",
+                    format!("clinic {} does not exist", new.clinic_id),
+                )));
             }
             let row = db::locations::insert(c, &new)?;
             let location = admin_view(c, row)?;
-            db::audit::record(c, &actor, "location.create", "location", location.id, None::<&LocationView>, Some(&location), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "location.create",
+                "location",
+                location.id,
+                None::<&LocationView>,
+                Some(&location),
+                None,
+            )?;
             Ok(location)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::location(location.id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::location(location.id))
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(location.version))
         .insert_header(("Location", format!("/v1/locations/{}", location.id)))
@@ -365,12 +433,26 @@ pub async fn update_location(
             let before = admin_view(c, before)?;
             let row = db::locations::update(c, id, expected, &changes)?;
             let after = admin_view(c, row)?;
-            db::audit::record(c, &actor, "location.update", "location", id, Some(&before), Some(&after), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "location.update",
+                "location",
+                id,
+                Some(&before),
+                Some(&after),
+                None,
+            )?;
             Ok(after)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::location(id)).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(location.version)).json(location))
+    state
+        .index
+        .refresh(&state.db, Affected::location(id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(location.version))
+        .json(location))
 }
 
 /// Delete a location (admin); its provider links go with it.
@@ -378,7 +460,12 @@ pub async fn update_location(
     params(("id" = i64, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/locations/{id}")]
-pub async fn delete_location(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>, if_match: IfMatch) -> ApiResult<HttpResponse> {
+pub async fn delete_location(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    if_match: IfMatch,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     state
@@ -386,14 +473,28 @@ pub async fn delete_location(state: web::Data<AppState>, actor: Actor, id: web::
         .write(move |c| {
             let row = db::locations::get(c, id)?;
             if if_match.0.is_some_and(|expected| expected != row.version) {
-                return Err(ApiError::PreconditionFailed { current_version: row.version });
+                return Err(ApiError::PreconditionFailed {
+                    current_version: row.version,
+                });
             }
             let before = admin_view(c, row)?;
             db::locations::delete(c, id)?;
-            db::audit::record(c, &actor, "location.delete", "location", id, Some(&before), None::<&LocationView>, None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "location.delete",
+                "location",
+                id,
+                Some(&before),
+                None::<&LocationView>,
+                None,
+            )?;
             Ok(())
         })
         .await?;
-    state.index.refresh(&state.db, Affected::location(id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::location(id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -21,46 +21,49 @@ use crate::error::{ApiError, FieldError};
 use crate::search::cursor;
 
 pub fn routes(config: &mut ServiceConfig) {
-    config.service(health::healthz).service(health::readyz).service(
-        scope::scope("/v1")
-            .service(search::search_locations)
-            .service(search::search_providers)
-            .service(clinics::list_clinics)
-            .service(clinics::get_clinic)
-            .service(clinics::create_clinic)
-            .service(clinics::update_clinic)
-            .service(clinics::delete_clinic)
-            .service(locations::list_locations)
-            .service(locations::get_location)
-            .service(locations::create_location)
-            .service(locations::update_location)
-            .service(locations::delete_location)
-            .service(providers::list_providers)
-            .service(providers::get_provider)
-            .service(providers::create_provider)
-            .service(providers::update_provider)
-            .service(providers::delete_provider)
-            .service(providers::link_location)
-            .service(providers::unlink_location)
-            .service(providers::set_treatment)
-            .service(providers::remove_treatment)
-            .service(credentials::create_credential)
-            .service(credentials::update_credential)
-            .service(credentials::delete_credential)
-            .service(credentials::verify_credential)
-            .service(taxonomy::list_treatments)
-            .service(taxonomy::list_specialties)
-            .service(admin::get_provider_admin)
-            .service(admin::list_providers_admin)
-            .service(admin::transition_provider)
-            .service(admin::queue_pending)
-            .service(admin::queue_expiring)
-            .service(admin::queue_expired)
-            .service(admin::list_audit)
-            .service(admin::create_key)
-            .service(admin::list_keys)
-            .service(admin::revoke_key),
-    );
+    config
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(
+            scope::scope("/v1")
+                .service(search::search_locations)
+                .service(search::search_providers)
+                .service(clinics::list_clinics)
+                .service(clinics::get_clinic)
+                .service(clinics::create_clinic)
+                .service(clinics::update_clinic)
+                .service(clinics::delete_clinic)
+                .service(locations::list_locations)
+                .service(locations::get_location)
+                .service(locations::create_location)
+                .service(locations::update_location)
+                .service(locations::delete_location)
+                .service(providers::list_providers)
+                .service(providers::get_provider)
+                .service(providers::create_provider)
+                .service(providers::update_provider)
+                .service(providers::delete_provider)
+                .service(providers::link_location)
+                .service(providers::unlink_location)
+                .service(providers::set_treatment)
+                .service(providers::remove_treatment)
+                .service(credentials::create_credential)
+                .service(credentials::update_credential)
+                .service(credentials::delete_credential)
+                .service(credentials::verify_credential)
+                .service(taxonomy::list_treatments)
+                .service(taxonomy::list_specialties)
+                .service(admin::get_provider_admin)
+                .service(admin::list_providers_admin)
+                .service(admin::transition_provider)
+                .service(admin::queue_pending)
+                .service(admin::queue_expiring)
+                .service(admin::queue_expired)
+                .service(admin::list_audit)
+                .service(admin::create_key)
+                .service(admin::list_keys)
+                .service(admin::revoke_key),
+        );
 }
 
 /// A page of a list; `next_cursor` is absent on the last page.
@@ -97,38 +100,63 @@ impl ListParams {
         let after_id = match self.cursor.as_deref() {
             None => 0,
             Some(text) => cursor::decode_list(kind, text).unwrap_or_else(|| {
-                errors.push(FieldError::query("cursor", "invalid_cursor", "not a cursor this list gave out"));
+                errors.push(FieldError::query(
+                    "cursor",
+                    "invalid_cursor",
+                    "not a cursor this list gave out",
+                ));
                 0
             }),
         };
         if errors.is_empty() {
-            Ok(ListPage { after_id, limit: limit as i64 })
+            Ok(ListPage {
+                after_id,
+                limit: limit as i64,
+            })
         } else {
             Err(ApiError::Validation(errors))
         }
     }
 }
 
-pub fn parse_limit(text: Option<&str>, default: usize, max: usize, errors: &mut Vec<FieldError>) -> usize {
+pub fn parse_limit(
+    text: Option<&str>,
+    default: usize,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> usize {
     match text.map(str::parse::<i64>) {
         None => default,
         Some(Ok(limit)) if (1..=max as i64).contains(&limit) => limit as usize,
         Some(_) => {
-            errors.push(FieldError::query("limit", "out_of_range", format!("limit must be an integer from 1 to {max}")));
+            errors.push(FieldError::query(
+                "limit",
+                "out_of_range",
+                format!("limit must be an integer from 1 to {max}"),
+            ));
             default
         }
     }
 }
 
 /// Builds a page from `limit + 1` rows fetched (the extra row says whether a next page exists).
-pub fn page_of<R, T>(kind: &str, mut rows: Vec<R>, limit: i64, id: impl Fn(&R) -> i64, view: impl Fn(R) -> T) -> Page<T> {
+pub fn page_of<R, T>(
+    kind: &str,
+    mut rows: Vec<R>,
+    limit: i64,
+    id: impl Fn(&R) -> i64,
+    view: impl Fn(R) -> T,
+) -> Page<T> {
     let next_cursor = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|row| cursor::encode_list(kind, id(row)))
     } else {
         None
     };
-    Page { items: rows.into_iter().map(view).collect(), next_cursor }
+    Page {
+        items: rows.into_iter().map(view).collect(),
+        next_cursor,
+    }
 }
 
 /// For PATCH bodies: distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).

@@ -16,7 +16,9 @@ use crate::auth::Actor;
 use crate::db::models::{NewProvider, ProviderTreatmentRow};
 use crate::db::providers::{ProviderChanges, ProviderRecord};
 use crate::db::{self, DbConnection};
-use crate::domain::{is_language_code, CredentialKind, Degree, Role, SourceType, VerificationStatus, VettingStatus};
+use crate::domain::{
+    is_language_code, CredentialKind, Degree, Role, SourceType, VerificationStatus, VettingStatus,
+};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::search::Affected;
 use crate::startup::AppState;
@@ -33,7 +35,10 @@ pub struct OfferedTreatment {
 
 impl From<ProviderTreatmentRow> for OfferedTreatment {
     fn from(row: ProviderTreatmentRow) -> Self {
-        OfferedTreatment { code: row.treatment_code, annual_volume: row.annual_volume }
+        OfferedTreatment {
+            code: row.treatment_code,
+            annual_volume: row.annual_volume,
+        }
     }
 }
 
@@ -137,9 +142,17 @@ pub fn admin_view(record: ProviderRecord) -> ProviderAdminView {
         bio: row.bio,
         vetting_status: VettingStatus::parse(&row.vetting_status).unwrap_or(VettingStatus::Pending),
         external_id: row.external_id,
-        treatments: record.treatments.into_iter().map(OfferedTreatment::from).collect(),
+        treatments: record
+            .treatments
+            .into_iter()
+            .map(OfferedTreatment::from)
+            .collect(),
         location_ids: record.location_ids,
-        credentials: record.credentials.into_iter().map(CredentialView::from).collect(),
+        credentials: record
+            .credentials
+            .into_iter()
+            .map(CredentialView::from)
+            .collect(),
         created_at: row.created_at,
         updated_at: row.updated_at,
         version: row.version,
@@ -166,12 +179,17 @@ pub fn public_profile(record: ProviderRecord, today: NaiveDate) -> Option<Provid
                 specialty_code: c.specialty_code,
                 expires_on: c.expires_on,
                 verified_at: c.verified_at,
-                verification_source_type: c.verification_source_type.as_deref().and_then(SourceType::parse),
+                verification_source_type: c
+                    .verification_source_type
+                    .as_deref()
+                    .and_then(SourceType::parse),
                 next_due_on: c.next_due_on,
             })
         })
         .collect();
-    let listed_in_search = credentials.iter().any(|c| c.kind == CredentialKind::StateLicense);
+    let listed_in_search = credentials
+        .iter()
+        .any(|c| c.kind == CredentialKind::StateLicense);
     Some(ProviderProfile {
         id: row.id,
         languages: languages_of(&row.languages),
@@ -182,10 +200,16 @@ pub fn public_profile(record: ProviderRecord, today: NaiveDate) -> Option<Provid
         primary_specialty_code: row.primary_specialty_code,
         other_specialty_codes: record.other_specialty_codes,
         practice_start_year: row.practice_start_year,
-        years_of_experience: row.practice_start_year.map(|start| (today.year() - start).max(0)),
+        years_of_experience: row
+            .practice_start_year
+            .map(|start| (today.year() - start).max(0)),
         accepting_new_patients: row.accepting_new_patients,
         bio: row.bio,
-        treatments: record.treatments.into_iter().map(OfferedTreatment::from).collect(),
+        treatments: record
+            .treatments
+            .into_iter()
+            .map(OfferedTreatment::from)
+            .collect(),
         location_ids: record.location_ids,
         credentials,
         listed_in_search,
@@ -263,7 +287,11 @@ struct ProviderFields<'a> {
     languages: Option<&'a [String]>,
 }
 
-fn check_provider_fields(checks: &mut Checks, connection: &mut DbConnection, fields: ProviderFields<'_>) -> ApiResult<()> {
+fn check_provider_fields(
+    checks: &mut Checks,
+    connection: &mut DbConnection,
+    fields: ProviderFields<'_>,
+) -> ApiResult<()> {
     if let Some(npi) = fields.npi {
         checks.npi("/npi", npi);
     }
@@ -272,17 +300,34 @@ fn check_provider_fields(checks: &mut Checks, connection: &mut DbConnection, fie
     }
     if let Some(code) = fields.primary_specialty_code {
         if !db::providers::specialty_exists(connection, code)? {
-            checks.push("/primary_specialty_code", "unknown_value", format!("`{code}` is not a specialty in GET /v1/specialties"));
+            checks.push(
+                "/primary_specialty_code",
+                "unknown_value",
+                format!("`{code}` is not a specialty in GET /v1/specialties"),
+            );
         }
     }
-    for (index, code) in fields.other_specialty_codes.unwrap_or_default().iter().enumerate() {
+    for (index, code) in fields
+        .other_specialty_codes
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
         if !db::providers::specialty_exists(connection, code)? {
-            checks.push(format!("/other_specialty_codes/{index}"), "unknown_value", format!("`{code}` is not a specialty"));
+            checks.push(
+                format!("/other_specialty_codes/{index}"),
+                "unknown_value",
+                format!("`{code}` is not a specialty"),
+            );
         }
     }
     for (index, code) in fields.languages.unwrap_or_default().iter().enumerate() {
         if !is_language_code(code) {
-            checks.push(format!("/languages/{index}"), "invalid_language", "an ISO 639-1 code in lower case, e.g. en, es");
+            checks.push(
+                format!("/languages/{index}"),
+                "invalid_language",
+                "an ISO 639-1 code in lower case, e.g. en, es",
+            );
         }
     }
     Ok(())
@@ -301,19 +346,30 @@ fn languages_json(languages: &[String]) -> String {
 /// List verified providers (public), by id.
 #[utoipa::path(tag = "providers", params(ListParams), responses((status = 200, body = Page<ProviderProfile>), ListErrors))]
 #[get("/providers")]
-pub async fn list_providers(state: web::Data<AppState>, params: web::Query<ListParams>) -> ApiResult<HttpResponse> {
+pub async fn list_providers(
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
     let page = params.parse("providers")?;
     let today = state.clock.now().date_naive();
     let page = state
         .db
         .run(move |c| {
-            let rows = db::providers::list(c, Some(VettingStatus::Verified.as_str()), page.after_id, page.limit + 1)?;
+            let rows = db::providers::list(
+                c,
+                Some(VettingStatus::Verified.as_str()),
+                page.after_id,
+                page.limit + 1,
+            )?;
             let page = page_of("providers", rows, page.limit, |row| row.id, |row| row);
             let mut items = Vec::with_capacity(page.items.len());
             for row in page.items {
                 items.extend(public_profile(db::providers::record(c, row)?, today));
             }
-            Ok(Page { items, next_cursor: page.next_cursor })
+            Ok(Page {
+                items,
+                next_cursor: page.next_cursor,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
@@ -323,11 +379,18 @@ pub async fn list_providers(state: web::Data<AppState>, params: web::Query<ListP
 #[utoipa::path(tag = "providers", params(("id" = i64, Path, description = "Provider id")),
     responses((status = 200, body = ProviderProfile), ReadErrors))]
 #[get("/providers/{id}")]
-pub async fn get_provider(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn get_provider(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let today = state.clock.now().date_naive();
-    let record = state.db.run(move |c| db::providers::get_record(c, id)).await?;
-    let profile = public_profile(record, today).ok_or_else(|| ApiError::not_found("provider", id))?;
+    let record = state
+        .db
+        .run(move |c| db::providers::get_record(c, id))
+        .await?;
+    let profile =
+        public_profile(record, today).ok_or_else(|| ApiError::not_found("provider", id))?;
     Ok(HttpResponse::Ok().json(profile))
 }
 
@@ -335,14 +398,21 @@ pub async fn get_provider(state: web::Data<AppState>, id: web::Path<i64>) -> Api
 #[utoipa::path(tag = "providers", request_body = NewProviderInput, security(("api_key" = ["admin"])),
     responses((status = 201, body = ProviderAdminView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/providers")]
-pub async fn create_provider(state: web::Data<AppState>, actor: Actor, body: JsonBody<NewProviderInput>) -> ApiResult<HttpResponse> {
+pub async fn create_provider(
+    state: web::Data<AppState>,
+    actor: Actor,
+    body: JsonBody<NewProviderInput>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let input = body.into_inner()?;
     let provider = state
         .db
         .write(move |c| {
             let mut checks = Checks::of(&input);
-            let languages = input.languages.clone().unwrap_or_else(|| vec!["en".to_owned()]);
+            let languages = input
+                .languages
+                .clone()
+                .unwrap_or_else(|| vec!["en".to_owned()]);
             check_provider_fields(
                 &mut checks,
                 c,
@@ -376,7 +446,16 @@ pub async fn create_provider(state: web::Data<AppState>, actor: Actor, body: Jso
                 &input.other_specialty_codes,
             )?;
             let view = admin_view(db::providers::record(c, row)?);
-            db::audit::record(c, &actor, "provider.create", "provider", view.id, None::<&ProviderAdminView>, Some(&view), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "provider.create",
+                "provider",
+                view.id,
+                None::<&ProviderAdminView>,
+                Some(&view),
+                None,
+            )?;
             Ok(view)
         })
         .await?;
@@ -435,19 +514,37 @@ pub async fn update_provider(
                 db::providers::replace_specialties(c, id, codes)?;
             }
             let after = admin_view(db::providers::record(c, row)?);
-            db::audit::record(c, &actor, "provider.update", "provider", id, Some(&before), Some(&after), None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "provider.update",
+                "provider",
+                id,
+                Some(&before),
+                Some(&after),
+                None,
+            )?;
             Ok(after)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::provider(id)).await?;
-    Ok(HttpResponse::Ok().insert_header(etag(provider.version)).json(provider))
+    state
+        .index
+        .refresh(&state.db, Affected::provider(id))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(etag(provider.version))
+        .json(provider))
 }
 
 /// Delete a provider with its credentials and links (admin).
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Provider id")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/providers/{id}")]
-pub async fn delete_provider(state: web::Data<AppState>, actor: Actor, id: web::Path<i64>) -> ApiResult<HttpResponse> {
+pub async fn delete_provider(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     let location_ids = state
@@ -455,11 +552,30 @@ pub async fn delete_provider(state: web::Data<AppState>, actor: Actor, id: web::
         .write(move |c| {
             let before = admin_view(db::providers::get_record(c, id)?);
             db::providers::delete(c, id)?;
-            db::audit::record(c, &actor, "provider.delete", "provider", id, Some(&before), None::<&ProviderAdminView>, None)?;
+            db::audit::record(
+                c,
+                &actor,
+                "provider.delete",
+                "provider",
+                id,
+                Some(&before),
+                None::<&ProviderAdminView>,
+                None,
+            )?;
             Ok(before.location_ids)
         })
         .await?;
-    state.index.refresh(&state.db, Affected { providers: vec![id], locations: location_ids, clinics: vec![] }).await?;
+    state
+        .index
+        .refresh(
+            &state.db,
+            Affected {
+                providers: vec![id],
+                locations: location_ids,
+                clinics: vec![],
+            },
+        )
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -468,7 +584,11 @@ pub async fn delete_provider(state: web::Data<AppState>, actor: Actor, id: web::
     params(("id" = i64, Path, description = "Provider id"), ("location_id" = i64, Path, description = "Location id")),
     responses((status = 204, description = "Linked"), WriteErrors))]
 #[put("/providers/{id}/locations/{location_id}")]
-pub async fn link_location(state: web::Data<AppState>, actor: Actor, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
+pub async fn link_location(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let (provider_id, location_id) = path.into_inner();
     state
@@ -477,13 +597,26 @@ pub async fn link_location(state: web::Data<AppState>, actor: Actor, path: web::
             db::providers::get(c, provider_id)?;
             db::locations::get(c, location_id)?;
             if db::providers::link_location(c, provider_id, location_id)? {
-                let link = serde_json::json!({"provider_id": provider_id, "location_id": location_id});
-                db::audit::record(c, &actor, "provider.link_location", "provider", provider_id, None::<&()>, Some(&link), None)?;
+                let link =
+                    serde_json::json!({"provider_id": provider_id, "location_id": location_id});
+                db::audit::record(
+                    c,
+                    &actor,
+                    "provider.link_location",
+                    "provider",
+                    provider_id,
+                    None::<&()>,
+                    Some(&link),
+                    None,
+                )?;
             }
             Ok(())
         })
         .await?;
-    state.index.refresh(&state.db, Affected::location(location_id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::location(location_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -492,20 +625,39 @@ pub async fn link_location(state: web::Data<AppState>, actor: Actor, path: web::
     params(("id" = i64, Path, description = "Provider id"), ("location_id" = i64, Path, description = "Location id")),
     responses((status = 204, description = "Unlinked"), WriteErrors))]
 #[delete("/providers/{id}/locations/{location_id}")]
-pub async fn unlink_location(state: web::Data<AppState>, actor: Actor, path: web::Path<(i64, i64)>) -> ApiResult<HttpResponse> {
+pub async fn unlink_location(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(i64, i64)>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let (provider_id, location_id) = path.into_inner();
     state
         .db
         .write(move |c| {
             if !db::providers::unlink_location(c, provider_id, location_id)? {
-                return Err(ApiError::not_found("provider location link", format!("{provider_id}/{location_id}")));
+                return Err(ApiError::not_found(
+                    "provider location link",
+                    format!("{provider_id}/{location_id}"),
+                ));
             }
             let link = serde_json::json!({"provider_id": provider_id, "location_id": location_id});
-            db::audit::record(c, &actor, "provider.unlink_location", "provider", provider_id, Some(&link), None::<&()>, None)
+            db::audit::record(
+                c,
+                &actor,
+                "provider.unlink_location",
+                "provider",
+                provider_id,
+                Some(&link),
+                None::<&()>,
+                None,
+            )
         })
         .await?;
-    state.index.refresh(&state.db, Affected::location(location_id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::location(location_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -545,13 +697,31 @@ pub async fn set_treatment(
                     format!("`{code}` is not a treatment in GET /v1/treatments"),
                 )));
             }
-            let before = db::providers::find_treatment(c, provider_id, &code)?.map(OfferedTreatment::from);
-            let after = OfferedTreatment::from(db::providers::upsert_treatment(c, provider_id, &code, input.annual_volume)?);
-            db::audit::record(c, &actor, "provider.set_treatment", "provider", provider_id, before.as_ref(), Some(&after), None)?;
+            let before =
+                db::providers::find_treatment(c, provider_id, &code)?.map(OfferedTreatment::from);
+            let after = OfferedTreatment::from(db::providers::upsert_treatment(
+                c,
+                provider_id,
+                &code,
+                input.annual_volume,
+            )?);
+            db::audit::record(
+                c,
+                &actor,
+                "provider.set_treatment",
+                "provider",
+                provider_id,
+                before.as_ref(),
+                Some(&after),
+                None,
+            )?;
             Ok(after)
         })
         .await?;
-    state.index.refresh(&state.db, Affected::provider(provider_id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::provider(provider_id))
+        .await?;
     Ok(HttpResponse::Ok().json(offered))
 }
 
@@ -560,7 +730,11 @@ pub async fn set_treatment(
     params(("id" = i64, Path, description = "Provider id"), ("code" = String, Path, description = "Treatment code")),
     responses((status = 204, description = "Removed"), WriteErrors))]
 #[delete("/providers/{id}/treatments/{code}")]
-pub async fn remove_treatment(state: web::Data<AppState>, actor: Actor, path: web::Path<(i64, String)>) -> ApiResult<HttpResponse> {
+pub async fn remove_treatment(
+    state: web::Data<AppState>,
+    actor: Actor,
+    path: web::Path<(i64, String)>,
+) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let (provider_id, code) = path.into_inner();
     state
@@ -568,11 +742,25 @@ pub async fn remove_treatment(state: web::Data<AppState>, actor: Actor, path: we
         .write(move |c| {
             let before = db::providers::find_treatment(c, provider_id, &code)?
                 .map(OfferedTreatment::from)
-                .ok_or_else(|| ApiError::not_found("provider treatment", format!("{provider_id}/{code}")))?;
+                .ok_or_else(|| {
+                    ApiError::not_found("provider treatment", format!("{provider_id}/{code}"))
+                })?;
             db::providers::remove_treatment(c, provider_id, &code)?;
-            db::audit::record(c, &actor, "provider.remove_treatment", "provider", provider_id, Some(&before), None::<&()>, None)
+            db::audit::record(
+                c,
+                &actor,
+                "provider.remove_treatment",
+                "provider",
+                provider_id,
+                Some(&before),
+                None::<&()>,
+                None,
+            )
         })
         .await?;
-    state.index.refresh(&state.db, Affected::provider(provider_id)).await?;
+    state
+        .index
+        .refresh(&state.db, Affected::provider(provider_id))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::locations::Address;
-use crate::domain::{Coordinates, CredentialKind, Degree, OpenStatus, is_language_code};
+use crate::domain::{is_language_code, Coordinates, CredentialKind, Degree, OpenStatus};
 use crate::error::{ApiError, ApiResult, FieldError, ProblemDetails};
 use crate::search::cursor::{self, CursorError};
 use crate::search::engine::ProviderMatcher;
@@ -263,12 +263,24 @@ struct ParsedSearch {
 
 fn list_values(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Vec<String> {
     let Some(text) = text else { return Vec::new() };
-    let values: Vec<String> = text.split(',').map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()).collect();
+    let values: Vec<String> = text
+        .split(',')
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
     if values.is_empty() {
-        errors.push(FieldError::query(name, "empty", format!("`{name}` needs at least one value")));
+        errors.push(FieldError::query(
+            name,
+            "empty",
+            format!("`{name}` needs at least one value"),
+        ));
     }
     if values.len() > MAX_FILTER_VALUES {
-        errors.push(FieldError::query(name, "too_many_values", format!("at most {MAX_FILTER_VALUES} values")));
+        errors.push(FieldError::query(
+            name,
+            "too_many_values",
+            format!("at most {MAX_FILTER_VALUES} values"),
+        ));
     }
     values
 }
@@ -278,7 +290,11 @@ fn boolean(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Opti
         "true" => Some(true),
         "false" => Some(false),
         _ => {
-            errors.push(FieldError::query(name, "invalid_boolean", "`true` or `false`"));
+            errors.push(FieldError::query(
+                name,
+                "invalid_boolean",
+                "`true` or `false`",
+            ));
             None
         }
     }
@@ -289,13 +305,22 @@ fn number(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Optio
     match value {
         Ok(value) if value.is_finite() => Some(value),
         _ => {
-            errors.push(FieldError::query(name, "invalid_number", "a finite decimal number"));
+            errors.push(FieldError::query(
+                name,
+                "invalid_number",
+                "a finite decimal number",
+            ));
             None
         }
     }
 }
 
-fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants_geojson: bool) -> ApiResult<ParsedSearch> {
+fn parse_search(
+    state: &AppState,
+    params: &SearchParams,
+    mode: SearchMode,
+    wants_geojson: bool,
+) -> ApiResult<ParsedSearch> {
     let mut errors = Vec::new();
     let now = state.clock.now();
 
@@ -303,34 +328,67 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
     let lat = number("lat", params.lat.as_deref(), &mut errors);
     let lon = number("lon", params.lon.as_deref(), &mut errors);
     if let Some(lat) = lat.filter(|lat| Coordinates::check_latitude(*lat).is_err()) {
-        errors.push(FieldError::query("lat", "out_of_range", format!("{lat}: latitude must be between -90 and 90")));
+        errors.push(FieldError::query(
+            "lat",
+            "out_of_range",
+            format!("{lat}: latitude must be between -90 and 90"),
+        ));
     }
     if let Some(lon) = lon.filter(|lon| Coordinates::check_longitude(*lon).is_err()) {
-        errors.push(FieldError::query("lon", "out_of_range", format!("{lon}: longitude must be between -180 and 180")));
+        errors.push(FieldError::query(
+            "lon",
+            "out_of_range",
+            format!("{lon}: longitude must be between -180 and 180"),
+        ));
     }
     let mut centre = None;
-    match (params.lat.is_some() || params.lon.is_some(), params.postal_code.as_deref()) {
-        (true, Some(_)) => errors.push(FieldError::query("postal_code", "conflict", "give lat and lon, or postal_code, not both")),
+    match (
+        params.lat.is_some() || params.lon.is_some(),
+        params.postal_code.as_deref(),
+    ) {
+        (true, Some(_)) => errors.push(FieldError::query(
+            "postal_code",
+            "conflict",
+            "give lat and lon, or postal_code, not both",
+        )),
         (true, None) => match (lat, lon, params.lat.is_some(), params.lon.is_some()) {
-            (_, _, true, false) => errors.push(FieldError::query("lon", "required", "lat needs lon")),
-            (_, _, false, true) => errors.push(FieldError::query("lat", "required", "lon needs lat")),
+            (_, _, true, false) => {
+                errors.push(FieldError::query("lon", "required", "lat needs lon"))
+            }
+            (_, _, false, true) => {
+                errors.push(FieldError::query("lat", "required", "lon needs lat"))
+            }
             (Some(lat), Some(lon), _, _) => centre = Coordinates::new(lat, lon).ok(),
             _ => {}
         },
-        (false, Some(zip)) if !zip_codes::is_zip_code(zip) => {
-            errors.push(FieldError::query("postal_code", "invalid_postal_code", "a 5-digit US ZIP code"))
-        }
+        (false, Some(zip)) if !zip_codes::is_zip_code(zip) => errors.push(FieldError::query(
+            "postal_code",
+            "invalid_postal_code",
+            "a 5-digit US ZIP code",
+        )),
         (false, Some(zip)) => match zip_codes::centroid(zip) {
             Some(point) => centre = Some(point),
-            None => errors.push(FieldError::query("postal_code", "unknown_postal_code", format!("no ZIP code area {zip}"))),
+            None => errors.push(FieldError::query(
+                "postal_code",
+                "unknown_postal_code",
+                format!("no ZIP code area {zip}"),
+            )),
         },
-        (false, None) => errors.push(FieldError::query("lat", "required", "give lat and lon, or postal_code")),
+        (false, None) => errors.push(FieldError::query(
+            "lat",
+            "required",
+            "give lat and lon, or postal_code",
+        )),
     }
     let unit_m = match params.unit.as_deref() {
         None | Some("km") => 1000.0,
         Some("mi") => METRES_PER_MILE,
         Some(other) => {
-            errors.push(FieldError::query("unit", "unknown_value", format!("`{other}`: the unit is km or mi")));
+            errors.push(FieldError::query(
+                "unit",
+                "unknown_value",
+                format!("`{other}`: the unit is km or mi"),
+            ));
             1000.0
         }
     };
@@ -342,7 +400,10 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
                 errors.push(FieldError::query(
                     "radius",
                     "out_of_range",
-                    format!("the radius must be more than 0 and at most {MAX_RADIUS_KM} km ({:.1} mi)", MAX_RADIUS_KM * 1000.0 / METRES_PER_MILE),
+                    format!(
+                        "the radius must be more than 0 and at most {MAX_RADIUS_KM} km ({:.1} mi)",
+                        MAX_RADIUS_KM * 1000.0 / METRES_PER_MILE
+                    ),
                 ));
             }
             radius_m
@@ -353,13 +414,21 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
     let treatments = list_values("treatment", params.treatment.as_deref(), &mut errors);
     for code in &treatments {
         if !state.taxonomy.has_treatment(code) {
-            errors.push(FieldError::query("treatment", "unknown_value", format!("`{code}` is not a treatment code (GET /v1/treatments)")));
+            errors.push(FieldError::query(
+                "treatment",
+                "unknown_value",
+                format!("`{code}` is not a treatment code (GET /v1/treatments)"),
+            ));
         }
     }
     let specialties = list_values("specialty", params.specialty.as_deref(), &mut errors);
     for code in &specialties {
         if !state.taxonomy.has_specialty(code) {
-            errors.push(FieldError::query("specialty", "unknown_value", format!("`{code}` is not a specialty code (GET /v1/specialties)")));
+            errors.push(FieldError::query(
+                "specialty",
+                "unknown_value",
+                format!("`{code}` is not a specialty code (GET /v1/specialties)"),
+            ));
         }
     }
     let degrees: Vec<Degree> = list_values("degree", params.degree.as_deref(), &mut errors)
@@ -367,7 +436,11 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
         .filter_map(|text| {
             let degree = Degree::parse(text);
             if degree.is_none() {
-                errors.push(FieldError::query("degree", "unknown_value", format!("`{text}` is not one of {}", Degree::expected())));
+                errors.push(FieldError::query(
+                    "degree",
+                    "unknown_value",
+                    format!("`{text}` is not one of {}", Degree::expected()),
+                ));
             }
             degree
         })
@@ -375,28 +448,56 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
     let languages = list_values("language", params.language.as_deref(), &mut errors);
     for code in &languages {
         if !is_language_code(code) {
-            errors.push(FieldError::query("language", "invalid_language", format!("`{code}`: an ISO 639-1 code such as en, es")));
+            errors.push(FieldError::query(
+                "language",
+                "invalid_language",
+                format!("`{code}`: an ISO 639-1 code such as en, es"),
+            ));
         }
     }
-    let min_years_experience = params.min_years_experience.as_deref().and_then(|text| match text.parse::<u32>() {
-        Ok(years) if years <= 80 => Some(years),
-        _ => {
-            errors.push(FieldError::query("min_years_experience", "out_of_range", "an integer from 0 to 80"));
-            None
-        }
-    });
-    let board_certified = boolean("board_certified", params.board_certified.as_deref(), &mut errors);
-    let accepting_new_patients = boolean("accepting_new_patients", params.accepting_new_patients.as_deref(), &mut errors);
+    let min_years_experience =
+        params
+            .min_years_experience
+            .as_deref()
+            .and_then(|text| match text.parse::<u32>() {
+                Ok(years) if years <= 80 => Some(years),
+                _ => {
+                    errors.push(FieldError::query(
+                        "min_years_experience",
+                        "out_of_range",
+                        "an integer from 0 to 80",
+                    ));
+                    None
+                }
+            });
+    let board_certified = boolean(
+        "board_certified",
+        params.board_certified.as_deref(),
+        &mut errors,
+    );
+    let accepting_new_patients = boolean(
+        "accepting_new_patients",
+        params.accepting_new_patients.as_deref(),
+        &mut errors,
+    );
     let open_now = boolean("open_now", params.open_now.as_deref(), &mut errors).unwrap_or(false);
     let open_at = match params.open_at.as_deref() {
         Some(_) if open_now => {
-            errors.push(FieldError::query("open_at", "conflict", "give open_now or open_at, not both"));
+            errors.push(FieldError::query(
+                "open_at",
+                "conflict",
+                "give open_now or open_at, not both",
+            ));
             None
         }
         Some(text) => match DateTime::parse_from_rfc3339(text) {
             Ok(instant) => Some(instant.with_timezone(&Utc)),
             Err(_) => {
-                errors.push(FieldError::query("open_at", "invalid_datetime", "an RFC 3339 date-time, e.g. 2026-12-01T15:30:00Z"));
+                errors.push(FieldError::query(
+                    "open_at",
+                    "invalid_datetime",
+                    "an RFC 3339 date-time, e.g. 2026-12-01T15:30:00Z",
+                ));
                 None
             }
         },
@@ -405,7 +506,11 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
     let text = params.q.as_deref().map(str::trim).and_then(|q| {
         let length = q.chars().count();
         if !(2..=MAX_TEXT_LEN).contains(&length) {
-            errors.push(FieldError::query("q", "invalid_length", format!("2 to {MAX_TEXT_LEN} characters")));
+            errors.push(FieldError::query(
+                "q",
+                "invalid_length",
+                format!("2 to {MAX_TEXT_LEN} characters"),
+            ));
             return None;
         }
         Some(q.to_lowercase())
@@ -417,7 +522,11 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
         Some("distance") => Sort::Distance,
         Some("credentials") => Sort::Credentials,
         Some(other) => {
-            errors.push(FieldError::query("sort", "unknown_value", format!("`{other}`: best, distance or credentials")));
+            errors.push(FieldError::query(
+                "sort",
+                "unknown_value",
+                format!("`{other}`: best, distance or credentials"),
+            ));
             Sort::Best
         }
     };
@@ -427,7 +536,11 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
         Some("json") => false,
         Some("geojson") => true,
         Some(other) => {
-            errors.push(FieldError::query("format", "unknown_value", format!("`{other}`: json or geojson")));
+            errors.push(FieldError::query(
+                "format",
+                "unknown_value",
+                format!("`{other}`: json or geojson"),
+            ));
             false
         }
     };
@@ -462,23 +575,44 @@ fn parse_search(state: &AppState, params: &SearchParams, mode: SearchMode, wants
         filters.text,
     );
     let fingerprint = cursor::fingerprint(&canonical);
-    let after = params.cursor.as_deref().and_then(|text| match cursor::decode_search(text, &fingerprint) {
-        Ok(key) => Some(key),
-        Err(CursorError::Malformed) => {
-            errors.push(FieldError::query("cursor", "invalid_cursor", "not a cursor this search gave out"));
-            None
-        }
-        Err(CursorError::OtherQuery) => {
-            errors.push(FieldError::query("cursor", "cursor_query_mismatch", "this cursor belongs to a different query"));
-            None
-        }
-    });
+    let after =
+        params
+            .cursor
+            .as_deref()
+            .and_then(|text| match cursor::decode_search(text, &fingerprint) {
+                Ok(key) => Some(key),
+                Err(CursorError::Malformed) => {
+                    errors.push(FieldError::query(
+                        "cursor",
+                        "invalid_cursor",
+                        "not a cursor this search gave out",
+                    ));
+                    None
+                }
+                Err(CursorError::OtherQuery) => {
+                    errors.push(FieldError::query(
+                        "cursor",
+                        "cursor_query_mismatch",
+                        "this cursor belongs to a different query",
+                    ));
+                    None
+                }
+            });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
     let centre = centre.ok_or_else(|| ApiError::internal("centre missing after validation"))?;
     Ok(ParsedSearch {
-        request: SearchRequest { mode, centre, radius_m, filters, sort, limit, after, now },
+        request: SearchRequest {
+            mode,
+            centre,
+            radius_m,
+            filters,
+            sort,
+            limit,
+            after,
+            now,
+        },
         postal_code: params.postal_code.clone(),
         fingerprint,
         geojson,
@@ -519,7 +653,11 @@ fn meta(parsed: &ParsedSearch, candidates_visited: usize) -> SearchMeta {
     }
 }
 
-fn provider_summary(provider: &ProviderEntry, matcher: &ProviderMatcher<'_>, inputs: &ranking::CredentialInputs) -> ProviderSummary {
+fn provider_summary(
+    provider: &ProviderEntry,
+    matcher: &ProviderMatcher<'_>,
+    inputs: &ranking::CredentialInputs,
+) -> ProviderSummary {
     let today = matcher.today();
     let active: Vec<_> = provider.active_credentials(today).collect();
     ProviderSummary {
@@ -529,7 +667,11 @@ fn provider_summary(provider: &ProviderEntry, matcher: &ProviderMatcher<'_>, inp
         primary_specialty_code: provider.primary_specialty_code.clone(),
         languages: provider.languages.clone(),
         accepting_new_patients: provider.accepting_new_patients,
-        treatments: provider.treatments.iter().map(|(code, _)| code.clone()).collect(),
+        treatments: provider
+            .treatments
+            .iter()
+            .map(|(code, _)| code.clone())
+            .collect(),
         credentials: CredentialSummary {
             degree: provider.degree,
             years_of_experience: inputs.years_of_experience,
@@ -581,7 +723,10 @@ fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc
             postal_code: row.postal_code.clone(),
             country: row.country.clone(),
         },
-        coordinates: Coordinates { lat: row.latitude, lon: row.longitude },
+        coordinates: Coordinates {
+            lat: row.latitude,
+            lon: row.longitude,
+        },
         timezone: row.timezone.clone(),
         phone: row.phone.clone(),
         opening: location.hours.status_at(location.timezone, instant),
@@ -613,7 +758,8 @@ fn respond<T: Serialize>(
             })
         })
         .collect();
-    let mut collection = serde_json::json!({"type": "FeatureCollection", "features": features, "meta": meta});
+    let mut collection =
+        serde_json::json!({"type": "FeatureCollection", "features": features, "meta": meta});
     if let Some(cursor) = next_cursor {
         collection["next_cursor"] = cursor.into();
     }
@@ -632,8 +778,17 @@ fn respond<T: Serialize>(
         (status = 422, description = "A parameter is invalid; `errors` names each", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json")))]
 #[get("/search/locations")]
-pub async fn search_locations(state: web::Data<AppState>, request: HttpRequest, params: web::Query<SearchParams>) -> ApiResult<HttpResponse> {
-    let parsed = parse_search(&state, &params, SearchMode::Locations, wants_geojson(&request))?;
+pub async fn search_locations(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Query<SearchParams>,
+) -> ApiResult<HttpResponse> {
+    let parsed = parse_search(
+        &state,
+        &params,
+        SearchMode::Locations,
+        wants_geojson(&request),
+    )?;
     let index = state.index.read();
     let outcome = engine::search(&index, &parsed.request);
     let matcher = ProviderMatcher::new(&index, &parsed.request);
@@ -641,31 +796,58 @@ pub async fn search_locations(state: web::Data<AppState>, request: HttpRequest, 
     let mut results = Vec::with_capacity(outcome.hits.len());
     let mut points = Vec::with_capacity(outcome.hits.len());
     for hit in &outcome.hits {
-        let Some(location) = index.locations.get(&hit.location_id) else { continue };
-        let clinic_name_matches = match (&parsed.request.filters.text, index.clinics.get(&location.row.clinic_id)) {
+        let Some(location) = index.locations.get(&hit.location_id) else {
+            continue;
+        };
+        let clinic_name_matches = match (
+            &parsed.request.filters.text,
+            index.clinics.get(&location.row.clinic_id),
+        ) {
             (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
             _ => false,
         };
-        let mut providers = engine::engine::matching_providers(&index, &matcher, location, clinic_name_matches);
+        let mut providers =
+            engine::engine::matching_providers(&index, &matcher, location, clinic_name_matches);
         providers.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
         let providers = providers
             .iter()
-            .filter_map(|(id, inputs, _)| Some(provider_summary(index.providers.get(id)?, &matcher, inputs)))
+            .filter_map(|(id, inputs, _)| {
+                Some(provider_summary(index.providers.get(id)?, &matcher, inputs))
+            })
             .collect();
-        points.push(Coordinates { lat: location.row.latitude, lon: location.row.longitude });
+        points.push(Coordinates {
+            lat: location.row.latitude,
+            lon: location.row.longitude,
+        });
         results.push(LocationResult {
             location: place(&index, location, instant),
             distance_km: hit.distance_m / 1000.0,
             distance_mi: hit.distance_m / 1000.0 / (METRES_PER_MILE / 1000.0),
             providers,
-            ranking: ranking::explain(hit.distance_m, parsed.request.radius_m, &hit.credentials, hit.provider_id),
+            ranking: ranking::explain(
+                hit.distance_m,
+                parsed.request.radius_m,
+                &hit.credentials,
+                hit.provider_id,
+            ),
         });
     }
     let next_cursor = outcome
         .has_more
-        .then(|| outcome.hits.last().map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key)))
+        .then(|| {
+            outcome
+                .hits
+                .last()
+                .map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key))
+        })
         .flatten();
-    Ok(respond(results, points, meta(&parsed, outcome.candidates_visited), next_cursor, parsed.geojson))
+    Ok(respond(
+        results,
+        points,
+        meta(&parsed, outcome.candidates_visited),
+        next_cursor,
+        parsed.geojson,
+    ))
 }
 
 /// Verified providers near a point or ZIP code, ranked by distance and credentials, one result
@@ -678,8 +860,17 @@ pub async fn search_locations(state: web::Data<AppState>, request: HttpRequest, 
         (status = 422, description = "A parameter is invalid; `errors` names each", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json")))]
 #[get("/search/providers")]
-pub async fn search_providers(state: web::Data<AppState>, request: HttpRequest, params: web::Query<SearchParams>) -> ApiResult<HttpResponse> {
-    let parsed = parse_search(&state, &params, SearchMode::Providers, wants_geojson(&request))?;
+pub async fn search_providers(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Query<SearchParams>,
+) -> ApiResult<HttpResponse> {
+    let parsed = parse_search(
+        &state,
+        &params,
+        SearchMode::Providers,
+        wants_geojson(&request),
+    )?;
     let index = state.index.read();
     let outcome = engine::search(&index, &parsed.request);
     let matcher = ProviderMatcher::new(&index, &parsed.request);
@@ -687,23 +878,45 @@ pub async fn search_providers(state: web::Data<AppState>, request: HttpRequest, 
     let mut results = Vec::with_capacity(outcome.hits.len());
     let mut points = Vec::with_capacity(outcome.hits.len());
     for hit in &outcome.hits {
-        let (Some(location), Some(provider)) = (index.locations.get(&hit.location_id), index.providers.get(&hit.provider_id)) else {
+        let (Some(location), Some(provider)) = (
+            index.locations.get(&hit.location_id),
+            index.providers.get(&hit.provider_id),
+        ) else {
             continue;
         };
-        points.push(Coordinates { lat: location.row.latitude, lon: location.row.longitude });
+        points.push(Coordinates {
+            lat: location.row.latitude,
+            lon: location.row.longitude,
+        });
         results.push(ProviderResult {
             provider: provider_summary(provider, &matcher, &hit.credentials),
             location: place(&index, location, instant),
             distance_km: hit.distance_m / 1000.0,
             distance_mi: hit.distance_m / 1000.0 / (METRES_PER_MILE / 1000.0),
-            ranking: ranking::explain(hit.distance_m, parsed.request.radius_m, &hit.credentials, hit.provider_id),
+            ranking: ranking::explain(
+                hit.distance_m,
+                parsed.request.radius_m,
+                &hit.credentials,
+                hit.provider_id,
+            ),
         });
     }
     let next_cursor = outcome
         .has_more
-        .then(|| outcome.hits.last().map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key)))
+        .then(|| {
+            outcome
+                .hits
+                .last()
+                .map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key))
+        })
         .flatten();
-    Ok(respond(results, points, meta(&parsed, outcome.candidates_visited), next_cursor, parsed.geojson))
+    Ok(respond(
+        results,
+        points,
+        meta(&parsed, outcome.candidates_visited),
+        next_cursor,
+        parsed.geojson,
+    ))
 }
 
 /// An RFC 7946 FeatureCollection: each feature a result, its geometry the location's point

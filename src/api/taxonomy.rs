@@ -58,7 +58,8 @@ impl Taxonomy {
         let treatments = crate::db::taxonomy::treatments(connection)?
             .into_iter()
             .map(|(row, specialty_codes)| TreatmentView {
-                label_status: LabelStatus::parse(&row.label_status).unwrap_or(LabelStatus::OffLabel),
+                label_status: LabelStatus::parse(&row.label_status)
+                    .unwrap_or(LabelStatus::OffLabel),
                 code: row.code,
                 name: row.name,
                 description: row.description,
@@ -67,9 +68,15 @@ impl Taxonomy {
             .collect();
         let specialties = crate::db::taxonomy::specialties(connection)?
             .into_iter()
-            .map(|row| SpecialtyView { code: row.code, name: row.name })
+            .map(|row| SpecialtyView {
+                code: row.code,
+                name: row.name,
+            })
             .collect();
-        Ok(Taxonomy { treatments, specialties })
+        Ok(Taxonomy {
+            treatments,
+            specialties,
+        })
     }
 
     pub fn has_treatment(&self, code: &str) -> bool {

@@ -27,10 +27,20 @@ impl Checks {
     }
 
     /// Parses an enum value given as a string.
-    pub fn enum_value<T>(&mut self, pointer: &str, text: &str, parse: fn(&str) -> Option<T>, expected: String) -> Option<T> {
+    pub fn enum_value<T>(
+        &mut self,
+        pointer: &str,
+        text: &str,
+        parse: fn(&str) -> Option<T>,
+        expected: String,
+    ) -> Option<T> {
         let parsed = parse(text);
         if parsed.is_none() {
-            self.push(pointer, "unknown_value", format!("`{text}` is not one of: {expected}"));
+            self.push(
+                pointer,
+                "unknown_value",
+                format!("`{text}` is not one of: {expected}"),
+            );
         }
         parsed
     }
@@ -47,13 +57,21 @@ impl Checks {
 
     pub fn taxonomy_code(&mut self, pointer: &str, code: &str) {
         if !is_taxonomy_code(code) {
-            self.push(pointer, "invalid_taxonomy_code", "a NUCC taxonomy code has 10 characters ending in X, e.g. 2084N0400X");
+            self.push(
+                pointer,
+                "invalid_taxonomy_code",
+                "a NUCC taxonomy code has 10 characters ending in X, e.g. 2084N0400X",
+            );
         }
     }
 
     pub fn us_state(&mut self, pointer: &str, code: &str) {
         if !is_us_state(code) {
-            self.push(pointer, "unknown_value", format!("`{code}` is not a US state or territory code (e.g. NY, CA)"));
+            self.push(
+                pointer,
+                "unknown_value",
+                format!("`{code}` is not a US state or territory code (e.g. NY, CA)"),
+            );
         }
     }
 
@@ -74,8 +92,16 @@ fn flatten(prefix: &str, errors: &ValidationErrors, out: &mut Vec<FieldError>) {
         match kind {
             ValidationErrorsKind::Field(list) => {
                 for error in list {
-                    let detail = error.message.as_ref().map(|m| m.to_string()).unwrap_or_else(|| describe(error));
-                    out.push(FieldError::body(pointer.clone(), code_for(&error.code), detail));
+                    let detail = error
+                        .message
+                        .as_ref()
+                        .map(|m| m.to_string())
+                        .unwrap_or_else(|| describe(error));
+                    out.push(FieldError::body(
+                        pointer.clone(),
+                        code_for(&error.code),
+                        detail,
+                    ));
                 }
             }
             ValidationErrorsKind::Struct(inner) => flatten(&pointer, inner, out),

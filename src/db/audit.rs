@@ -49,7 +49,12 @@ pub struct AuditFilter {
 }
 
 /// Newest first; `before_id` pages backwards.
-pub fn list(connection: &mut DbConnection, filter: &AuditFilter, before_id: Option<i64>, limit: i64) -> ApiResult<Vec<AuditRow>> {
+pub fn list(
+    connection: &mut DbConnection,
+    filter: &AuditFilter,
+    before_id: Option<i64>,
+    limit: i64,
+) -> ApiResult<Vec<AuditRow>> {
     let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
     if let Some(target_type) = &filter.target_type {
         query = query.filter(audit_log::target_type.eq(target_type.clone()));
@@ -72,7 +77,10 @@ pub fn list(connection: &mut DbConnection, filter: &AuditFilter, before_id: Opti
     if let Some(before_id) = before_id {
         query = query.filter(audit_log::id.lt(before_id));
     }
-    Ok(query.order(audit_log::id.desc()).limit(limit).load(connection)?)
+    Ok(query
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .load(connection)?)
 }
 
 fn to_json<T: Serialize>(value: Option<&T>) -> Option<String> {

@@ -18,7 +18,11 @@ pub struct ClinicChanges {
 }
 
 pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ClinicRow>> {
-    Ok(clinics::table.find(id).select(ClinicRow::as_select()).first(connection).optional()?)
+    Ok(clinics::table
+        .find(id)
+        .select(ClinicRow::as_select())
+        .first(connection)
+        .optional()?)
 }
 
 pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<ClinicRow> {
@@ -35,17 +39,31 @@ pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> ApiResu
 }
 
 pub fn insert(connection: &mut DbConnection, clinic: &NewClinic) -> ApiResult<ClinicRow> {
-    Ok(diesel::insert_into(clinics::table).values(clinic).returning(ClinicRow::as_returning()).get_result(connection)?)
+    Ok(diesel::insert_into(clinics::table)
+        .values(clinic)
+        .returning(ClinicRow::as_returning())
+        .get_result(connection)?)
 }
 
 /// Applies `changes` when the clinic is at `expected_version`; bumps the version.
-pub fn update(connection: &mut DbConnection, id: i64, expected_version: i64, changes: &ClinicChanges) -> ApiResult<ClinicRow> {
+pub fn update(
+    connection: &mut DbConnection,
+    id: i64,
+    expected_version: i64,
+    changes: &ClinicChanges,
+) -> ApiResult<ClinicRow> {
     let current = get(connection, id)?;
     if current.version != expected_version {
-        return Err(ApiError::PreconditionFailed { current_version: current.version });
+        return Err(ApiError::PreconditionFailed {
+            current_version: current.version,
+        });
     }
     Ok(diesel::update(clinics::table.find(id))
-        .set((changes, clinics::updated_at.eq(super::now()), clinics::version.eq(current.version + 1)))
+        .set((
+            changes,
+            clinics::updated_at.eq(super::now()),
+            clinics::version.eq(current.version + 1),
+        ))
         .returning(ClinicRow::as_returning())
         .get_result(connection)?)
 }
@@ -56,5 +74,9 @@ pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
 }
 
 pub fn location_ids(connection: &mut DbConnection, clinic_id: i64) -> ApiResult<Vec<i64>> {
-    Ok(locations::table.filter(locations::clinic_id.eq(clinic_id)).select(locations::id).order(locations::id).load(connection)?)
+    Ok(locations::table
+        .filter(locations::clinic_id.eq(clinic_id))
+        .select(locations::id)
+        .order(locations::id)
+        .load(connection)?)
 }

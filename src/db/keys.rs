@@ -23,7 +23,10 @@ pub fn generate_secret() -> String {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    format!("cf_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "cf_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 pub fn visible_prefix(secret: &str) -> String {
@@ -60,7 +63,11 @@ pub fn find_by_secret(connection: &mut DbConnection, secret: &str) -> ApiResult<
 }
 
 pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ApiKeyRow>> {
-    Ok(api_keys::table.find(id).select(ApiKeyRow::as_select()).first(connection).optional()?)
+    Ok(api_keys::table
+        .find(id)
+        .select(ApiKeyRow::as_select())
+        .first(connection)
+        .optional()?)
 }
 
 pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> ApiResult<Vec<ApiKeyRow>> {
@@ -72,21 +79,31 @@ pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> ApiResu
         .load(connection)?)
 }
 
-pub fn revoke(connection: &mut DbConnection, id: i64, at: NaiveDateTime) -> ApiResult<Option<ApiKeyRow>> {
-    Ok(diesel::update(api_keys::table.find(id).filter(api_keys::revoked_at.is_null()))
-        .set(api_keys::revoked_at.eq(at))
-        .returning(ApiKeyRow::as_returning())
-        .get_result(connection)
-        .optional()?)
+pub fn revoke(
+    connection: &mut DbConnection,
+    id: i64,
+    at: NaiveDateTime,
+) -> ApiResult<Option<ApiKeyRow>> {
+    Ok(diesel::update(
+        api_keys::table
+            .find(id)
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(at))
+    .returning(ApiKeyRow::as_returning())
+    .get_result(connection)
+    .optional()?)
 }
 
 /// Records use at most once a minute per key, so reads do not turn into writes.
 pub fn touch(connection: &mut DbConnection, id: i64, at: NaiveDateTime) -> ApiResult<()> {
     let stale = at - chrono::Duration::seconds(60);
     diesel::update(
-        api_keys::table
-            .find(id)
-            .filter(api_keys::last_used_at.is_null().or(api_keys::last_used_at.lt(stale))),
+        api_keys::table.find(id).filter(
+            api_keys::last_used_at
+                .is_null()
+                .or(api_keys::last_used_at.lt(stale)),
+        ),
     )
     .set(api_keys::last_used_at.eq(at))
     .execute(connection)?;
@@ -99,9 +116,13 @@ pub fn register_bootstrap(connection: &mut DbConnection, secret: &str) -> ApiRes
     let now = super::now();
     super::write_transaction(connection, |connection| {
         if find_by_secret(connection, secret)?.is_none() {
-            diesel::update(api_keys::table.filter(api_keys::name.eq("bootstrap")).filter(api_keys::revoked_at.is_null()))
-                .set(api_keys::revoked_at.eq(now))
-                .execute(connection)?;
+            diesel::update(
+                api_keys::table
+                    .filter(api_keys::name.eq("bootstrap"))
+                    .filter(api_keys::revoked_at.is_null()),
+            )
+            .set(api_keys::revoked_at.eq(now))
+            .execute(connection)?;
             insert(connection, "bootstrap", Role::Admin, secret, None)?;
         }
         Ok(())

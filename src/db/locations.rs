@@ -27,32 +27,61 @@ pub struct LocationChanges {
 }
 
 pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<LocationRow>> {
-    Ok(locations::table.find(id).select(LocationRow::as_select()).first(connection).optional()?)
+    Ok(locations::table
+        .find(id)
+        .select(LocationRow::as_select())
+        .first(connection)
+        .optional()?)
 }
 
 pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<LocationRow> {
     find(connection, id)?.ok_or_else(|| ApiError::not_found("location", id))
 }
 
-pub fn list(connection: &mut DbConnection, clinic_id: Option<i64>, after_id: i64, limit: i64) -> ApiResult<Vec<LocationRow>> {
-    let mut query = locations::table.filter(locations::id.gt(after_id)).into_boxed();
+pub fn list(
+    connection: &mut DbConnection,
+    clinic_id: Option<i64>,
+    after_id: i64,
+    limit: i64,
+) -> ApiResult<Vec<LocationRow>> {
+    let mut query = locations::table
+        .filter(locations::id.gt(after_id))
+        .into_boxed();
     if let Some(clinic_id) = clinic_id {
         query = query.filter(locations::clinic_id.eq(clinic_id));
     }
-    Ok(query.order(locations::id).limit(limit).select(LocationRow::as_select()).load(connection)?)
+    Ok(query
+        .order(locations::id)
+        .limit(limit)
+        .select(LocationRow::as_select())
+        .load(connection)?)
 }
 
 pub fn insert(connection: &mut DbConnection, location: &NewLocation) -> ApiResult<LocationRow> {
-    Ok(diesel::insert_into(locations::table).values(location).returning(LocationRow::as_returning()).get_result(connection)?)
+    Ok(diesel::insert_into(locations::table)
+        .values(location)
+        .returning(LocationRow::as_returning())
+        .get_result(connection)?)
 }
 
-pub fn update(connection: &mut DbConnection, id: i64, expected_version: i64, changes: &LocationChanges) -> ApiResult<LocationRow> {
+pub fn update(
+    connection: &mut DbConnection,
+    id: i64,
+    expected_version: i64,
+    changes: &LocationChanges,
+) -> ApiResult<LocationRow> {
     let current = get(connection, id)?;
     if current.version != expected_version {
-        return Err(ApiError::PreconditionFailed { current_version: current.version });
+        return Err(ApiError::PreconditionFailed {
+            current_version: current.version,
+        });
     }
     Ok(diesel::update(locations::table.find(id))
-        .set((changes, locations::updated_at.eq(super::now()), locations::version.eq(current.version + 1)))
+        .set((
+            changes,
+            locations::updated_at.eq(super::now()),
+            locations::version.eq(current.version + 1),
+        ))
         .returning(LocationRow::as_returning())
         .get_result(connection)?)
 }
@@ -63,7 +92,11 @@ pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
 }
 
 /// Providers linked to a location; `public_only` keeps the verified ones.
-pub fn provider_ids(connection: &mut DbConnection, location_id: i64, public_only: bool) -> ApiResult<Vec<i64>> {
+pub fn provider_ids(
+    connection: &mut DbConnection,
+    location_id: i64,
+    public_only: bool,
+) -> ApiResult<Vec<i64>> {
     let mut query = provider_locations::table
         .inner_join(providers::table)
         .filter(provider_locations::location_id.eq(location_id))

@@ -62,15 +62,27 @@ pub struct Database {
 
 impl Database {
     /// Opens the pool (creating the SQLite file's directory) and applies pending migrations.
-    pub fn connect(database_url: &str, pool_size: u32, pool_timeout: Duration) -> anyhow_like::Result<Database> {
+    pub fn connect(
+        database_url: &str,
+        pool_size: u32,
+        pool_timeout: Duration,
+    ) -> anyhow_like::Result<Database> {
         let path = sqlite_path(database_url);
-        if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
-        let mut connection =
-            DbConnection::establish(path).map_err(|e| format!("cannot open the database {path}: {e}"))?;
-        SqlitePragmas.on_acquire(&mut connection).map_err(|e| format!("cannot configure the database: {e}"))?;
-        connection.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| format!("migrations failed: {e}"))?;
+        let mut connection = DbConnection::establish(path)
+            .map_err(|e| format!("cannot open the database {path}: {e}"))?;
+        SqlitePragmas
+            .on_acquire(&mut connection)
+            .map_err(|e| format!("cannot configure the database: {e}"))?;
+        connection
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(|e| format!("migrations failed: {e}"))?;
         drop(connection);
 
         let pool = Pool::builder()
@@ -103,7 +115,8 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |connection| write_transaction(connection, work)).await
+        self.run(move |connection| write_transaction(connection, work))
+            .await
     }
 
     pub fn connection(&self) -> ApiResult<PooledDb> {
@@ -141,6 +154,7 @@ trait TruncateNanos {
 impl TruncateNanos for chrono::NaiveDateTime {
     fn with_nanosecond_truncated(self) -> Self {
         use chrono::Timelike;
-        self.with_nanosecond(self.nanosecond() / 1000 * 1000).unwrap_or(self)
+        self.with_nanosecond(self.nanosecond() / 1000 * 1000)
+            .unwrap_or(self)
     }
 }

@@ -2,8 +2,14 @@
 
 use diesel::prelude::*;
 
-use super::models::{CredentialRow, NewProvider, ProviderLocationRow, ProviderRow, ProviderSpecialtyRow, ProviderTreatmentRow};
-use super::schema::{credentials, provider_locations, provider_specialties, provider_treatments, providers, specialties, treatments};
+use super::models::{
+    CredentialRow, NewProvider, ProviderLocationRow, ProviderRow, ProviderSpecialtyRow,
+    ProviderTreatmentRow,
+};
+use super::schema::{
+    credentials, provider_locations, provider_specialties, provider_treatments, providers,
+    specialties, treatments,
+};
 use super::DbConnection;
 use crate::error::{ApiError, ApiResult};
 
@@ -33,7 +39,11 @@ pub struct ProviderRecord {
 }
 
 pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ProviderRow>> {
-    Ok(providers::table.find(id).select(ProviderRow::as_select()).first(connection).optional()?)
+    Ok(providers::table
+        .find(id)
+        .select(ProviderRow::as_select())
+        .first(connection)
+        .optional()?)
 }
 
 pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<ProviderRow> {
@@ -73,48 +83,102 @@ pub fn get_record(connection: &mut DbConnection, id: i64) -> ApiResult<ProviderR
 }
 
 /// Providers by id, optionally only those in `status`.
-pub fn list(connection: &mut DbConnection, status: Option<&str>, after_id: i64, limit: i64) -> ApiResult<Vec<ProviderRow>> {
-    let mut query = providers::table.filter(providers::id.gt(after_id)).into_boxed();
+pub fn list(
+    connection: &mut DbConnection,
+    status: Option<&str>,
+    after_id: i64,
+    limit: i64,
+) -> ApiResult<Vec<ProviderRow>> {
+    let mut query = providers::table
+        .filter(providers::id.gt(after_id))
+        .into_boxed();
     if let Some(status) = status {
         query = query.filter(providers::vetting_status.eq(status.to_owned()));
     }
-    Ok(query.order(providers::id).limit(limit).select(ProviderRow::as_select()).load(connection)?)
+    Ok(query
+        .order(providers::id)
+        .limit(limit)
+        .select(ProviderRow::as_select())
+        .load(connection)?)
 }
 
-pub fn insert(connection: &mut DbConnection, provider: &NewProvider, other_specialties: &[String]) -> ApiResult<ProviderRow> {
-    let row = diesel::insert_into(providers::table).values(provider).returning(ProviderRow::as_returning()).get_result(connection)?;
+pub fn insert(
+    connection: &mut DbConnection,
+    provider: &NewProvider,
+    other_specialties: &[String],
+) -> ApiResult<ProviderRow> {
+    let row = diesel::insert_into(providers::table)
+        .values(provider)
+        .returning(ProviderRow::as_returning())
+        .get_result(connection)?;
     replace_specialties(connection, row.id, other_specialties)?;
     Ok(row)
 }
 
-pub fn replace_specialties(connection: &mut DbConnection, provider_id: i64, codes: &[String]) -> ApiResult<()> {
-    diesel::delete(provider_specialties::table.filter(provider_specialties::provider_id.eq(provider_id))).execute(connection)?;
+pub fn replace_specialties(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    codes: &[String],
+) -> ApiResult<()> {
+    diesel::delete(
+        provider_specialties::table.filter(provider_specialties::provider_id.eq(provider_id)),
+    )
+    .execute(connection)?;
     let rows: Vec<_> = codes
         .iter()
-        .map(|code| ProviderSpecialtyRow { provider_id, specialty_code: code.clone() })
+        .map(|code| ProviderSpecialtyRow {
+            provider_id,
+            specialty_code: code.clone(),
+        })
         .collect();
-    diesel::insert_into(provider_specialties::table).values(&rows).execute(connection)?;
+    diesel::insert_into(provider_specialties::table)
+        .values(&rows)
+        .execute(connection)?;
     Ok(())
 }
 
 /// Applies `changes` at `expected_version` and bumps the version; vetting status is not among
 /// the changes: only the workflow moves it ([`set_vetting_status`]).
-pub fn update(connection: &mut DbConnection, id: i64, expected_version: i64, changes: &ProviderChanges) -> ApiResult<ProviderRow> {
+pub fn update(
+    connection: &mut DbConnection,
+    id: i64,
+    expected_version: i64,
+    changes: &ProviderChanges,
+) -> ApiResult<ProviderRow> {
     let current = get(connection, id)?;
     if current.version != expected_version {
-        return Err(ApiError::PreconditionFailed { current_version: current.version });
+        return Err(ApiError::PreconditionFailed {
+            current_version: current.version,
+        });
     }
     Ok(diesel::update(providers::table.find(id))
-        .set((changes, providers::updated_at.eq(super::now()), providers::version.eq(current.version + 1)))
+        .set((
+            changes,
+            providers::updated_at.eq(super::now()),
+            providers::version.eq(current.version + 1),
+        ))
         .returning(ProviderRow::as_returning())
         .get_result(connection)?)
 }
 
-pub fn set_vetting_status(connection: &mut DbConnection, id: i64, version: i64, status: &str) -> ApiResult<ProviderRow> {
-    Ok(diesel::update(providers::table.find(id).filter(providers::version.eq(version)))
-        .set((providers::vetting_status.eq(status), providers::updated_at.eq(super::now()), providers::version.eq(version + 1)))
-        .returning(ProviderRow::as_returning())
-        .get_result(connection)?)
+pub fn set_vetting_status(
+    connection: &mut DbConnection,
+    id: i64,
+    version: i64,
+    status: &str,
+) -> ApiResult<ProviderRow> {
+    Ok(diesel::update(
+        providers::table
+            .find(id)
+            .filter(providers::version.eq(version)),
+    )
+    .set((
+        providers::vetting_status.eq(status),
+        providers::updated_at.eq(super::now()),
+        providers::version.eq(version + 1),
+    ))
+    .returning(ProviderRow::as_returning())
+    .get_result(connection)?)
 }
 
 pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
@@ -123,14 +187,26 @@ pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
 }
 
 /// Links a provider to a location; true when the link is new.
-pub fn link_location(connection: &mut DbConnection, provider_id: i64, location_id: i64) -> ApiResult<bool> {
+pub fn link_location(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    location_id: i64,
+) -> ApiResult<bool> {
     let inserted = diesel::insert_or_ignore_into(provider_locations::table)
-        .values(ProviderLocationRow { provider_id, location_id, created_at: super::now() })
+        .values(ProviderLocationRow {
+            provider_id,
+            location_id,
+            created_at: super::now(),
+        })
         .execute(connection)?;
     Ok(inserted == 1)
 }
 
-pub fn unlink_location(connection: &mut DbConnection, provider_id: i64, location_id: i64) -> ApiResult<bool> {
+pub fn unlink_location(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    location_id: i64,
+) -> ApiResult<bool> {
     let deleted = diesel::delete(
         provider_locations::table
             .filter(provider_locations::provider_id.eq(provider_id))
@@ -140,7 +216,11 @@ pub fn unlink_location(connection: &mut DbConnection, provider_id: i64, location
     Ok(deleted == 1)
 }
 
-pub fn find_treatment(connection: &mut DbConnection, provider_id: i64, code: &str) -> ApiResult<Option<ProviderTreatmentRow>> {
+pub fn find_treatment(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    code: &str,
+) -> ApiResult<Option<ProviderTreatmentRow>> {
     Ok(provider_treatments::table
         .filter(provider_treatments::provider_id.eq(provider_id))
         .filter(provider_treatments::treatment_code.eq(code))
@@ -149,19 +229,35 @@ pub fn find_treatment(connection: &mut DbConnection, provider_id: i64, code: &st
         .optional()?)
 }
 
-pub fn upsert_treatment(connection: &mut DbConnection, provider_id: i64, code: &str, annual_volume: Option<i32>) -> ApiResult<ProviderTreatmentRow> {
+pub fn upsert_treatment(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    code: &str,
+    annual_volume: Option<i32>,
+) -> ApiResult<ProviderTreatmentRow> {
     diesel::delete(
         provider_treatments::table
             .filter(provider_treatments::provider_id.eq(provider_id))
             .filter(provider_treatments::treatment_code.eq(code)),
     )
     .execute(connection)?;
-    let row = ProviderTreatmentRow { provider_id, treatment_code: code.to_owned(), annual_volume, created_at: super::now() };
-    diesel::insert_into(provider_treatments::table).values(&row).execute(connection)?;
+    let row = ProviderTreatmentRow {
+        provider_id,
+        treatment_code: code.to_owned(),
+        annual_volume,
+        created_at: super::now(),
+    };
+    diesel::insert_into(provider_treatments::table)
+        .values(&row)
+        .execute(connection)?;
     Ok(row)
 }
 
-pub fn remove_treatment(connection: &mut DbConnection, provider_id: i64, code: &str) -> ApiResult<bool> {
+pub fn remove_treatment(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    code: &str,
+) -> ApiResult<bool> {
     let deleted = diesel::delete(
         provider_treatments::table
             .filter(provider_treatments::provider_id.eq(provider_id))
@@ -172,11 +268,19 @@ pub fn remove_treatment(connection: &mut DbConnection, provider_id: i64, code: &
 }
 
 pub fn specialty_exists(connection: &mut DbConnection, code: &str) -> ApiResult<bool> {
-    Ok(specialties::table.find(code).count().get_result::<i64>(connection)? == 1)
+    Ok(specialties::table
+        .find(code)
+        .count()
+        .get_result::<i64>(connection)?
+        == 1)
 }
 
 pub fn treatment_exists(connection: &mut DbConnection, code: &str) -> ApiResult<bool> {
-    Ok(treatments::table.find(code).count().get_result::<i64>(connection)? == 1)
+    Ok(treatments::table
+        .find(code)
+        .count()
+        .get_result::<i64>(connection)?
+        == 1)
 }
 
 pub fn count(connection: &mut DbConnection) -> ApiResult<i64> {

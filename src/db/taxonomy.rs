@@ -10,10 +10,16 @@ use super::DbConnection;
 use crate::error::ApiResult;
 
 pub fn treatments(connection: &mut DbConnection) -> ApiResult<Vec<(TreatmentRow, Vec<String>)>> {
-    let rows = treatments::table.order(treatments::code).select(TreatmentRow::as_select()).load(connection)?;
+    let rows = treatments::table
+        .order(treatments::code)
+        .select(TreatmentRow::as_select())
+        .load(connection)?;
     let mut by_treatment: HashMap<String, Vec<String>> = HashMap::new();
     for (treatment, specialty) in treatment_specialties::table
-        .order((treatment_specialties::treatment_code, treatment_specialties::specialty_code))
+        .order((
+            treatment_specialties::treatment_code,
+            treatment_specialties::specialty_code,
+        ))
         .load::<(String, String)>(connection)?
     {
         by_treatment.entry(treatment).or_default().push(specialty);
@@ -28,9 +34,15 @@ pub fn treatments(connection: &mut DbConnection) -> ApiResult<Vec<(TreatmentRow,
 }
 
 pub fn specialties(connection: &mut DbConnection) -> ApiResult<Vec<SpecialtyRow>> {
-    Ok(specialties::table.order(specialties::code).select(SpecialtyRow::as_select()).load(connection)?)
+    Ok(specialties::table
+        .order(specialties::code)
+        .select(SpecialtyRow::as_select())
+        .load(connection)?)
 }
 
 pub fn specialty_names(connection: &mut DbConnection) -> ApiResult<HashMap<String, String>> {
-    Ok(specialties(connection)?.into_iter().map(|row| (row.code, row.name)).collect())
+    Ok(specialties(connection)?
+        .into_iter()
+        .map(|row| (row.code, row.name))
+        .collect())
 }

@@ -28,8 +28,12 @@ impl CoordinatesError {
     }
     pub fn detail(self) -> &'static str {
         match self {
-            CoordinatesError::LatitudeOutOfRange => "latitude must be a finite number between -90 and 90",
-            CoordinatesError::LongitudeOutOfRange => "longitude must be a finite number between -180 and 180",
+            CoordinatesError::LatitudeOutOfRange => {
+                "latitude must be a finite number between -90 and 90"
+            }
+            CoordinatesError::LongitudeOutOfRange => {
+                "longitude must be a finite number between -180 and 180"
+            }
         }
     }
 }
@@ -52,6 +56,9 @@ impl Coordinates {
     }
 
     pub fn new(lat: f64, lon: f64) -> Result<Coordinates, CoordinatesError> {
-        Ok(Coordinates { lat: Self::check_latitude(lat)?, lon: Self::check_longitude(lon)? })
+        Ok(Coordinates {
+            lat: Self::check_latitude(lat)?,
+            lon: Self::check_longitude(lon)?,
+        })
     }
 }

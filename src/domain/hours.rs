@@ -60,7 +60,9 @@ fn parse_minutes(text: &str, allow_24: bool) -> Option<u16> {
 
 impl WeeklyHours {
     fn days(&self) -> [&Vec<OpeningInterval>; 7] {
-        [&self.mon, &self.tue, &self.wed, &self.thu, &self.fri, &self.sat, &self.sun]
+        [
+            &self.mon, &self.tue, &self.wed, &self.thu, &self.fri, &self.sat, &self.sun,
+        ]
     }
 
     /// Validates and compiles; errors point below `pointer_prefix` (e.g. `/opening_hours`).
@@ -78,14 +80,30 @@ impl WeeklyHours {
             }
             for (index, interval) in intervals.iter().enumerate() {
                 let pointer = format!("{pointer_prefix}/{}/{index}", DAY_NAMES[day]);
-                match (parse_minutes(&interval.opens, false), parse_minutes(&interval.closes, true)) {
-                    (Some(opens), Some(closes)) if opens < closes => compiled.days[day].push((opens, closes)),
-                    (Some(_), Some(_)) => errors.push(FieldError::body(pointer, "invalid_interval", "opens must be before closes")),
-                    _ => errors.push(FieldError::body(pointer, "invalid_time", "times are HH:MM, 00:00 to 24:00")),
+                match (
+                    parse_minutes(&interval.opens, false),
+                    parse_minutes(&interval.closes, true),
+                ) {
+                    (Some(opens), Some(closes)) if opens < closes => {
+                        compiled.days[day].push((opens, closes))
+                    }
+                    (Some(_), Some(_)) => errors.push(FieldError::body(
+                        pointer,
+                        "invalid_interval",
+                        "opens must be before closes",
+                    )),
+                    _ => errors.push(FieldError::body(
+                        pointer,
+                        "invalid_time",
+                        "times are HH:MM, 00:00 to 24:00",
+                    )),
                 }
             }
             compiled.days[day].sort_unstable();
-            if compiled.days[day].windows(2).any(|pair| pair[0].1 > pair[1].0) {
+            if compiled.days[day]
+                .windows(2)
+                .any(|pair| pair[0].1 > pair[1].0)
+            {
                 errors.push(FieldError::body(
                     format!("{pointer_prefix}/{}", DAY_NAMES[day]),
                     "overlapping_intervals",
@@ -121,16 +139,26 @@ impl CompiledHours {
         let local = instant.with_timezone(&timezone);
         let day = local.weekday().num_days_from_monday() as usize;
         let minute = (local.hour() * 60 + local.minute()) as u16;
-        self.days[day].iter().any(|&(opens, closes)| opens <= minute && minute < closes)
+        self.days[day]
+            .iter()
+            .any(|&(opens, closes)| opens <= minute && minute < closes)
     }
 
     pub fn status_at(&self, timezone: Tz, instant: DateTime<Utc>) -> OpenStatus {
         let open = self.is_open_at(timezone, instant);
-        let next_opening = if open { None } else { self.next_opening_after(timezone, instant) };
+        let next_opening = if open {
+            None
+        } else {
+            self.next_opening_after(timezone, instant)
+        };
         OpenStatus { open, next_opening }
     }
 
-    fn next_opening_after(&self, timezone: Tz, instant: DateTime<Utc>) -> Option<DateTime<chrono::FixedOffset>> {
+    fn next_opening_after(
+        &self,
+        timezone: Tz,
+        instant: DateTime<Utc>,
+    ) -> Option<DateTime<chrono::FixedOffset>> {
         let local_date = instant.with_timezone(&timezone).date_naive();
         for offset in 0..=7 {
             let date = local_date + Duration::days(offset);
@@ -141,7 +169,11 @@ impl CompiledHours {
                 let start = timezone
                     .from_local_datetime(&naive)
                     .earliest()
-                    .or_else(|| timezone.from_local_datetime(&(naive + Duration::hours(1))).earliest())?;
+                    .or_else(|| {
+                        timezone
+                            .from_local_datetime(&(naive + Duration::hours(1)))
+                            .earliest()
+                    })?;
                 if start.with_timezone(&Utc) > instant {
                     return Some(start.fixed_offset());
                 }
@@ -160,7 +192,12 @@ mod tests {
     use super::*;
 
     fn weekdays_nine_to_five() -> CompiledHours {
-        let interval = || vec![OpeningInterval { opens: "09:00".into(), closes: "17:00".into() }];
+        let interval = || {
+            vec![OpeningInterval {
+                opens: "09:00".into(),
+                closes: "17:00".into(),
+            }]
+        };
         WeeklyHours {
             mon: interval(),
             tue: interval(),
@@ -183,22 +220,40 @@ mod tests {
         let instant = "2026-06-10T15:30:00Z".parse().unwrap();
         let status = hours.status_at(chrono_tz::America::Los_Angeles, instant);
         assert!(!status.open);
-        assert_eq!(status.next_opening.unwrap().to_rfc3339(), "2026-06-10T09:00:00-07:00");
+        assert_eq!(
+            status.next_opening.unwrap().to_rfc3339(),
+            "2026-06-10T09:00:00-07:00"
+        );
     }
 
     #[test]
     fn rejects_bad_times_and_overlaps() {
         let hours = WeeklyHours {
             mon: vec![
-                OpeningInterval { opens: "09:00".into(), closes: "13:00".into() },
-                OpeningInterval { opens: "12:00".into(), closes: "17:00".into() },
+                OpeningInterval {
+                    opens: "09:00".into(),
+                    closes: "13:00".into(),
+                },
+                OpeningInterval {
+                    opens: "12:00".into(),
+                    closes: "17:00".into(),
+                },
             ],
-            tue: vec![OpeningInterval { opens: "25:00".into(), closes: "26:00".into() }],
-            wed: vec![OpeningInterval { opens: "17:00".into(), closes: "09:00".into() }],
+            tue: vec![OpeningInterval {
+                opens: "25:00".into(),
+                closes: "26:00".into(),
+            }],
+            wed: vec![OpeningInterval {
+                opens: "17:00".into(),
+                closes: "09:00".into(),
+            }],
             ..Default::default()
         };
         let errors = hours.compile("/opening_hours").unwrap_err();
-        let codes: Vec<_> = errors.iter().map(|e| (e.pointer.as_str(), e.code.as_str())).collect();
+        let codes: Vec<_> = errors
+            .iter()
+            .map(|e| (e.pointer.as_str(), e.code.as_str()))
+            .collect();
         assert_eq!(
             codes,
             vec![

@@ -8,14 +8,20 @@ mod npi;
 mod us_state;
 
 pub use coordinates::{Coordinates, CoordinatesError};
-pub use enums::{CredentialKind, Degree, LabelStatus, Role, SourceType, VerificationStatus, VettingStatus};
+pub use enums::{
+    CredentialKind, Degree, LabelStatus, Role, SourceType, VerificationStatus, VettingStatus,
+};
 pub use hours::{CompiledHours, OpenStatus, OpeningInterval, WeeklyHours};
 pub use npi::{Npi, NpiError};
 pub use us_state::{is_us_state, US_STATE_CODES};
 
 /// A NUCC health care provider taxonomy code: 10 characters, 9 alphanumerics and a trailing X.
 pub fn is_taxonomy_code(code: &str) -> bool {
-    code.len() == 10 && code.ends_with('X') && code.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    code.len() == 10
+        && code.ends_with('X')
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
 }
 
 /// An ISO 639-1 language code, lower case.

@@ -27,7 +27,9 @@ impl NpiError {
         match self {
             NpiError::WrongLength => "an NPI has exactly 10 digits",
             NpiError::NotDigits => "an NPI has digits only",
-            NpiError::CheckDigit => "the NPI check digit is wrong (Luhn over 80840 and the first 9 digits)",
+            NpiError::CheckDigit => {
+                "the NPI check digit is wrong (Luhn over 80840 and the first 9 digits)"
+            }
         }
     }
 }
@@ -91,7 +93,10 @@ mod tests {
 
     #[test]
     fn accepts_the_cms_example() {
-        assert_eq!(Npi::parse("1234567893").map(|n| n.to_string()), Ok("1234567893".to_owned()));
+        assert_eq!(
+            Npi::parse("1234567893").map(|n| n.to_string()),
+            Ok("1234567893".to_owned())
+        );
     }
 
     #[test]
@@ -109,7 +114,9 @@ mod tests {
             let npi = Npi::from_base(base);
             assert!(Npi::parse(npi.as_str()).is_ok(), "{npi}");
             let head = &npi.as_str()[..9];
-            let wrong = (0..10).filter(|d| Npi::parse(&format!("{head}{d}")).is_ok()).count();
+            let wrong = (0..10)
+                .filter(|d| Npi::parse(&format!("{head}{d}")).is_ok())
+                .count();
             assert_eq!(wrong, 1, "exactly one check digit fits {head}");
         }
     }

@@ -24,7 +24,12 @@ pub fn fingerprint(canonical_query: &str) -> String {
 }
 
 pub fn encode_search(fingerprint: &str, key: &RankKey) -> String {
-    let cursor = SearchCursor { q: fingerprint.to_owned(), p: key.primary.to_bits(), d: key.distance_m.to_bits(), i: key.id };
+    let cursor = SearchCursor {
+        q: fingerprint.to_owned(),
+        p: key.primary.to_bits(),
+        d: key.distance_m.to_bits(),
+        i: key.id,
+    };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
 }
 
@@ -35,9 +40,16 @@ pub enum CursorError {
 }
 
 pub fn decode_search(text: &str, fingerprint: &str) -> Result<RankKey, CursorError> {
-    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| CursorError::Malformed)?;
-    let cursor: SearchCursor = serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
-    let key = RankKey { primary: f64::from_bits(cursor.p), distance_m: f64::from_bits(cursor.d), id: cursor.i };
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text)
+        .map_err(|_| CursorError::Malformed)?;
+    let cursor: SearchCursor =
+        serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
+    let key = RankKey {
+        primary: f64::from_bits(cursor.p),
+        distance_m: f64::from_bits(cursor.d),
+        id: cursor.i,
+    };
     if !key.primary.is_finite() || !key.distance_m.is_finite() {
         return Err(CursorError::Malformed);
     }

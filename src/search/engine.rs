@@ -23,7 +23,9 @@ pub enum SearchMode {
     Providers,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
     /// Distance decay blended with the credential score (docs/ranking.md).
@@ -141,7 +143,11 @@ impl<'a> ProviderMatcher<'a> {
                 .map(String::as_str)
                 .collect()
         });
-        ProviderMatcher { request, today: request.now.date_naive(), relevant_specialties }
+        ProviderMatcher {
+            request,
+            today: request.now.date_naive(),
+            relevant_specialties,
+        }
     }
 
     pub fn today(&self) -> NaiveDate {
@@ -149,30 +155,52 @@ impl<'a> ProviderMatcher<'a> {
     }
 
     /// The credential inputs, or `None` when the provider is not listed or fails a filter.
-    pub fn evaluate(&self, provider: &ProviderEntry, clinic_name_matches: bool) -> Option<CredentialInputs> {
+    pub fn evaluate(
+        &self,
+        provider: &ProviderEntry,
+        clinic_name_matches: bool,
+    ) -> Option<CredentialInputs> {
         let filters = &self.request.filters;
         if !provider.is_listed_on(self.today) {
             return None;
         }
-        if !filters.treatments.is_empty() && !provider.treatments.iter().any(|(code, _)| filters.treatments.contains(code)) {
+        if !filters.treatments.is_empty()
+            && !provider
+                .treatments
+                .iter()
+                .any(|(code, _)| filters.treatments.contains(code))
+        {
             return None;
         }
         if !filters.specialties.is_empty()
-            && !filters.specialties.iter().any(|s| *s == provider.primary_specialty_code || provider.specialty_codes.contains(s))
+            && !filters.specialties.iter().any(|s| {
+                *s == provider.primary_specialty_code || provider.specialty_codes.contains(s)
+            })
         {
             return None;
         }
         if !filters.degrees.is_empty() && !filters.degrees.contains(&provider.degree) {
             return None;
         }
-        if !filters.languages.is_empty() && !filters.languages.iter().any(|l| provider.languages.contains(l)) {
+        if !filters.languages.is_empty()
+            && !filters
+                .languages
+                .iter()
+                .any(|l| provider.languages.contains(l))
+        {
             return None;
         }
-        if filters.accepting_new_patients.is_some_and(|wanted| wanted != provider.accepting_new_patients) {
+        if filters
+            .accepting_new_patients
+            .is_some_and(|wanted| wanted != provider.accepting_new_patients)
+        {
             return None;
         }
         let years = provider.years_of_experience(self.today);
-        if filters.min_years_experience.is_some_and(|min| years.unwrap_or(0) < min) {
+        if filters
+            .min_years_experience
+            .is_some_and(|min| years.unwrap_or(0) < min)
+        {
             return None;
         }
         if let Some(text) = &filters.text {
@@ -181,7 +209,10 @@ impl<'a> ProviderMatcher<'a> {
             }
         }
         let inputs = self.credential_inputs(provider, years);
-        if filters.board_certified.is_some_and(|wanted| wanted != inputs.relevant_board_certification) {
+        if filters
+            .board_certified
+            .is_some_and(|wanted| wanted != inputs.relevant_board_certification)
+        {
             return None;
         }
         Some(inputs)
@@ -195,10 +226,15 @@ impl<'a> ProviderMatcher<'a> {
     }
 
     fn credential_inputs(&self, provider: &ProviderEntry, years: Option<u32>) -> CredentialInputs {
-        let mut inputs = CredentialInputs { years_of_experience: years, ..Default::default() };
+        let mut inputs = CredentialInputs {
+            years_of_experience: years,
+            ..Default::default()
+        };
         for credential in provider.active_credentials(self.today) {
             match credential.kind {
-                CredentialKind::BoardCertification if self.is_relevant_certification(credential.specialty_code.as_deref()) => {
+                CredentialKind::BoardCertification
+                    if self.is_relevant_certification(credential.specialty_code.as_deref()) =>
+                {
                     inputs.relevant_board_certification = true
                 }
                 CredentialKind::InjectorTraining => inputs.injector_training = true,
@@ -238,7 +274,10 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
     let mut candidates_visited = 0;
 
     let consider = |hit: Hit, best: &mut BTreeSet<Ranked>, hits: &mut HashMap<i64, Hit>| {
-        if request.after.is_some_and(|after| hit.key.rank_cmp(&after) != Ordering::Greater) {
+        if request
+            .after
+            .is_some_and(|after| hit.key.rank_cmp(&after) != Ordering::Greater)
+        {
             return;
         }
         if let Some(existing) = hits.get(&hit.key.id) {
@@ -247,7 +286,11 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
             }
             best.remove(&Ranked(existing.key));
         }
-        if best.len() == target && best.last().is_some_and(|worst| hit.key.rank_cmp(&worst.0) != Ordering::Less) {
+        if best.len() == target
+            && best
+                .last()
+                .is_some_and(|worst| hit.key.rank_cmp(&worst.0) != Ordering::Less)
+        {
             hits.insert(hit.key.id, hit);
             return;
         }
@@ -267,8 +310,15 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
             break;
         }
         candidates_visited += 1;
-        let Some(location) = index.locations.get(&point.data) else { continue };
-        let distance_m = geodesic_distance_m(request.centre.lat, request.centre.lon, location.row.latitude, location.row.longitude);
+        let Some(location) = index.locations.get(&point.data) else {
+            continue;
+        };
+        let distance_m = geodesic_distance_m(
+            request.centre.lat,
+            request.centre.lon,
+            location.row.latitude,
+            location.row.longitude,
+        );
         if distance_m > request.radius_m {
             continue;
         }
@@ -277,7 +327,10 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
                 continue;
             }
         }
-        let clinic_name_matches = match (&request.filters.text, index.clinics.get(&location.row.clinic_id)) {
+        let clinic_name_matches = match (
+            &request.filters.text,
+            index.clinics.get(&location.row.clinic_id),
+        ) {
             (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
             _ => false,
         };
@@ -295,12 +348,36 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
                     distance_m,
                     id: location.row.id,
                 };
-                consider(Hit { key, location_id: location.row.id, provider_id, distance_m, credentials: inputs }, &mut best, &mut hits);
+                consider(
+                    Hit {
+                        key,
+                        location_id: location.row.id,
+                        provider_id,
+                        distance_m,
+                        credentials: inputs,
+                    },
+                    &mut best,
+                    &mut hits,
+                );
             }
             SearchMode::Providers => {
                 for (provider_id, inputs, score) in matching {
-                    let key = RankKey { primary: primary(request.sort, distance_m, request.radius_m, score), distance_m, id: provider_id };
-                    consider(Hit { key, location_id: location.row.id, provider_id, distance_m, credentials: inputs }, &mut best, &mut hits);
+                    let key = RankKey {
+                        primary: primary(request.sort, distance_m, request.radius_m, score),
+                        distance_m,
+                        id: provider_id,
+                    };
+                    consider(
+                        Hit {
+                            key,
+                            location_id: location.row.id,
+                            provider_id,
+                            distance_m,
+                            credentials: inputs,
+                        },
+                        &mut best,
+                        &mut hits,
+                    );
                 }
             }
         }
@@ -312,13 +389,19 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
         .take(request.limit)
         .filter_map(|ranked| hits.remove(&ranked.0.id))
         .collect();
-    SearchOutcome { hits, has_more, candidates_visited }
+    SearchOutcome {
+        hits,
+        has_more,
+        candidates_visited,
+    }
 }
 
 /// True when no candidate at distance ≥ `lower_bound_m` can enter the top results, and (for
 /// providers, whose result is their nearest location) no result already held can still move nearer.
 fn can_stop(request: &SearchRequest, best: &BTreeSet<Ranked>, lower_bound_m: f64) -> bool {
-    let Some(worst) = best.last() else { return false };
+    let Some(worst) = best.last() else {
+        return false;
+    };
     let bound = RankKey {
         primary: primary_upper_bound(request.sort, lower_bound_m, request.radius_m),
         distance_m: lower_bound_m,
@@ -329,7 +412,9 @@ fn can_stop(request: &SearchRequest, best: &BTreeSet<Ranked>, lower_bound_m: f64
     }
     match request.mode {
         SearchMode::Locations => true,
-        SearchMode::Providers => best.iter().all(|ranked| ranked.0.distance_m < lower_bound_m),
+        SearchMode::Providers => best
+            .iter()
+            .all(|ranked| ranked.0.distance_m < lower_bound_m),
     }
 }
 
@@ -358,14 +443,26 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
     let matcher = ProviderMatcher::new(index, request);
     let mut hits: HashMap<i64, Hit> = HashMap::new();
     for location in index.locations.values() {
-        let distance_m = geodesic_distance_m(request.centre.lat, request.centre.lon, location.row.latitude, location.row.longitude);
+        let distance_m = geodesic_distance_m(
+            request.centre.lat,
+            request.centre.lon,
+            location.row.latitude,
+            location.row.longitude,
+        );
         if distance_m > request.radius_m {
             continue;
         }
-        if request.filters.open_at.is_some_and(|instant| !location.hours.is_open_at(location.timezone, instant)) {
+        if request
+            .filters
+            .open_at
+            .is_some_and(|instant| !location.hours.is_open_at(location.timezone, instant))
+        {
             continue;
         }
-        let clinic_name_matches = match (&request.filters.text, index.clinics.get(&location.row.clinic_id)) {
+        let clinic_name_matches = match (
+            &request.filters.text,
+            index.clinics.get(&location.row.clinic_id),
+        ) {
             (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
             _ => false,
         };
@@ -375,7 +472,11 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
                 .into_iter()
                 .max_by(|a, b| a.2.total_cmp(&b.2).then(b.0.cmp(&a.0)))
                 .map(|(provider_id, inputs, score)| Hit {
-                    key: RankKey { primary: primary(request.sort, distance_m, request.radius_m, score), distance_m, id: location.row.id },
+                    key: RankKey {
+                        primary: primary(request.sort, distance_m, request.radius_m, score),
+                        distance_m,
+                        id: location.row.id,
+                    },
                     location_id: location.row.id,
                     provider_id,
                     distance_m,
@@ -386,7 +487,11 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
             SearchMode::Providers => matching
                 .into_iter()
                 .map(|(provider_id, inputs, score)| Hit {
-                    key: RankKey { primary: primary(request.sort, distance_m, request.radius_m, score), distance_m, id: provider_id },
+                    key: RankKey {
+                        primary: primary(request.sort, distance_m, request.radius_m, score),
+                        distance_m,
+                        id: provider_id,
+                    },
                     location_id: location.row.id,
                     provider_id,
                     distance_m,
@@ -395,7 +500,9 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
                 .collect(),
         };
         for hit in candidates {
-            let better = hits.get(&hit.key.id).is_none_or(|existing| hit.key.rank_cmp(&existing.key) == Ordering::Less);
+            let better = hits
+                .get(&hit.key.id)
+                .is_none_or(|existing| hit.key.rank_cmp(&existing.key) == Ordering::Less);
             if better {
                 hits.insert(hit.key.id, hit);
             }
@@ -403,7 +510,11 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
     }
     let mut hits: Vec<Hit> = hits
         .into_values()
-        .filter(|hit| request.after.is_none_or(|after| hit.key.rank_cmp(&after) == Ordering::Greater))
+        .filter(|hit| {
+            request
+                .after
+                .is_none_or(|after| hit.key.rank_cmp(&after) == Ordering::Greater)
+        })
         .collect();
     hits.sort_by(|a, b| a.key.rank_cmp(&b.key));
     hits

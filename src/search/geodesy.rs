@@ -56,7 +56,10 @@ mod tests {
             let (a, b) = (unit_vector(lat1, lon1), unit_vector(lat2, lon2));
             let chord_squared = (0..3).map(|i| (a[i] - b[i]).powi(2)).sum();
             let geodesic = geodesic_distance_m(lat1, lon1, lat2, lon2);
-            assert!(geodesic_lower_bound_m(chord_squared) <= geodesic + 1e-6, "{lat1},{lon1} → {lat2},{lon2}");
+            assert!(
+                geodesic_lower_bound_m(chord_squared) <= geodesic + 1e-6,
+                "{lat1},{lon1} → {lat2},{lon2}"
+            );
         }
     }
 }

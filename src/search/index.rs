@@ -14,9 +14,15 @@ use rstar::RTree;
 
 use super::geodesy::unit_vector;
 use crate::db::models::{ClinicRow, CredentialRow, LocationRow, ProviderRow};
-use crate::db::schema::{clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments, providers, treatment_specialties};
+use crate::db::schema::{
+    clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
+    providers, treatment_specialties,
+};
 use crate::db::{Database, DbConnection};
-use crate::domain::{CompiledHours, CredentialKind, Degree, SourceType, VerificationStatus, VettingStatus, WeeklyHours};
+use crate::domain::{
+    CompiledHours, CredentialKind, Degree, SourceType, VerificationStatus, VettingStatus,
+    WeeklyHours,
+};
 use crate::error::{ApiError, ApiResult};
 
 pub type IndexedPoint = GeomWithData<[f64; 3], i64>;
@@ -83,15 +89,22 @@ pub struct ProviderEntry {
 impl ProviderEntry {
     /// Listed in public search on `today`: at least one verified, unexpired state licence.
     pub fn is_listed_on(&self, today: NaiveDate) -> bool {
-        self.active_credentials(today).any(|c| c.kind == CredentialKind::StateLicense)
+        self.active_credentials(today)
+            .any(|c| c.kind == CredentialKind::StateLicense)
     }
 
-    pub fn active_credentials(&self, today: NaiveDate) -> impl Iterator<Item = &VerifiedCredential> {
-        self.credentials.iter().filter(move |c| c.is_active_on(today))
+    pub fn active_credentials(
+        &self,
+        today: NaiveDate,
+    ) -> impl Iterator<Item = &VerifiedCredential> {
+        self.credentials
+            .iter()
+            .filter(move |c| c.is_active_on(today))
     }
 
     pub fn years_of_experience(&self, today: NaiveDate) -> Option<u32> {
-        self.practice_start_year.map(|start| (today.year() - start).max(0) as u32)
+        self.practice_start_year
+            .map(|start| (today.year() - start).max(0) as u32)
     }
 }
 
@@ -115,13 +128,22 @@ pub struct Affected {
 
 impl Affected {
     pub fn clinic(id: i64) -> Affected {
-        Affected { clinics: vec![id], ..Default::default() }
+        Affected {
+            clinics: vec![id],
+            ..Default::default()
+        }
     }
     pub fn location(id: i64) -> Affected {
-        Affected { locations: vec![id], ..Default::default() }
+        Affected {
+            locations: vec![id],
+            ..Default::default()
+        }
     }
     pub fn provider(id: i64) -> Affected {
-        Affected { providers: vec![id], ..Default::default() }
+        Affected {
+            providers: vec![id],
+            ..Default::default()
+        }
     }
 }
 
@@ -135,27 +157,55 @@ pub struct SearchIndex {
 
 impl SearchIndex {
     pub fn read(&self) -> RwLockReadGuard<'_, DirectoryIndex> {
-        self.inner.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Builds the whole index from the database.
     pub fn load(connection: &mut DbConnection) -> ApiResult<SearchIndex> {
         let index = DirectoryIndex::load_all(connection)?;
-        Ok(SearchIndex { inner: Arc::new(RwLock::new(index)), refresh_lock: Arc::default() })
+        Ok(SearchIndex {
+            inner: Arc::new(RwLock::new(index)),
+            refresh_lock: Arc::default(),
+        })
     }
 
     /// Reloads what a committed write touched.
     pub async fn refresh(&self, db: &Database, affected: Affected) -> ApiResult<()> {
         let index = self.clone();
-        db.run(move |connection| index.refresh_with(connection, &affected)).await
+        db.run(move |connection| index.refresh_with(connection, &affected))
+            .await
     }
 
-    pub fn refresh_with(&self, connection: &mut DbConnection, affected: &Affected) -> ApiResult<()> {
-        let _serial = self.refresh_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let clinics = affected.clinics.iter().map(|&id| Ok((id, load_clinic(connection, id)?))).collect::<ApiResult<Vec<_>>>()?;
-        let locations = affected.locations.iter().map(|&id| Ok((id, load_location(connection, id)?))).collect::<ApiResult<Vec<_>>>()?;
-        let providers = affected.providers.iter().map(|&id| Ok((id, load_provider(connection, id)?))).collect::<ApiResult<Vec<_>>>()?;
-        let mut index = self.inner.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pub fn refresh_with(
+        &self,
+        connection: &mut DbConnection,
+        affected: &Affected,
+    ) -> ApiResult<()> {
+        let _serial = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let clinics = affected
+            .clinics
+            .iter()
+            .map(|&id| Ok((id, load_clinic(connection, id)?)))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let locations = affected
+            .locations
+            .iter()
+            .map(|&id| Ok((id, load_location(connection, id)?)))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let providers = affected
+            .providers
+            .iter()
+            .map(|&id| Ok((id, load_provider(connection, id)?)))
+            .collect::<ApiResult<Vec<_>>>()?;
+        let mut index = self
+            .inner
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (id, clinic) in clinics {
             match clinic {
                 Some(clinic) => index.clinics.insert(id, clinic),
@@ -186,31 +236,51 @@ impl DirectoryIndex {
     }
 
     fn insert_location(&mut self, location: LocationEntry) {
-        self.tree.insert(GeomWithData::new(location.point, location.row.id));
+        self.tree
+            .insert(GeomWithData::new(location.point, location.row.id));
         self.locations.insert(location.row.id, location);
     }
 
     fn load_all(connection: &mut DbConnection) -> ApiResult<DirectoryIndex> {
         let mut index = DirectoryIndex::default();
         for (treatment, specialty) in treatment_specialties::table
-            .select((treatment_specialties::treatment_code, treatment_specialties::specialty_code))
+            .select((
+                treatment_specialties::treatment_code,
+                treatment_specialties::specialty_code,
+            ))
             .load::<(String, String)>(connection)?
         {
-            index.treatment_specialties.entry(treatment).or_default().push(specialty);
+            index
+                .treatment_specialties
+                .entry(treatment)
+                .or_default()
+                .push(specialty);
         }
-        for row in clinics::table.select(ClinicRow::as_select()).load(connection)? {
+        for row in clinics::table
+            .select(ClinicRow::as_select())
+            .load(connection)?
+        {
             index.clinics.insert(row.id, clinic_entry(row));
         }
         let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
         for (provider_id, location_id) in provider_locations::table
-            .select((provider_locations::provider_id, provider_locations::location_id))
-            .order((provider_locations::location_id, provider_locations::provider_id))
+            .select((
+                provider_locations::provider_id,
+                provider_locations::location_id,
+            ))
+            .order((
+                provider_locations::location_id,
+                provider_locations::provider_id,
+            ))
             .load::<(i64, i64)>(connection)?
         {
             links.entry(location_id).or_default().push(provider_id);
         }
         let mut points = Vec::new();
-        for row in locations::table.select(LocationRow::as_select()).load(connection)? {
+        for row in locations::table
+            .select(LocationRow::as_select())
+            .load(connection)?
+        {
             let provider_ids = links.remove(&row.id).unwrap_or_default();
             let entry = location_entry(row, provider_ids)?;
             points.push(GeomWithData::new(entry.point, entry.row.id));
@@ -227,7 +297,10 @@ impl DirectoryIndex {
         for (provider_id, code) in provider_specialties::table
             .inner_join(providers::table)
             .filter(providers::vetting_status.eq(verified))
-            .select((provider_specialties::provider_id, provider_specialties::specialty_code))
+            .select((
+                provider_specialties::provider_id,
+                provider_specialties::specialty_code,
+            ))
             .load::<(i64, String)>(connection)?
         {
             specialties.entry(provider_id).or_default().push(code);
@@ -236,10 +309,17 @@ impl DirectoryIndex {
         for (provider_id, code, volume) in provider_treatments::table
             .inner_join(providers::table)
             .filter(providers::vetting_status.eq(verified))
-            .select((provider_treatments::provider_id, provider_treatments::treatment_code, provider_treatments::annual_volume))
+            .select((
+                provider_treatments::provider_id,
+                provider_treatments::treatment_code,
+                provider_treatments::annual_volume,
+            ))
             .load::<(i64, String, Option<i32>)>(connection)?
         {
-            treatments.entry(provider_id).or_default().push((code, volume));
+            treatments
+                .entry(provider_id)
+                .or_default()
+                .push((code, volume));
         }
         let mut verified_credentials: HashMap<i64, Vec<VerifiedCredential>> = HashMap::new();
         for row in credentials::table
@@ -249,7 +329,10 @@ impl DirectoryIndex {
             .select(CredentialRow::as_select())
             .load(connection)?
         {
-            verified_credentials.entry(row.provider_id).or_default().push(verified_credential(row)?);
+            verified_credentials
+                .entry(row.provider_id)
+                .or_default()
+                .push(verified_credential(row)?);
         }
         for row in provider_rows {
             let id = row.id;
@@ -266,26 +349,49 @@ impl DirectoryIndex {
 }
 
 fn clinic_entry(row: ClinicRow) -> ClinicEntry {
-    ClinicEntry { id: row.id, name_lower: row.name.to_lowercase(), name: row.name, website: row.website, phone: row.phone }
+    ClinicEntry {
+        id: row.id,
+        name_lower: row.name.to_lowercase(),
+        name: row.name,
+        website: row.website,
+        phone: row.phone,
+    }
 }
 
 fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<LocationEntry> {
-    let timezone: Tz = row.timezone.parse().map_err(|_| ApiError::internal(format!("location {}: bad timezone", row.id)))?;
-    let weekly_hours: WeeklyHours = serde_json::from_str(&row.opening_hours).map_err(ApiError::internal)?;
-    let hours = weekly_hours.compile("/opening_hours").map_err(|_| ApiError::internal("stored opening hours are invalid"))?;
-    Ok(LocationEntry { point: unit_vector(row.latitude, row.longitude), timezone, hours, weekly_hours, provider_ids, row })
+    let timezone: Tz = row
+        .timezone
+        .parse()
+        .map_err(|_| ApiError::internal(format!("location {}: bad timezone", row.id)))?;
+    let weekly_hours: WeeklyHours =
+        serde_json::from_str(&row.opening_hours).map_err(ApiError::internal)?;
+    let hours = weekly_hours
+        .compile("/opening_hours")
+        .map_err(|_| ApiError::internal("stored opening hours are invalid"))?;
+    Ok(LocationEntry {
+        point: unit_vector(row.latitude, row.longitude),
+        timezone,
+        hours,
+        weekly_hours,
+        provider_ids,
+        row,
+    })
 }
 
 fn verified_credential(row: CredentialRow) -> ApiResult<VerifiedCredential> {
     Ok(VerifiedCredential {
         id: row.id,
-        kind: CredentialKind::parse(&row.kind).ok_or_else(|| ApiError::internal("unknown credential kind"))?,
+        kind: CredentialKind::parse(&row.kind)
+            .ok_or_else(|| ApiError::internal("unknown credential kind"))?,
         issuer: row.issuer,
         jurisdiction: row.jurisdiction,
         specialty_code: row.specialty_code,
         expires_on: row.expires_on,
         verified_at: row.verified_at,
-        source_type: row.verification_source_type.as_deref().and_then(SourceType::parse),
+        source_type: row
+            .verification_source_type
+            .as_deref()
+            .and_then(SourceType::parse),
         next_due_on: row.next_due_on,
     })
 }
@@ -314,12 +420,21 @@ fn provider_entry(
 }
 
 fn load_clinic(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ClinicEntry>> {
-    let row = clinics::table.find(id).select(ClinicRow::as_select()).first(connection).optional()?;
+    let row = clinics::table
+        .find(id)
+        .select(ClinicRow::as_select())
+        .first(connection)
+        .optional()?;
     Ok(row.map(clinic_entry))
 }
 
 fn load_location(connection: &mut DbConnection, id: i64) -> ApiResult<Option<LocationEntry>> {
-    let Some(row) = locations::table.find(id).select(LocationRow::as_select()).first(connection).optional()? else {
+    let Some(row) = locations::table
+        .find(id)
+        .select(LocationRow::as_select())
+        .first(connection)
+        .optional()?
+    else {
         return Ok(None);
     };
     let provider_ids = provider_locations::table
@@ -347,7 +462,10 @@ fn load_provider(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Pro
         .load(connection)?;
     let treatments = provider_treatments::table
         .filter(provider_treatments::provider_id.eq(id))
-        .select((provider_treatments::treatment_code, provider_treatments::annual_volume))
+        .select((
+            provider_treatments::treatment_code,
+            provider_treatments::annual_volume,
+        ))
         .load(connection)?;
     let verified = credentials::table
         .filter(credentials::provider_id.eq(id))
@@ -357,5 +475,10 @@ fn load_provider(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Pro
         .into_iter()
         .map(verified_credential)
         .collect::<ApiResult<Vec<_>>>()?;
-    Ok(Some(provider_entry(row, specialties, treatments, verified)?))
+    Ok(Some(provider_entry(
+        row,
+        specialties,
+        treatments,
+        verified,
+    )?))
 }

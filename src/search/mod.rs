@@ -8,5 +8,7 @@ pub mod index;
 pub mod ranking;
 pub mod zip_codes;
 
-pub use engine::{search, search_exhaustive, Filters, RankKey, SearchMode, SearchOutcome, SearchRequest, Sort};
+pub use engine::{
+    search, search_exhaustive, Filters, RankKey, SearchMode, SearchOutcome, SearchRequest, Sort,
+};
 pub use index::{Affected, SearchIndex};

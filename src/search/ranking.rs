@@ -49,7 +49,11 @@ pub struct Factor {
 
 impl Factor {
     fn new(value: f64, weight: f64) -> Factor {
-        Factor { value, weight, contribution: value * weight }
+        Factor {
+            value,
+            weight,
+            contribution: value * weight,
+        }
     }
 }
 
@@ -77,8 +81,14 @@ pub fn credential_factors(inputs: &CredentialInputs) -> CredentialFactors {
         .map(|v| ((1.0 + f64::from(v)).ln() / (1.0 + PROCEDURE_VOLUME_SATURATION).ln()).min(1.0))
         .unwrap_or(0.0);
     CredentialFactors {
-        board_certification: Factor::new(f64::from(u8::from(inputs.relevant_board_certification)), BOARD_CERTIFICATION_WEIGHT),
-        injector_training: Factor::new(f64::from(u8::from(inputs.injector_training)), INJECTOR_TRAINING_WEIGHT),
+        board_certification: Factor::new(
+            f64::from(u8::from(inputs.relevant_board_certification)),
+            BOARD_CERTIFICATION_WEIGHT,
+        ),
+        injector_training: Factor::new(
+            f64::from(u8::from(inputs.injector_training)),
+            INJECTOR_TRAINING_WEIGHT,
+        ),
         experience: Factor::new(experience, EXPERIENCE_WEIGHT),
         procedure_volume: Factor::new(volume, PROCEDURE_VOLUME_WEIGHT),
     }
@@ -162,7 +172,12 @@ pub struct RankingExplanation {
     pub provider_id: i64,
 }
 
-pub fn explain(distance_m: f64, radius_m: f64, inputs: &CredentialInputs, provider_id: i64) -> RankingExplanation {
+pub fn explain(
+    distance_m: f64,
+    radius_m: f64,
+    inputs: &CredentialInputs,
+    provider_id: i64,
+) -> RankingExplanation {
     let factors = credential_factors(inputs);
     let credential_score = factors.score();
     let distance_score = distance_score(distance_m, radius_m);
@@ -186,13 +201,20 @@ mod tests {
     #[test]
     fn weights_sum_to_one() {
         assert!((DISTANCE_WEIGHT + CREDENTIAL_WEIGHT - 1.0).abs() < 1e-12);
-        let factors = BOARD_CERTIFICATION_WEIGHT + INJECTOR_TRAINING_WEIGHT + EXPERIENCE_WEIGHT + PROCEDURE_VOLUME_WEIGHT;
+        let factors = BOARD_CERTIFICATION_WEIGHT
+            + INJECTOR_TRAINING_WEIGHT
+            + EXPERIENCE_WEIGHT
+            + PROCEDURE_VOLUME_WEIGHT;
         assert!((factors - 1.0).abs() < 1e-12);
     }
 
     #[test]
     fn the_score_never_rises_with_distance() {
-        let inputs = CredentialInputs { relevant_board_certification: true, years_of_experience: Some(7), ..Default::default() };
+        let inputs = CredentialInputs {
+            relevant_board_certification: true,
+            years_of_experience: Some(7),
+            ..Default::default()
+        };
         let credential = credential_score(&inputs);
         let mut previous = f64::INFINITY;
         for step in 0..=100 {
@@ -218,7 +240,15 @@ mod tests {
             + factors.experience.contribution
             + factors.procedure_volume.contribution;
         assert!((sum - explanation.credential_score).abs() < 1e-12);
-        assert!((explanation.distance_contribution + explanation.credential_contribution - explanation.score).abs() < 1e-12);
-        assert!((explanation.score - total_score(3_000.0, 25_000.0, credential_score(&inputs))).abs() < 1e-12);
+        assert!(
+            (explanation.distance_contribution + explanation.credential_contribution
+                - explanation.score)
+                .abs()
+                < 1e-12
+        );
+        assert!(
+            (explanation.score - total_score(3_000.0, 25_000.0, credential_score(&inputs))).abs()
+                < 1e-12
+        );
     }
 }

@@ -12,15 +12,44 @@ fn provider_body(npi: &str) -> serde_json::Value {
 #[actix_web::test]
 async fn npi_validation_names_the_field() {
     let app = TestApp::spawn().await;
-    for (bad, code) in [("1234567890", "npi_check_digit"), ("123456789", "npi_length"), ("12345678901", "npi_length"), ("12345abcde", "npi_digits")] {
-        let problem = assert_problem(app.admin(Method::POST, "/v1/providers", Some(provider_body(bad)), None).await, 422).await;
+    for (bad, code) in [
+        ("1234567890", "npi_check_digit"),
+        ("123456789", "npi_length"),
+        ("12345678901", "npi_length"),
+        ("12345abcde", "npi_digits"),
+    ] {
+        let problem = assert_problem(
+            app.admin(
+                Method::POST,
+                "/v1/providers",
+                Some(provider_body(bad)),
+                None,
+            )
+            .await,
+            422,
+        )
+        .await;
         assert_eq!(pointers(&problem), vec!["/npi"], "{bad}");
         assert_eq!(problem["errors"][0]["code"], code, "{bad}");
         assert_eq!(problem["errors"][0]["in"], "body");
     }
-    let created = app.admin(Method::POST, "/v1/providers", Some(provider_body("1234567893")), None).await;
+    let created = app
+        .admin(
+            Method::POST,
+            "/v1/providers",
+            Some(provider_body("1234567893")),
+            None,
+        )
+        .await;
     assert_eq!(created.status(), 201);
-    let created = app.admin(Method::POST, "/v1/providers", Some(provider_body(&npi(77))), None).await;
+    let created = app
+        .admin(
+            Method::POST,
+            "/v1/providers",
+            Some(provider_body(&npi(77))),
+            None,
+        )
+        .await;
     assert_eq!(created.status(), 201);
 }
 
@@ -35,9 +64,17 @@ async fn malformed_json_wrong_type_and_unknown_fields() {
         .send()
         .await
         .unwrap();
-    assert_eq!(assert_problem(response, 400).await["code"], "malformed_body");
+    assert_eq!(
+        assert_problem(response, 400).await["code"],
+        "malformed_body"
+    );
 
-    let problem = assert_problem(app.admin(Method::POST, "/v1/clinics", Some(json!({"name": 42})), None).await, 422).await;
+    let problem = assert_problem(
+        app.admin(Method::POST, "/v1/clinics", Some(json!({"name": 42})), None)
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(pointers(&problem), vec!["/name"]);
     assert_eq!(problem["errors"][0]["code"], "invalid_type");
 
@@ -45,12 +82,22 @@ async fn malformed_json_wrong_type_and_unknown_fields() {
     for field in ["vetting_status", "version", "id", "verified_at"] {
         let mut body = provider_body(&npi(10));
         body[field] = json!("verified");
-        let problem = assert_problem(app.admin(Method::POST, "/v1/providers", Some(body), None).await, 422).await;
+        let problem = assert_problem(
+            app.admin(Method::POST, "/v1/providers", Some(body), None)
+                .await,
+            422,
+        )
+        .await;
         assert_eq!(pointers(&problem), vec![format!("/{field}")]);
         assert_eq!(problem["errors"][0]["code"], "unknown_field");
     }
 
-    let problem = assert_problem(app.admin(Method::POST, "/v1/clinics", Some(json!({})), None).await, 422).await;
+    let problem = assert_problem(
+        app.admin(Method::POST, "/v1/clinics", Some(json!({})), None)
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(pointers(&problem), vec!["/name"]);
     assert_eq!(problem["errors"][0]["code"], "required");
 }
@@ -69,7 +116,12 @@ async fn wrong_content_type_and_oversized_body() {
     assert_problem(response, 415).await;
 
     let huge = json!({"name": "x", "description": "a".repeat(200 * 1024)});
-    assert_problem(app.admin(Method::POST, "/v1/clinics", Some(huge), None).await, 413).await;
+    assert_problem(
+        app.admin(Method::POST, "/v1/clinics", Some(huge), None)
+            .await,
+        413,
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -77,7 +129,12 @@ async fn unknown_enum_values_and_out_of_range_coordinates() {
     let app = TestApp::spawn().await;
     let mut body = provider_body(&npi(11));
     body["degree"] = json!("Wizard");
-    let problem = assert_problem(app.admin(Method::POST, "/v1/providers", Some(body), None).await, 422).await;
+    let problem = assert_problem(
+        app.admin(Method::POST, "/v1/providers", Some(body), None)
+            .await,
+        422,
+    )
+    .await;
     assert_eq!(pointers(&problem), vec!["/degree"]);
     assert_eq!(problem["errors"][0]["code"], "unknown_value");
 
@@ -86,15 +143,40 @@ async fn unknown_enum_values_and_out_of_range_coordinates() {
         json!({"clinic_id": clinic, "address_line1": "1 St", "city": "X", "state": "NY", "postal_code": "10001",
                "latitude": lat, "longitude": lon, "timezone": "America/New_York"})
     };
-    let problem = assert_problem(app.admin(Method::POST, "/v1/locations", Some(location(91.0, 0.0)), None).await, 422).await;
+    let problem = assert_problem(
+        app.admin(
+            Method::POST,
+            "/v1/locations",
+            Some(location(91.0, 0.0)),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
     assert_eq!(pointers(&problem), vec!["/latitude"]);
-    let problem = assert_problem(app.admin(Method::POST, "/v1/locations", Some(location(0.0, -181.0)), None).await, 422).await;
+    let problem = assert_problem(
+        app.admin(
+            Method::POST,
+            "/v1/locations",
+            Some(location(0.0, -181.0)),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
     assert_eq!(pointers(&problem), vec!["/longitude"]);
     let mut bad = location(40.0, -74.0);
     bad["timezone"] = json!("Mars/Olympus_Mons");
     bad["state"] = json!("ZZ");
     bad["opening_hours"] = json!({"mon": [{"opens": "18:00", "closes": "09:00"}]});
-    let problem = assert_problem(app.admin(Method::POST, "/v1/locations", Some(bad), None).await, 422).await;
+    let problem = assert_problem(
+        app.admin(Method::POST, "/v1/locations", Some(bad), None)
+            .await,
+        422,
+    )
+    .await;
     let mut found = pointers(&problem);
     found.sort();
     assert_eq!(found, vec!["/opening_hours/mon/0", "/state", "/timezone"]);
@@ -119,11 +201,21 @@ async fn list_paging_limits_and_cursors() {
     let first = app.get_json("/v1/clinics?limit=2").await;
     assert_eq!(first["items"].as_array().unwrap().len(), 2);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app.get_json(&format!("/v1/clinics?limit=2&cursor={cursor}")).await;
+    let second = app
+        .get_json(&format!("/v1/clinics?limit=2&cursor={cursor}"))
+        .await;
     assert_eq!(second["items"][0]["name"], "C");
     assert!(second.get("next_cursor").is_none());
 
-    for bad in ["limit=0", "limit=-1", "limit=101", "limit=99999999999999999999", "limit=abc", "cursor=garbage!!", "cursor=bG9jYXRpb25zOjE"] {
+    for bad in [
+        "limit=0",
+        "limit=-1",
+        "limit=101",
+        "limit=99999999999999999999",
+        "limit=abc",
+        "cursor=garbage!!",
+        "cursor=bG9jYXRpb25zOjE",
+    ] {
         let problem = assert_problem(app.get(&format!("/v1/clinics?{bad}")).await, 422).await;
         let parameter = bad.split('=').next().unwrap();
         assert_eq!(pointers(&problem), vec![format!("/{parameter}")], "{bad}");
@@ -136,22 +228,48 @@ async fn list_paging_limits_and_cursors() {
 #[actix_web::test]
 async fn unknown_ids_routes_and_methods() {
     let app = TestApp::spawn().await;
-    assert_eq!(assert_problem(app.get("/v1/clinics/999999").await, 404).await["code"], "not_found");
+    assert_eq!(
+        assert_problem(app.get("/v1/clinics/999999").await, 404).await["code"],
+        "not_found"
+    );
     let problem = assert_problem(app.get("/v1/clinics/not-a-number").await, 422).await;
     assert_eq!(problem["errors"][0]["in"], "path");
     assert_problem(app.get("/v1/clinics/99999999999999999999999").await, 422).await;
-    assert_eq!(assert_problem(app.get("/v1/nothing-here").await, 404).await["code"], "route_not_found");
-    let response = app.request(Method::PUT, "/v1/clinics").send().await.unwrap();
-    let allow = response.headers().get("allow").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    assert_eq!(assert_problem(response, 405).await["code"], "method_not_allowed");
+    assert_eq!(
+        assert_problem(app.get("/v1/nothing-here").await, 404).await["code"],
+        "route_not_found"
+    );
+    let response = app
+        .request(Method::PUT, "/v1/clinics")
+        .send()
+        .await
+        .unwrap();
+    let allow = response
+        .headers()
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(
+        assert_problem(response, 405).await["code"],
+        "method_not_allowed"
+    );
     assert_eq!(allow, "GET, POST");
 }
 
 #[actix_web::test]
 async fn request_ids_are_echoed() {
     let app = TestApp::spawn().await;
-    let response = app.request(Method::GET, "/v1/clinics/424242").header("x-request-id", "trace-abc-123").send().await.unwrap();
-    assert_eq!(response.headers().get("x-request-id").unwrap(), "trace-abc-123");
+    let response = app
+        .request(Method::GET, "/v1/clinics/424242")
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers().get("x-request-id").unwrap(),
+        "trace-abc-123"
+    );
     let problem = assert_problem(response, 404).await;
     assert_eq!(problem["request_id"], "trace-abc-123");
 }

@@ -31,15 +31,25 @@ impl TestApp {
         let application = Application::build(settings, clock.clone()).expect("the app starts");
         let address = format!("http://127.0.0.1:{}", application.port());
         actix_web::rt::spawn(application.run_until_stopped());
-        TestApp { address, client: reqwest::Client::new(), clock, database_path, _directory: directory }
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            clock,
+            database_path,
+            _directory: directory,
+        }
     }
 
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        self.client.request(method, format!("{}{}", self.address, path))
+        self.client
+            .request(method, format!("{}{}", self.address, path))
     }
 
     pub async fn get(&self, path: &str) -> Response {
-        self.request(Method::GET, path).send().await.expect("request")
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, path: &str) -> Value {
@@ -48,11 +58,24 @@ impl TestApp {
         response.json().await.expect("json")
     }
 
-    pub async fn admin(&self, method: Method, path: &str, body: Option<Value>, version: Option<i64>) -> Response {
+    pub async fn admin(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        version: Option<i64>,
+    ) -> Response {
         self.with_key(ADMIN_KEY, method, path, body, version).await
     }
 
-    pub async fn with_key(&self, key: &str, method: Method, path: &str, body: Option<Value>, version: Option<i64>) -> Response {
+    pub async fn with_key(
+        &self,
+        key: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        version: Option<i64>,
+    ) -> Response {
         let mut request = self.request(method, path).bearer_auth(key);
         if let Some(version) = version {
             request = request.header("If-Match", format!("\"{version}\""));
@@ -64,7 +87,13 @@ impl TestApp {
     }
 
     /// An admin write that must succeed; returns the body (Null for 204).
-    pub async fn admin_ok(&self, method: Method, path: &str, body: Option<Value>, version: Option<i64>) -> Value {
+    pub async fn admin_ok(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        version: Option<i64>,
+    ) -> Value {
         let response = self.admin(method.clone(), path, body, version).await;
         let status = response.status();
         let text = response.text().await.expect("body");
@@ -77,7 +106,14 @@ impl TestApp {
     }
 
     pub async fn create_clinic(&self, name: &str) -> i64 {
-        let clinic = self.admin_ok(Method::POST, "/v1/clinics", Some(json!({"name": name})), None).await;
+        let clinic = self
+            .admin_ok(
+                Method::POST,
+                "/v1/clinics",
+                Some(json!({"name": name})),
+                None,
+            )
+            .await;
         clinic["id"].as_i64().expect("id")
     }
 
@@ -91,7 +127,10 @@ impl TestApp {
                 "fri": [{"opens": "09:00", "closes": "17:00"}]
             }
         });
-        self.admin_ok(Method::POST, "/v1/locations", Some(body), None).await["id"].as_i64().expect("id")
+        self.admin_ok(Method::POST, "/v1/locations", Some(body), None)
+            .await["id"]
+            .as_i64()
+            .expect("id")
     }
 
     pub async fn create_provider(&self, npi: &str, specialty: &str) -> i64 {
@@ -99,11 +138,20 @@ impl TestApp {
             "npi": npi, "given_name": "Test", "family_name": format!("Provider {npi}"), "degree": "MD",
             "primary_specialty_code": specialty, "practice_start_year": 2010, "languages": ["en"]
         });
-        self.admin_ok(Method::POST, "/v1/providers", Some(body), None).await["id"].as_i64().expect("id")
+        self.admin_ok(Method::POST, "/v1/providers", Some(body), None)
+            .await["id"]
+            .as_i64()
+            .expect("id")
     }
 
     pub async fn add_credential(&self, provider_id: i64, body: Value) -> i64 {
-        self.admin_ok(Method::POST, &format!("/v1/providers/{provider_id}/credentials"), Some(body), None).await["id"]
+        self.admin_ok(
+            Method::POST,
+            &format!("/v1/providers/{provider_id}/credentials"),
+            Some(body),
+            None,
+        )
+        .await["id"]
             .as_i64()
             .expect("id")
     }
@@ -111,11 +159,24 @@ impl TestApp {
     /// Records a verified primary-source check of a credential.
     pub async fn verify_credential(&self, credential_id: i64, source_type: &str) {
         let body = json!({"outcome": "verified", "source_type": source_type, "reference": "https://example.org/check", "reason": "checked at the source"});
-        self.admin_ok(Method::POST, &format!("/v1/credentials/{credential_id}/verification"), Some(body), Some(1)).await;
+        self.admin_ok(
+            Method::POST,
+            &format!("/v1/credentials/{credential_id}/verification"),
+            Some(body),
+            Some(1),
+        )
+        .await;
     }
 
     pub async fn provider_version(&self, provider_id: i64) -> i64 {
-        let response = self.admin(Method::GET, &format!("/v1/admin/providers/{provider_id}"), None, None).await;
+        let response = self
+            .admin(
+                Method::GET,
+                &format!("/v1/admin/providers/{provider_id}"),
+                None,
+                None,
+            )
+            .await;
         let provider: Value = response.json().await.expect("json");
         provider["version"].as_i64().expect("version")
     }
@@ -133,18 +194,38 @@ impl TestApp {
 
     /// pending → under_review → verified.
     pub async fn approve(&self, provider_id: i64) {
-        assert_eq!(self.transition(provider_id, "under_review").await.status(), StatusCode::OK);
+        assert_eq!(
+            self.transition(provider_id, "under_review").await.status(),
+            StatusCode::OK
+        );
         let response = self.transition(provider_id, "verified").await;
         let status = response.status();
-        assert_eq!(status, StatusCode::OK, "{}", response.text().await.unwrap_or_default());
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap_or_default()
+        );
     }
 
     pub async fn link(&self, provider_id: i64, location_id: i64) {
-        self.admin_ok(Method::PUT, &format!("/v1/providers/{provider_id}/locations/{location_id}"), None, None).await;
+        self.admin_ok(
+            Method::PUT,
+            &format!("/v1/providers/{provider_id}/locations/{location_id}"),
+            None,
+            None,
+        )
+        .await;
     }
 
     pub async fn offer(&self, provider_id: i64, treatment: &str) {
-        self.admin_ok(Method::PUT, &format!("/v1/providers/{provider_id}/treatments/{treatment}"), Some(json!({})), None).await;
+        self.admin_ok(
+            Method::PUT,
+            &format!("/v1/providers/{provider_id}/treatments/{treatment}"),
+            Some(json!({})),
+            None,
+        )
+        .await;
     }
 
     /// A licence in NY, verified at the state board, expiring `expires_on`.
@@ -161,7 +242,13 @@ impl TestApp {
     }
 
     /// A public provider with a verified licence, practising at `location_id`, offering `treatment`.
-    pub async fn public_provider(&self, npi: &str, specialty: &str, location_id: i64, treatment: &str) -> i64 {
+    pub async fn public_provider(
+        &self,
+        npi: &str,
+        specialty: &str,
+        location_id: i64,
+        treatment: &str,
+    ) -> i64 {
         let id = self.create_provider(npi, specialty).await;
         self.verified_licence(id, "2099-12-31").await;
         self.approve(id).await;
@@ -178,14 +265,32 @@ impl TestApp {
 /// Asserts an RFC 9457 problem response and returns its body.
 pub async fn assert_problem(response: Response, status: u16) -> Value {
     let actual = response.status().as_u16();
-    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
     let body = response.text().await.expect("body");
     assert_eq!(actual, status, "{body}");
-    assert!(content_type.starts_with("application/problem+json"), "content type {content_type}: {body}");
+    assert!(
+        content_type.starts_with("application/problem+json"),
+        "content type {content_type}: {body}"
+    );
     let problem: Value = serde_json::from_str(&body).expect("problem json");
     assert_eq!(problem["status"], status, "{problem}");
-    assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{problem}");
-    assert!(problem["title"].is_string() && problem["detail"].is_string() && problem["request_id"].is_string(), "{problem}");
+    assert!(
+        problem["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("/problems/")),
+        "{problem}"
+    );
+    assert!(
+        problem["title"].is_string()
+            && problem["detail"].is_string()
+            && problem["request_id"].is_string(),
+        "{problem}"
+    );
     problem
 }
 
@@ -193,7 +298,12 @@ pub async fn assert_problem(response: Response, status: u16) -> Value {
 pub fn pointers(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
-        .map(|errors| errors.iter().filter_map(|e| e["pointer"].as_str().map(str::to_owned)).collect())
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["pointer"].as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

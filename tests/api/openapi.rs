@@ -6,7 +6,9 @@ use serde_json::Value;
 use crate::helpers::TestApp;
 
 fn committed() -> Value {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).expect("openapi/openapi.json is committed");
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .expect("openapi/openapi.json is committed");
     serde_json::from_str(&text).expect("committed spec is JSON")
 }
 
@@ -42,20 +44,41 @@ async fn served_spec_is_sound_openapi_3() {
     let mut refs = Vec::new();
     collect_refs(&served, &mut refs);
     for reference in refs {
-        let name = reference.strip_prefix("#/components/schemas/").expect("local schema ref");
-        assert!(served["components"]["schemas"].get(name).is_some(), "dangling $ref {reference}");
+        let name = reference
+            .strip_prefix("#/components/schemas/")
+            .expect("local schema ref");
+        assert!(
+            served["components"]["schemas"].get(name).is_some(),
+            "dangling $ref {reference}"
+        );
     }
     let methods = ["get", "post", "put", "patch", "delete"];
     for (path, item) in served["paths"].as_object().unwrap() {
         for method in methods.iter().filter(|m| item.get(**m).is_some()) {
             let operation = &item[*method];
-            assert!(operation["operationId"].is_string(), "{method} {path} has an operationId");
-            assert!(operation["responses"].as_object().unwrap().keys().any(|s| s.starts_with('2')), "{method} {path} documents success");
+            assert!(
+                operation["operationId"].is_string(),
+                "{method} {path} has an operationId"
+            );
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|s| s.starts_with('2')),
+                "{method} {path} documents success"
+            );
             let writes = *method != "get";
             let public = operation.get("security").is_none();
-            assert!(!(writes && public), "{method} {path}: every write needs a key");
+            assert!(
+                !(writes && public),
+                "{method} {path}: every write needs a key"
+            );
             if !public {
-                assert!(operation["responses"].get("401").is_some(), "{method} {path} documents 401");
+                assert!(
+                    operation["responses"].get("401").is_some(),
+                    "{method} {path} documents 401"
+                );
             }
         }
     }

@@ -10,8 +10,13 @@ async fn key(app: &TestApp, role: &str, expires_in_days: Option<i64>) -> (i64, S
     if let Some(days) = expires_in_days {
         body["expires_in_days"] = json!(days);
     }
-    let created = app.admin_ok(Method::POST, "/v1/admin/keys", Some(body), None).await;
-    (created["id"].as_i64().unwrap(), created["secret"].as_str().unwrap().to_owned())
+    let created = app
+        .admin_ok(Method::POST, "/v1/admin/keys", Some(body), None)
+        .await;
+    (
+        created["id"].as_i64().unwrap(),
+        created["secret"].as_str().unwrap().to_owned(),
+    )
 }
 
 #[actix_web::test]
@@ -21,26 +26,83 @@ async fn the_lifecycle_allows_exactly_its_transitions() {
     let problem = assert_problem(app.transition(provider, "verified").await, 409).await;
     assert_eq!(problem["code"], "invalid_transition");
     assert_eq!(problem["allowed"], json!(["under_review"]));
-    assert_eq!(app.transition(provider, "under_review").await.status(), StatusCode::OK);
-    assert_eq!(app.transition(provider, "rejected").await.status(), StatusCode::OK);
-    assert_eq!(assert_problem(app.transition(provider, "verified").await, 409).await["allowed"], json!(["pending"]));
-    assert_eq!(app.transition(provider, "pending").await.status(), StatusCode::OK);
-    assert_eq!(app.transition(provider, "under_review").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.transition(provider, "under_review").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.transition(provider, "rejected").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        assert_problem(app.transition(provider, "verified").await, 409).await["allowed"],
+        json!(["pending"])
+    );
+    assert_eq!(
+        app.transition(provider, "pending").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.transition(provider, "under_review").await.status(),
+        StatusCode::OK
+    );
     app.verified_licence(provider, "2099-01-01").await;
-    assert_eq!(app.transition(provider, "verified").await.status(), StatusCode::OK);
-    assert_eq!(assert_problem(app.transition(provider, "pending").await, 409).await["allowed"], json!(["suspended"]));
-    assert_eq!(app.transition(provider, "suspended").await.status(), StatusCode::OK);
+    assert_eq!(
+        app.transition(provider, "verified").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        assert_problem(app.transition(provider, "pending").await, 409).await["allowed"],
+        json!(["suspended"])
+    );
+    assert_eq!(
+        app.transition(provider, "suspended").await.status(),
+        StatusCode::OK
+    );
     assert_problem(app.get(&format!("/v1/providers/{provider}")).await, 404).await;
-    assert_eq!(app.transition(provider, "verified").await.status(), StatusCode::OK);
-    assert_eq!(app.get(&format!("/v1/providers/{provider}")).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.transition(provider, "verified").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get(&format!("/v1/providers/{provider}")).await.status(),
+        StatusCode::OK
+    );
 
     // Stale version, missing reason, unknown state.
     let path = format!("/v1/admin/providers/{provider}/transitions");
-    let stale = app.admin(Method::POST, &path, Some(json!({"to": "suspended", "reason": "complaint"})), Some(1)).await;
+    let stale = app
+        .admin(
+            Method::POST,
+            &path,
+            Some(json!({"to": "suspended", "reason": "complaint"})),
+            Some(1),
+        )
+        .await;
     assert_problem(stale, 412).await;
     let version = app.provider_version(provider).await;
-    assert_problem(app.admin(Method::POST, &path, Some(json!({"to": "suspended"})), Some(version)).await, 422).await;
-    assert_problem(app.admin(Method::POST, &path, Some(json!({"to": "sainted", "reason": "why not"})), Some(version)).await, 422).await;
+    assert_problem(
+        app.admin(
+            Method::POST,
+            &path,
+            Some(json!({"to": "suspended"})),
+            Some(version),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_problem(
+        app.admin(
+            Method::POST,
+            &path,
+            Some(json!({"to": "sainted", "reason": "why not"})),
+            Some(version),
+        )
+        .await,
+        422,
+    )
+    .await;
 }
 
 #[actix_web::test]
@@ -49,9 +111,28 @@ async fn every_write_is_audited_once_with_before_and_after() {
     let provider = app.create_provider(&npi(601), "2084N0400X").await;
     let licence = app.verified_licence(provider, "2099-01-01").await;
     app.approve(provider).await;
-    let audit = app.admin_ok(Method::GET, &format!("/v1/admin/audit?target_type=provider&target_id={provider}"), None, None).await;
-    let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["provider.transition", "provider.transition", "provider.create"]);
+    let audit = app
+        .admin_ok(
+            Method::GET,
+            &format!("/v1/admin/audit?target_type=provider&target_id={provider}"),
+            None,
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "provider.transition",
+            "provider.transition",
+            "provider.create"
+        ]
+    );
     let approval = &audit["items"][0];
     assert_eq!(approval["before"]["vetting_status"], "under_review");
     assert_eq!(approval["after"]["vetting_status"], "verified");
@@ -63,14 +144,21 @@ async fn every_write_is_audited_once_with_before_and_after() {
     let entry = &verification["items"][0];
     assert_eq!(entry["before"]["verification_status"], "unverified");
     assert_eq!(entry["after"]["verification_status"], "verified");
-    assert_eq!(entry["after"]["verification_source_type"], "state_medical_board");
+    assert_eq!(
+        entry["after"]["verification_source_type"],
+        "state_medical_board"
+    );
     assert_eq!(verification["items"].as_array().unwrap().len(), 1);
 
     // The database refuses to change history.
-    let mut connection = clinic_finder::db::Database::connect(app.database_path.to_str().unwrap(), 1, std::time::Duration::from_secs(5))
-        .unwrap()
-        .connection()
-        .unwrap();
+    let mut connection = clinic_finder::db::Database::connect(
+        app.database_path.to_str().unwrap(),
+        1,
+        std::time::Duration::from_secs(5),
+    )
+    .unwrap()
+    .connection()
+    .unwrap();
     use diesel::connection::SimpleConnection;
     let update = connection.batch_execute("UPDATE audit_log SET reason = 'rewritten'");
     assert!(update.unwrap_err().to_string().contains("append-only"));
@@ -84,7 +172,13 @@ async fn keys_roles_and_the_authorization_matrix() {
     let (_, reviewer) = key(&app, "reviewer", None).await;
     let (_, partner) = key(&app, "partner", None).await;
     let (revoked_id, revoked) = key(&app, "admin", None).await;
-    app.admin_ok(Method::POST, &format!("/v1/admin/keys/{revoked_id}/revoke"), None, None).await;
+    app.admin_ok(
+        Method::POST,
+        &format!("/v1/admin/keys/{revoked_id}/revoke"),
+        None,
+        None,
+    )
+    .await;
     let (_, expired) = key(&app, "admin", Some(1)).await;
     app.advance_clock(chrono::Duration::days(2));
 
@@ -94,12 +188,24 @@ async fn keys_roles_and_the_authorization_matrix() {
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let roles: Vec<String> = match operation.get("security") {
-                Some(security) => security[0]["api_key"].as_array().unwrap().iter().map(|r| r.as_str().unwrap().to_owned()).collect(),
+                Some(security) => security[0]["api_key"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_owned())
+                    .collect(),
                 None => continue,
             };
-            let concrete = path.replace("{id}", &provider.to_string()).replace("{location_id}", "1").replace("{code}", "chronic_migraine");
+            let concrete = path
+                .replace("{id}", &provider.to_string())
+                .replace("{location_id}", "1")
+                .replace("{code}", "chronic_migraine");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            for (who, secret) in [("none", None), ("revoked", Some(&revoked)), ("expired", Some(&expired))] {
+            for (who, secret) in [
+                ("none", None),
+                ("revoked", Some(&revoked)),
+                ("expired", Some(&expired)),
+            ] {
                 let mut request = app.request(method.clone(), &concrete);
                 if let Some(secret) = secret {
                     request = request.bearer_auth(secret);
@@ -108,7 +214,9 @@ async fn keys_roles_and_the_authorization_matrix() {
                 assert_eq!(response.status(), 401, "{method} {path} as {who}");
             }
             for (role, secret) in [("reviewer", &reviewer), ("partner", &partner)] {
-                let response = app.with_key(secret, method.clone(), &concrete, Some(json!({})), None).await;
+                let response = app
+                    .with_key(secret, method.clone(), &concrete, Some(json!({})), None)
+                    .await;
                 let status = response.status().as_u16();
                 if roles.contains(&role.to_owned()) {
                     assert_ne!(status, 403, "{method} {path} as {role}");
@@ -121,15 +229,24 @@ async fn keys_roles_and_the_authorization_matrix() {
     }
 
     // Keys are listed without secrets; the raw key is never stored.
-    let keys = app.admin_ok(Method::GET, "/v1/admin/keys", None, None).await;
+    let keys = app
+        .admin_ok(Method::GET, "/v1/admin/keys", None, None)
+        .await;
     let text = keys.to_string();
     assert!(!text.contains(&reviewer) && !text.contains(ADMIN_KEY));
-    assert!(keys["items"].as_array().unwrap().iter().all(|k| k.get("secret").is_none() && k["prefix"].is_string()));
+    assert!(keys["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k.get("secret").is_none() && k["prefix"].is_string()));
     let raw = std::fs::read(&app.database_path).unwrap();
     let wal = std::fs::read(app.database_path.with_extension("sqlite3-wal")).unwrap_or_default();
     for secret in [&reviewer, &partner, &ADMIN_KEY.to_owned()] {
         let needle = secret.as_bytes();
-        assert!(!raw.windows(needle.len()).any(|w| w == needle) && !wal.windows(needle.len()).any(|w| w == needle));
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle)
+                && !wal.windows(needle.len()).any(|w| w == needle)
+        );
     }
 }
 
@@ -138,7 +255,9 @@ async fn a_reviewer_takes_a_provider_from_the_queue_to_search() {
     let app = TestApp::spawn().await;
     let (_, reviewer) = key(&app, "reviewer", None).await;
     let clinic = app.create_clinic("Queue Clinic").await;
-    let location = app.create_location(clinic, 40.75, -73.99, "America/New_York").await;
+    let location = app
+        .create_location(clinic, 40.75, -73.99, "America/New_York")
+        .await;
     let provider = app.create_provider(&npi(603), "2084N0400X").await;
     app.link(provider, location).await;
     app.offer(provider, "cervical_dystonia").await;
@@ -159,7 +278,15 @@ async fn a_reviewer_takes_a_provider_from_the_queue_to_search() {
     assert_eq!(pending["items"][0]["id"], provider);
 
     let verify = json!({"outcome": "verified", "source_type": "state_medical_board", "reference": "https://www.op.nysed.gov/verification-search", "reason": "active, no discipline"});
-    let response = app.with_key(&reviewer, Method::POST, &format!("/v1/credentials/{licence}/verification"), Some(verify), Some(1)).await;
+    let response = app
+        .with_key(
+            &reviewer,
+            Method::POST,
+            &format!("/v1/credentials/{licence}/verification"),
+            Some(verify),
+            Some(1),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let credential: Value = response.json().await.unwrap();
     assert_eq!(credential["next_due_on"], "2099-06-30");
@@ -167,31 +294,106 @@ async fn a_reviewer_takes_a_provider_from_the_queue_to_search() {
     for to in ["under_review", "verified"] {
         let version = app.provider_version(provider).await;
         let body = json!({"to": to, "reason": "primary sources checked"});
-        let response = app.with_key(&reviewer, Method::POST, &format!("/v1/admin/providers/{provider}/transitions"), Some(body), Some(version)).await;
+        let response = app
+            .with_key(
+                &reviewer,
+                Method::POST,
+                &format!("/v1/admin/providers/{provider}/transitions"),
+                Some(body),
+                Some(version),
+            )
+            .await;
         assert_eq!(response.status(), 200);
     }
     assert_eq!(queue("/v1/admin/queue/pending").await["items"], json!([]));
-    let found = app.get_json("/v1/search/providers?postal_code=10001&treatment=cervical_dystonia").await;
+    let found = app
+        .get_json("/v1/search/providers?postal_code=10001&treatment=cervical_dystonia")
+        .await;
     assert_eq!(found["results"][0]["provider"]["id"], provider);
-    assert_eq!(found["results"][0]["provider"]["credentials"]["licences"][0]["next_due_on"], "2099-06-30");
+    assert_eq!(
+        found["results"][0]["provider"]["credentials"]["licences"][0]["next_due_on"],
+        "2099-06-30"
+    );
 
     // Reviewers cannot delete or manage keys.
-    assert_eq!(app.with_key(&reviewer, Method::DELETE, &format!("/v1/providers/{provider}"), None, None).await.status(), 403);
-    assert_eq!(app.with_key(&reviewer, Method::GET, "/v1/admin/keys", None, None).await.status(), 403);
+    assert_eq!(
+        app.with_key(
+            &reviewer,
+            Method::DELETE,
+            &format!("/v1/providers/{provider}"),
+            None,
+            None
+        )
+        .await
+        .status(),
+        403
+    );
+    assert_eq!(
+        app.with_key(&reviewer, Method::GET, "/v1/admin/keys", None, None)
+            .await
+            .status(),
+        403
+    );
 }
 
 #[actix_web::test]
 async fn expiring_and_expired_queues() {
     let app = TestApp::spawn().await;
     let provider = app.create_provider(&npi(604), "2084N0400X").await;
-    let soon = (app.clock.now() + chrono::Duration::days(10)).date_naive().to_string();
+    let soon = (app.clock.now() + chrono::Duration::days(10))
+        .date_naive()
+        .to_string();
     let licence = app.verified_licence(provider, &soon).await;
-    let expiring = app.admin_ok(Method::GET, "/v1/admin/queue/expiring?within_days=30", None, None).await;
+    let expiring = app
+        .admin_ok(
+            Method::GET,
+            "/v1/admin/queue/expiring?within_days=30",
+            None,
+            None,
+        )
+        .await;
     assert_eq!(expiring["items"][0]["id"], licence);
-    assert_eq!(app.admin_ok(Method::GET, "/v1/admin/queue/expiring?within_days=5", None, None).await["items"], json!([]));
-    assert_eq!(app.admin_ok(Method::GET, "/v1/admin/queue/expired", None, None).await["items"], json!([]));
+    assert_eq!(
+        app.admin_ok(
+            Method::GET,
+            "/v1/admin/queue/expiring?within_days=5",
+            None,
+            None
+        )
+        .await["items"],
+        json!([])
+    );
+    assert_eq!(
+        app.admin_ok(Method::GET, "/v1/admin/queue/expired", None, None)
+            .await["items"],
+        json!([])
+    );
     app.advance_clock(chrono::Duration::days(11));
-    assert_eq!(app.admin_ok(Method::GET, "/v1/admin/queue/expired", None, None).await["items"][0]["id"], licence);
-    assert_problem(app.admin(Method::GET, "/v1/admin/queue/expiring?within_days=0", None, None).await, 422).await;
-    assert_problem(app.admin(Method::GET, "/v1/admin/queue/expiring?within_days=1000", None, None).await, 422).await;
+    assert_eq!(
+        app.admin_ok(Method::GET, "/v1/admin/queue/expired", None, None)
+            .await["items"][0]["id"],
+        licence
+    );
+    assert_problem(
+        app.admin(
+            Method::GET,
+            "/v1/admin/queue/expiring?within_days=0",
+            None,
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_problem(
+        app.admin(
+            Method::GET,
+            "/v1/admin/queue/expiring?within_days=1000",
+            None,
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
 }
