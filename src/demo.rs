@@ -151,8 +151,8 @@ fn treatment_phrase(code: &str) -> &'static str {
         "axillary_hyperhidrosis" => "severe underarm sweating",
         "overactive_bladder" => "overactive bladder",
         "neurogenic_detrusor_overactivity" => "neurogenic bladder",
-        "myofascial_back_pain" => "myofascial and back pain",
-        "tmj_bruxism" => "TMJ pain and teeth grinding",
+        "myofascial_back_pain" => "myofascial back pain",
+        "tmj_bruxism" => "TMJ disorders with teeth grinding",
         "plantar_fasciitis" => "plantar fasciitis",
         "sialorrhea" => "excessive drooling",
         "glabellar_lines" => "frown lines",
@@ -831,12 +831,46 @@ impl ZipIndex {
         }
     }
 
-    fn nearest(&self, latitude: f64, longitude: f64) -> Option<&'static str> {
-        let nearest = self
+    /// The ZIP code whose centroid is nearest, preferring one of `state` (near a border the
+    /// nearest centroid can lie across it).
+    fn nearest_in_state(&self, latitude: f64, longitude: f64, state: &str) -> Option<&'static str> {
+        let point = unit_vector(latitude, longitude);
+        let nearby: Vec<&'static str> = self
             .tree
-            .nearest_neighbor(&unit_vector(latitude, longitude))?;
-        self.codes.get(nearest.data).copied()
+            .nearest_neighbor_iter(&point)
+            .take(32)
+            .filter_map(|zip| self.codes.get(zip.data).copied())
+            .collect();
+        nearby
+            .iter()
+            .copied()
+            .find(|code| zip_state(code) == Some(state))
+            .or_else(|| nearby.first().copied())
     }
+}
+
+/// USPS ZIP code prefixes (first three digits) by state: `(first, last, state)`.
+#[rustfmt::skip]
+const ZIP_PREFIX_STATES: &[(u16, u16, &str)] = &[
+    (5, 5, "NY"), (6, 7, "PR"), (8, 8, "VI"), (9, 9, "PR"), (10, 27, "MA"), (28, 29, "RI"), (30, 38, "NH"),
+    (39, 49, "ME"), (50, 54, "VT"), (55, 55, "MA"), (56, 59, "VT"), (60, 69, "CT"), (70, 89, "NJ"),
+    (100, 149, "NY"), (150, 196, "PA"), (197, 199, "DE"), (200, 200, "DC"), (201, 201, "VA"), (202, 205, "DC"),
+    (206, 219, "MD"), (220, 246, "VA"), (247, 268, "WV"), (270, 289, "NC"), (290, 299, "SC"), (300, 319, "GA"),
+    (320, 349, "FL"), (350, 369, "AL"), (370, 385, "TN"), (386, 397, "MS"), (398, 399, "GA"), (400, 427, "KY"),
+    (430, 459, "OH"), (460, 479, "IN"), (480, 499, "MI"), (500, 528, "IA"), (530, 549, "WI"), (550, 567, "MN"),
+    (569, 569, "DC"), (570, 577, "SD"), (580, 588, "ND"), (590, 599, "MT"), (600, 629, "IL"), (630, 658, "MO"),
+    (660, 679, "KS"), (680, 693, "NE"), (700, 714, "LA"), (716, 729, "AR"), (730, 732, "OK"), (733, 733, "TX"),
+    (734, 749, "OK"), (750, 799, "TX"), (800, 816, "CO"), (820, 831, "WY"), (832, 838, "ID"), (840, 847, "UT"),
+    (850, 865, "AZ"), (870, 884, "NM"), (885, 885, "TX"), (889, 898, "NV"), (900, 961, "CA"), (967, 968, "HI"),
+    (969, 969, "GU"), (970, 979, "OR"), (980, 994, "WA"), (995, 999, "AK"),
+];
+
+fn zip_state(zip: &str) -> Option<&'static str> {
+    let prefix: u16 = zip.get(..3)?.parse().ok()?;
+    ZIP_PREFIX_STATES
+        .iter()
+        .find(|(first, last, _)| (*first..=*last).contains(&prefix))
+        .map(|(_, _, state)| *state)
 }
 
 fn unit_vector(latitude: f64, longitude: f64) -> [f64; 3] {
@@ -956,7 +990,7 @@ fn plan_clinic(
     let mut location_indexes = Vec::with_capacity(site_count);
     for site in 0..site_count {
         let (latitude, longitude) = scatter_around(rng, city.latitude, city.longitude);
-        let postal_code = match zips.nearest(latitude, longitude) {
+        let postal_code = match zips.nearest_in_state(latitude, longitude, &city.state) {
             Some(code) => code.to_owned(),
             None => format!("{:05}", rng.gen_range(10_000..99_999)),
         };
@@ -1152,9 +1186,14 @@ fn plan_provider(
         .take(3)
         .map(|(code, _)| treatment_phrase(code))
         .collect();
+    let noun = practitioner_noun(primary_specialty);
+    let article = if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
     let bio = format!(
-        "{title} is a {} at {} who treats {} with botulinum toxin and has been in practice since {practice_start_year}.",
-        practitioner_noun(primary_specialty),
+        "{title} is {article} {noun} at {} who treats {} with botulinum toxin and has been in practice since {practice_start_year}.",
         home_clinic.row.name,
         join_phrases(&treated),
     );
@@ -1409,7 +1448,8 @@ fn other_credential_outcome(rng: &mut ChaCha8Rng, vetting: VettingStatus) -> Ver
 }
 
 /// A two-year licence in the state of the provider's main location: about 5% already expired on
-/// `DEMO_TODAY`, about 8% expiring within 60 days of it, the rest valid for longer.
+/// `DEMO_TODAY`, about 8% expiring within 60 days of it, the rest valid for longer. An expired
+/// licence expired while the provider was on file, so it could be checked while still valid.
 fn state_license(rng: &mut ChaCha8Rng, context: &CredentialContext) -> IssuedCredential {
     let state = context.license_state;
     let (issuer, number_prefix) = match context.degree {
@@ -1433,9 +1473,10 @@ fn state_license(rng: &mut ChaCha8Rng, context: &CredentialContext) -> IssuedCre
             "E",
         ),
     };
+    let days_on_file = (DEMO_TODAY - context.created_at.date()).num_days();
     let days_from_today = match rng.gen_range(0..100) {
-        0..5 => -rng.gen_range(1..=365),
-        5..13 => rng.gen_range(1..=60),
+        0..5 if days_on_file > 31 => -rng.gen_range(1..=(days_on_file - 30).min(365)),
+        0..13 => rng.gen_range(1..=60),
         _ => rng.gen_range(61..=700),
     };
     let expires_on = DEMO_TODAY + Duration::days(days_from_today);
@@ -1632,13 +1673,23 @@ fn record_check(
     // Checked after the record existed and the credential was issued, within weeks, and before
     // the credential expired when it was found valid.
     let issued_at = credential.issued_on.map_or(created_at, |day| at(day, 9, 0));
+    let earliest = created_at.max(issued_at).min(LAST_VERIFICATION);
+    // A reviewer does not verify a credential that had already expired when it was submitted.
+    let status = match credential.expires_on {
+        Some(expires_on)
+            if status == VerificationStatus::Verified && expires_on < earliest.date() =>
+        {
+            VerificationStatus::Rejected
+        }
+        _ => status,
+    };
+    row.verification_status = status.as_str().to_owned();
     let mut latest = LAST_VERIFICATION;
     if status == VerificationStatus::Verified {
         if let Some(expires_on) = credential.expires_on {
             latest = latest.min(at(expires_on, 17, 0));
         }
     }
-    let earliest = created_at.max(issued_at).min(LAST_VERIFICATION);
     let verified_at = time_between(rng, earliest, latest.min(earliest + Duration::days(45)));
     row.verified_at = Some(verified_at);
     row.updated_at = verified_at.max(created_at);
@@ -2289,7 +2340,15 @@ mod tests {
             .iter()
             .any(|city| city.name == "Stambaugh, Iron River" && city.state == "MI"));
         let zips = ZipIndex::parse(ZIP_CENTROIDS_CSV);
-        assert_eq!(zips.nearest(40.75065, -73.997293), Some("10001"));
+        assert_eq!(
+            zips.nearest_in_state(40.75065, -73.997293, "NY"),
+            Some("10001")
+        );
+        // Across the river from Manhattan, a New Jersey address gets a New Jersey ZIP code.
+        let hoboken = zips
+            .nearest_in_state(40.744, -74.0324, "NJ")
+            .expect("a ZIP code");
+        assert_eq!(zip_state(hoboken), Some("NJ"), "{hoboken}");
     }
 
     #[test]

@@ -274,28 +274,30 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
     let mut candidates_visited = 0;
 
     let consider = |hit: Hit, best: &mut BTreeSet<Ranked>, hits: &mut HashMap<i64, Hit>| {
-        if request
-            .after
-            .is_some_and(|after| hit.key.rank_cmp(&after) != Ordering::Greater)
-        {
-            return;
-        }
-        if let Some(existing) = hits.get(&hit.key.id) {
-            if existing.key.rank_cmp(&hit.key) != Ordering::Greater {
+        let key = hit.key;
+        if let Some(existing) = hits.get(&key.id) {
+            if existing.key.rank_cmp(&key) != Ordering::Greater {
                 return; // a provider already seen at a nearer (or equal) location
             }
             best.remove(&Ranked(existing.key));
         }
+        // Remember every result's best key, even one before the cursor: a provider shown on an
+        // earlier page must not come back at a farther location.
+        hits.insert(key.id, hit);
+        if request
+            .after
+            .is_some_and(|after| key.rank_cmp(&after) != Ordering::Greater)
+        {
+            return;
+        }
         if best.len() == target
             && best
                 .last()
-                .is_some_and(|worst| hit.key.rank_cmp(&worst.0) != Ordering::Less)
+                .is_some_and(|worst| key.rank_cmp(&worst.0) != Ordering::Less)
         {
-            hits.insert(hit.key.id, hit);
             return;
         }
-        best.insert(Ranked(hit.key));
-        hits.insert(hit.key.id, hit);
+        best.insert(Ranked(key));
         if best.len() > target {
             best.pop_last();
         }

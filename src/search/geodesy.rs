@@ -28,8 +28,9 @@ pub fn unit_vector(lat: f64, lon: f64) -> [f64; 3] {
 pub fn geodesic_lower_bound_m(chord_squared: f64) -> f64 {
     let chord = chord_squared.max(0.0).sqrt().min(2.0);
     let angle = 2.0 * (chord / 2.0).asin();
-    // The last factor absorbs floating-point error in the chord and the arcsine.
-    angle * MIN_RADIUS_OF_CURVATURE_M * (1.0 - 1e-9)
+    // The factor and the millimetre absorb floating-point error in the unit vectors, the chord
+    // and the arcsine (points at a pole differ by ~1e-16 in every longitude).
+    (angle * MIN_RADIUS_OF_CURVATURE_M * (1.0 - 1e-9) - 0.001).max(0.0)
 }
 
 #[cfg(test)]

@@ -235,7 +235,7 @@ impl DirectoryIndex {
         }
     }
 
-    fn insert_location(&mut self, location: LocationEntry) {
+    pub fn insert_location(&mut self, location: LocationEntry) {
         self.tree
             .insert(GeomWithData::new(location.point, location.row.id));
         self.locations.insert(location.row.id, location);
@@ -358,7 +358,7 @@ fn clinic_entry(row: ClinicRow) -> ClinicEntry {
     }
 }
 
-fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<LocationEntry> {
+pub fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<LocationEntry> {
     let timezone: Tz = row
         .timezone
         .parse()
