@@ -26,8 +26,8 @@ RUN mkdir src \
     && cargo build --release --locked \
     && rm -rf src
 
-# The real sources. Migrations are embedded at compile time; assets and the
-# OpenAPI document are copied in case the sources include them.
+# The real sources. Migrations and the geographic data in assets/ are embedded
+# in the binary at compile time; the runtime image needs only the binary.
 COPY src ./src
 COPY migrations ./migrations
 COPY assets ./assets
@@ -51,7 +51,6 @@ RUN groupadd --system --gid 10001 clinic \
 WORKDIR /app
 
 COPY --from=builder /out/clinic-finder /usr/local/bin/clinic-finder
-COPY --from=builder /build/assets /app/assets
 
 ENV CLINIC_FINDER_BIND=0.0.0.0:8080 \
     CLINIC_FINDER_DATABASE_URL=/app/data/clinic-finder.sqlite3

@@ -152,7 +152,7 @@ fn treatment_phrase(code: &str) -> &'static str {
         "overactive_bladder" => "overactive bladder",
         "neurogenic_detrusor_overactivity" => "neurogenic bladder",
         "myofascial_back_pain" => "myofascial back pain",
-        "tmj_bruxism" => "TMJ disorders with teeth grinding",
+        "tmj_bruxism" => "jaw pain from TMJ disorders or bruxism",
         "plantar_fasciitis" => "plantar fasciitis",
         "sialorrhea" => "excessive drooling",
         "glabellar_lines" => "frown lines",
@@ -1677,7 +1677,7 @@ fn record_check(
     // A reviewer does not verify a credential that had already expired when it was submitted.
     let status = match credential.expires_on {
         Some(expires_on)
-            if status == VerificationStatus::Verified && expires_on < earliest.date() =>
+            if status == VerificationStatus::Verified && at(expires_on, 17, 0) < earliest =>
         {
             VerificationStatus::Rejected
         }
