@@ -268,8 +268,8 @@ pub async fn create_credential(
                     created_at: now,
                     updated_at: now,
                 })
-                .returning(CredentialRow::as_returning())
-                .get_result(c)?;
+                .returning(credentials::all_columns)
+                .get_result::<CredentialRow>(c)?;
             let view = CredentialView::from(row);
             db::audit::record(
                 c,
@@ -343,7 +343,7 @@ pub async fn update_credential(
                 issued_on: input.issued_on,
                 expires_on: input.expires_on,
             };
-            let row = diesel::update(credentials::table.find(id))
+            let row = diesel::update(credentials::table.find(id).filter(credentials::version.eq(before.version)))
                 .set((
                     changes,
                     credentials::verification_status.eq(VerificationStatus::Unverified.as_str()),
@@ -353,8 +353,10 @@ pub async fn update_credential(
                     credentials::updated_at.eq(db::now()),
                     credentials::version.eq(before.version + 1),
                 ))
-                .returning(CredentialRow::as_returning())
-                .get_result(c)?;
+                .returning(credentials::all_columns)
+                .get_result::<CredentialRow>(c)
+                .optional()?
+                .ok_or(ApiError::PreconditionFailed { current_version: before.version + 1 })?;
             let (before, after) = (CredentialView::from(before), CredentialView::from(row));
             db::audit::record(
                 c,
@@ -473,7 +475,7 @@ pub async fn verify_credential(
                 ),
                 _ => None,
             };
-            let row = diesel::update(credentials::table.find(id))
+            let row = diesel::update(credentials::table.find(id).filter(credentials::version.eq(before.version)))
                 .set((
                     credentials::verification_status.eq(outcome.as_str()),
                     credentials::verified_at.eq(Some(now)),
@@ -484,8 +486,10 @@ pub async fn verify_credential(
                     credentials::updated_at.eq(db::now()),
                     credentials::version.eq(before.version + 1),
                 ))
-                .returning(CredentialRow::as_returning())
-                .get_result(c)?;
+                .returning(credentials::all_columns)
+                .get_result::<CredentialRow>(c)
+                .optional()?
+                .ok_or(ApiError::PreconditionFailed { current_version: before.version + 1 })?;
             let (before, after) = (CredentialView::from(before), CredentialView::from(row));
             db::audit::record(
                 c,

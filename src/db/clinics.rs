@@ -41,7 +41,7 @@ pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> ApiResu
 pub fn insert(connection: &mut DbConnection, clinic: &NewClinic) -> ApiResult<ClinicRow> {
     Ok(diesel::insert_into(clinics::table)
         .values(clinic)
-        .returning(ClinicRow::as_returning())
+        .returning(clinics::all_columns)
         .get_result(connection)?)
 }
 
@@ -58,14 +58,17 @@ pub fn update(
             current_version: current.version,
         });
     }
-    Ok(diesel::update(clinics::table.find(id))
+    diesel::update(clinics::table.find(id).filter(clinics::version.eq(current.version)))
         .set((
             changes,
             clinics::updated_at.eq(super::now()),
             clinics::version.eq(current.version + 1),
         ))
-        .returning(ClinicRow::as_returning())
-        .get_result(connection)?)
+        .returning(clinics::all_columns)
+        .get_result::<ClinicRow>(connection)
+        .optional()?
+        // A concurrent writer moved the version between our read and our update.
+        .ok_or_else(|| ApiError::PreconditionFailed { current_version: current.version + 1 })
 }
 
 pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {

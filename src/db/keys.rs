@@ -49,7 +49,7 @@ pub fn insert(
             created_at: super::now(),
             expires_at,
         })
-        .returning(ApiKeyRow::as_returning())
+        .returning(api_keys::all_columns)
         .get_result(connection)?;
     Ok(row)
 }
@@ -90,7 +90,7 @@ pub fn revoke(
             .filter(api_keys::revoked_at.is_null()),
     )
     .set(api_keys::revoked_at.eq(at))
-    .returning(ApiKeyRow::as_returning())
+    .returning(api_keys::all_columns)
     .get_result(connection)
     .optional()?)
 }

@@ -60,7 +60,7 @@ pub fn list(
 pub fn insert(connection: &mut DbConnection, location: &NewLocation) -> ApiResult<LocationRow> {
     Ok(diesel::insert_into(locations::table)
         .values(location)
-        .returning(LocationRow::as_returning())
+        .returning(locations::all_columns)
         .get_result(connection)?)
 }
 
@@ -76,14 +76,17 @@ pub fn update(
             current_version: current.version,
         });
     }
-    Ok(diesel::update(locations::table.find(id))
+    diesel::update(locations::table.find(id).filter(locations::version.eq(current.version)))
         .set((
             changes,
             locations::updated_at.eq(super::now()),
             locations::version.eq(current.version + 1),
         ))
-        .returning(LocationRow::as_returning())
-        .get_result(connection)?)
+        .returning(locations::all_columns)
+        .get_result::<LocationRow>(connection)
+        .optional()?
+        // A concurrent writer moved the version between our read and our update.
+        .ok_or_else(|| ApiError::PreconditionFailed { current_version: current.version + 1 })
 }
 
 pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {

@@ -15,35 +15,110 @@ pub mod taxonomy;
 use std::path::Path;
 use std::time::Duration;
 
-use diesel::connection::SimpleConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 
-pub type DbConnection = SqliteConnection;
-pub type DbPool = Pool<ConnectionManager<DbConnection>>;
-pub type PooledDb = PooledConnection<ConnectionManager<DbConnection>>;
+/// Runs the same diesel code on the concrete connection of either backend, for the statements
+/// diesel's multi-backend connection cannot express (batch inserts of many rows).
+#[macro_export]
+macro_rules! with_backend {
+    ($connection:expr, |$inner:ident| $body:expr) => {
+        match $connection {
+            $crate::db::DbConnection::Sqlite($inner) => $body,
+            $crate::db::DbConnection::Postgres($inner) => $body,
+        }
+    };
+}
+
+/// A connection to either backend; the database URL decides which.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type DbPool = Pool<ConnectionManager>;
+pub type PooledDb = PooledConnection<ConnectionManager>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 
-/// Per-connection SQLite settings. WAL lets readers run beside the one writer; `synchronous = NORMAL`
-/// in WAL mode keeps every committed transaction across a process crash (kill -9) and only risks
-/// the last transactions on a power loss (see docs/architecture.md); `busy_timeout` makes a writer
-/// wait for the lock instead of failing with "database is locked".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; anything else is a SQLite path.
+    pub fn of(database_url: &str) -> Backend {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Opens connections of the backend the URL names, and no other: diesel's own manager would
+/// try PostgreSQL first and then open a SQLite *file* named after an unreachable PostgreSQL URL.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: String,
+    backend: Backend,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        let connection = match self.backend {
+            Backend::Sqlite => SqliteConnection::establish(sqlite_path(&self.url)).map(DbConnection::Sqlite),
+            Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Postgres),
+        };
+        connection.map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, connection: &mut DbConnection) -> Result<(), Self::Error> {
+        connection.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, connection: &mut DbConnection) -> bool {
+        connection.is_broken()
+    }
+}
+
+/// Per-connection settings.
+///
+/// SQLite: WAL lets readers run beside the one writer; `synchronous = NORMAL` in WAL mode keeps
+/// every committed transaction across a process crash (kill -9) and only risks the last
+/// transactions on a power loss (docs/architecture.md); `busy_timeout` makes a writer wait for
+/// the lock instead of failing with "database is locked".
+/// PostgreSQL: the session speaks UTC (timestamps are `timestamptz`, diesel's values are UTC),
+/// and no statement runs longer than the pool timeout.
 #[derive(Debug, Clone, Copy)]
-struct SqlitePragmas;
+struct SessionSettings {
+    statement_timeout_ms: u64,
+}
 
-impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
+impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
-        connection
-            .batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 5000;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)
+        let settings = match connection {
+            DbConnection::Sqlite(_) => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA busy_timeout = 5000;"
+                .to_owned(),
+            DbConnection::Postgres(_) => {
+                format!("SET TIME ZONE 'UTC'; SET statement_timeout = {};", self.statement_timeout_ms)
+            }
+        };
+        connection.batch_execute(&settings).map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -58,40 +133,41 @@ pub fn sqlite_path(database_url: &str) -> &str {
 #[derive(Clone)]
 pub struct Database {
     pool: DbPool,
+    backend: Backend,
 }
 
 impl Database {
     /// Opens the pool (creating the SQLite file's directory) and applies pending migrations.
-    pub fn connect(
-        database_url: &str,
-        pool_size: u32,
-        pool_timeout: Duration,
-    ) -> anyhow_like::Result<Database> {
-        let path = sqlite_path(database_url);
-        if let Some(parent) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    pub fn connect(database_url: &str, pool_size: u32, pool_timeout: Duration) -> anyhow_like::Result<Database> {
+        let backend = Backend::of(database_url);
+        if backend == Backend::Sqlite {
+            let path = sqlite_path(database_url);
+            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            }
         }
-        let mut connection = DbConnection::establish(path)
-            .map_err(|e| format!("cannot open the database {path}: {e}"))?;
-        SqlitePragmas
-            .on_acquire(&mut connection)
-            .map_err(|e| format!("cannot configure the database: {e}"))?;
-        connection
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map_err(|e| format!("migrations failed: {e}"))?;
+        let manager = ConnectionManager { url: database_url.to_owned(), backend };
+        let settings = SessionSettings { statement_timeout_ms: pool_timeout.as_millis() as u64 };
+        let mut connection = manager.connect().map_err(|e| format!("cannot open the database: {e}"))?;
+        settings.on_acquire(&mut connection).map_err(|e| format!("cannot configure the database: {e}"))?;
+        let migrated = match &mut connection {
+            DbConnection::Sqlite(inner) => inner.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+            DbConnection::Postgres(inner) => inner.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        };
+        migrated.map_err(|e| format!("migrations failed: {e}"))?;
         drop(connection);
 
         let pool = Pool::builder()
             .max_size(pool_size)
             .connection_timeout(pool_timeout)
-            .connection_customizer(Box::new(SqlitePragmas))
-            .build(ConnectionManager::new(path))
+            .connection_customizer(Box::new(settings))
+            .build(manager)
             .map_err(|e| format!("cannot open the connection pool: {e}"))?;
-        Ok(Database { pool })
+        Ok(Database { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Runs `work` on a pooled connection on the blocking thread pool.
@@ -108,15 +184,13 @@ impl Database {
         .await?
     }
 
-    /// Runs `work` in a write transaction (SQLite: `BEGIN IMMEDIATE`, so a read-then-write never
-    /// fails half-way on a lock upgrade).
+    /// Runs `work` in a write transaction.
     pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |connection| write_transaction(connection, work))
-            .await
+        self.run(move |connection| write_transaction(connection, work)).await
     }
 
     pub fn connection(&self) -> ApiResult<PooledDb> {
@@ -129,11 +203,40 @@ impl Database {
     }
 }
 
+/// A write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up front, so a
+/// read-then-write never fails half-way on a lock upgrade ("database is locked"). On PostgreSQL
+/// it is an ordinary transaction; updates guard on the row's version instead.
 pub fn write_transaction<T>(
     connection: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> ApiResult<T>,
 ) -> ApiResult<T> {
-    connection.immediate_transaction(work)
+    match connection {
+        DbConnection::Postgres(_) => connection.transaction(work),
+        DbConnection::Sqlite(inner) => {
+            // Through diesel's transaction manager, so statements that open a transaction of
+            // their own inside (SQLite batch inserts) nest as savepoints.
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)));
+            let DbConnection::Sqlite(inner) = connection else { unreachable!("the variant does not change") };
+            match outcome {
+                Ok(Ok(value)) => match AnsiTransactionManager::commit_transaction(inner) {
+                    Ok(()) => Ok(value),
+                    Err(error) => {
+                        let _ = AnsiTransactionManager::rollback_transaction(inner);
+                        Err(ApiError::from(error))
+                    }
+                },
+                Ok(Err(error)) => {
+                    AnsiTransactionManager::rollback_transaction(inner)?;
+                    Err(error)
+                }
+                Err(panic) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(inner);
+                    std::panic::resume_unwind(panic)
+                }
+            }
+        }
+    }
 }
 
 /// Start-up errors are plain messages: they are printed and the process exits.

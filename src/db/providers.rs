@@ -109,8 +109,8 @@ pub fn insert(
 ) -> ApiResult<ProviderRow> {
     let row = diesel::insert_into(providers::table)
         .values(provider)
-        .returning(ProviderRow::as_returning())
-        .get_result(connection)?;
+        .returning(providers::all_columns)
+        .get_result::<ProviderRow>(connection)?;
     replace_specialties(connection, row.id, other_specialties)?;
     Ok(row)
 }
@@ -131,9 +131,9 @@ pub fn replace_specialties(
             specialty_code: code.clone(),
         })
         .collect();
-    diesel::insert_into(provider_specialties::table)
+    crate::with_backend!(connection, |connection| diesel::insert_into(provider_specialties::table)
         .values(&rows)
-        .execute(connection)?;
+        .execute(connection))?;
     Ok(())
 }
 
@@ -151,14 +151,17 @@ pub fn update(
             current_version: current.version,
         });
     }
-    Ok(diesel::update(providers::table.find(id))
+    diesel::update(providers::table.find(id).filter(providers::version.eq(current.version)))
         .set((
             changes,
             providers::updated_at.eq(super::now()),
             providers::version.eq(current.version + 1),
         ))
-        .returning(ProviderRow::as_returning())
-        .get_result(connection)?)
+        .returning(providers::all_columns)
+        .get_result::<ProviderRow>(connection)
+        .optional()?
+        // A concurrent writer moved the version between our read and our update.
+        .ok_or_else(|| ApiError::PreconditionFailed { current_version: current.version + 1 })
 }
 
 pub fn set_vetting_status(
@@ -177,7 +180,7 @@ pub fn set_vetting_status(
         providers::updated_at.eq(super::now()),
         providers::version.eq(version + 1),
     ))
-    .returning(ProviderRow::as_returning())
+    .returning(providers::all_columns)
     .get_result(connection)?)
 }
 
@@ -192,14 +195,18 @@ pub fn link_location(
     provider_id: i64,
     location_id: i64,
 ) -> ApiResult<bool> {
-    let inserted = diesel::insert_or_ignore_into(provider_locations::table)
-        .values(ProviderLocationRow {
-            provider_id,
-            location_id,
-            created_at: super::now(),
-        })
+    let existing = provider_locations::table
+        .filter(provider_locations::provider_id.eq(provider_id))
+        .filter(provider_locations::location_id.eq(location_id))
+        .count()
+        .get_result::<i64>(connection)?;
+    if existing > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(provider_locations::table)
+        .values(ProviderLocationRow { provider_id, location_id, created_at: super::now() })
         .execute(connection)?;
-    Ok(inserted == 1)
+    Ok(true)
 }
 
 pub fn unlink_location(

@@ -1,0 +1,13 @@
+DROP TABLE IF EXISTS audit_log;
+DROP FUNCTION IF EXISTS audit_log_append_only();
+DROP TABLE IF EXISTS api_keys;
+DROP TABLE IF EXISTS provider_treatments;
+DROP TABLE IF EXISTS provider_locations;
+DROP TABLE IF EXISTS credentials;
+DROP TABLE IF EXISTS provider_specialties;
+DROP TABLE IF EXISTS providers;
+DROP TABLE IF EXISTS locations;
+DROP TABLE IF EXISTS clinics;
+DROP TABLE IF EXISTS treatment_specialties;
+DROP TABLE IF EXISTS treatments;
+DROP TABLE IF EXISTS specialties;

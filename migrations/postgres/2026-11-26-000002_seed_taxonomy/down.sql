@@ -1,0 +1,3 @@
+DELETE FROM treatment_specialties;
+DELETE FROM treatments;
+DELETE FROM specialties;
