@@ -1859,10 +1859,11 @@ fn insert_clinics(connection: &mut DbConnection, clinics: &[PlannedClinic]) -> A
                 )
             })
             .collect();
-        let inserted: Vec<i64> = crate::with_backend!(connection, |connection| diesel::insert_into(clinics::table)
-            .values(values)
-            .returning(clinics::id)
-            .get_results(connection))?;
+        let inserted: Vec<i64> =
+            crate::with_backend!(connection, |connection| diesel::insert_into(clinics::table)
+                .values(values)
+                .returning(clinics::id)
+                .get_results(connection))?;
         ids.extend(in_insertion_order(inserted, chunk.len())?);
     }
     Ok(ids)
@@ -1897,7 +1898,10 @@ fn insert_locations(
                 )
             })
             .collect();
-        let inserted: Vec<i64> = crate::with_backend!(connection, |connection| diesel::insert_into(locations::table)
+        let inserted: Vec<i64> =
+            crate::with_backend!(connection, |connection| diesel::insert_into(
+                locations::table
+            )
             .values(values)
             .returning(locations::id)
             .get_results(connection))?;
@@ -1932,7 +1936,10 @@ fn insert_providers(
                 )
             })
             .collect();
-        let inserted: Vec<i64> = crate::with_backend!(connection, |connection| diesel::insert_into(providers::table)
+        let inserted: Vec<i64> =
+            crate::with_backend!(connection, |connection| diesel::insert_into(
+                providers::table
+            )
             .values(values)
             .returning(providers::id)
             .get_results(connection))?;
@@ -1976,19 +1983,25 @@ fn insert_provider_links(
         }
     }
     for chunk in specialty_rows.chunks(INSERT_CHUNK_ROWS) {
-        crate::with_backend!(connection, |connection| diesel::insert_into(provider_specialties::table)
-            .values(chunk)
-            .execute(connection))?;
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            provider_specialties::table
+        )
+        .values(chunk)
+        .execute(connection))?;
     }
     for chunk in location_rows.chunks(INSERT_CHUNK_ROWS) {
-        crate::with_backend!(connection, |connection| diesel::insert_into(provider_locations::table)
-            .values(chunk)
-            .execute(connection))?;
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            provider_locations::table
+        )
+        .values(chunk)
+        .execute(connection))?;
     }
     for chunk in treatment_rows.chunks(INSERT_CHUNK_ROWS) {
-        crate::with_backend!(connection, |connection| diesel::insert_into(provider_treatments::table)
-            .values(chunk.to_vec())
-            .execute(connection))?;
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            provider_treatments::table
+        )
+        .values(chunk.to_vec())
+        .execute(connection))?;
     }
     Ok(())
 }
@@ -2033,9 +2046,11 @@ fn insert_credentials(
                 )
             })
             .collect();
-        crate::with_backend!(connection, |connection| diesel::insert_into(credentials::table)
-            .values(values)
-            .execute(connection))?;
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            credentials::table
+        )
+        .values(values)
+        .execute(connection))?;
     }
     Ok(rows.len())
 }

@@ -277,7 +277,10 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &error {
             Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                ApiError::Conflict { code: "duplicate", detail: unique_violation_detail(info.message()) }
+                ApiError::Conflict {
+                code: "duplicate",
+                detail: unique_violation_detail(info.constraint_name().unwrap_or(info.message())),
+            }
             }
             Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict {
                 code: "referenced",
@@ -299,19 +302,13 @@ fn is_busy(message: &str) -> bool {
     message.contains("database is locked") || message.contains("database is busy")
 }
 
-/// Names the duplicated field without echoing SQL: "UNIQUE constraint failed: providers.npi" → "npi".
-fn unique_violation_detail(message: &str) -> String {
-    let field = message
-        .rsplit('.')
-        .next()
-        .filter(|f| !f.contains(' '))
+/// Names the duplicated field without echoing SQL. SQLite says "UNIQUE constraint failed:
+/// providers.npi"; PostgreSQL names the constraint, "providers_npi_key".
+fn unique_violation_detail(message_or_constraint: &str) -> String {
+    let field = ["npi", "external_id", "key_hash", "prefix"]
+        .into_iter()
+        .find(|field| message_or_constraint.contains(field))
         .unwrap_or("value");
-    let field = match field {
-        "npi" | "providers_npi_key" => "npi",
-        "external_id" => "external_id",
-        other if other.contains("npi") => "npi",
-        _ => "value",
-    };
     format!("a resource with this {field} already exists")
 }
 

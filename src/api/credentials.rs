@@ -343,20 +343,26 @@ pub async fn update_credential(
                 issued_on: input.issued_on,
                 expires_on: input.expires_on,
             };
-            let row = diesel::update(credentials::table.find(id).filter(credentials::version.eq(before.version)))
-                .set((
-                    changes,
-                    credentials::verification_status.eq(VerificationStatus::Unverified.as_str()),
-                    credentials::verified_at.eq(None::<NaiveDateTime>),
-                    credentials::verified_by_key_id.eq(None::<i64>),
-                    credentials::next_due_on.eq(None::<NaiveDate>),
-                    credentials::updated_at.eq(db::now()),
-                    credentials::version.eq(before.version + 1),
-                ))
-                .returning(credentials::all_columns)
-                .get_result::<CredentialRow>(c)
-                .optional()?
-                .ok_or(ApiError::PreconditionFailed { current_version: before.version + 1 })?;
+            let row = diesel::update(
+                credentials::table
+                    .find(id)
+                    .filter(credentials::version.eq(before.version)),
+            )
+            .set((
+                changes,
+                credentials::verification_status.eq(VerificationStatus::Unverified.as_str()),
+                credentials::verified_at.eq(None::<NaiveDateTime>),
+                credentials::verified_by_key_id.eq(None::<i64>),
+                credentials::next_due_on.eq(None::<NaiveDate>),
+                credentials::updated_at.eq(db::now()),
+                credentials::version.eq(before.version + 1),
+            ))
+            .returning(credentials::all_columns)
+            .get_result::<CredentialRow>(c)
+            .optional()?
+            .ok_or(ApiError::PreconditionFailed {
+                current_version: before.version + 1,
+            })?;
             let (before, after) = (CredentialView::from(before), CredentialView::from(row));
             db::audit::record(
                 c,
@@ -475,21 +481,27 @@ pub async fn verify_credential(
                 ),
                 _ => None,
             };
-            let row = diesel::update(credentials::table.find(id).filter(credentials::version.eq(before.version)))
-                .set((
-                    credentials::verification_status.eq(outcome.as_str()),
-                    credentials::verified_at.eq(Some(now)),
-                    credentials::verified_by_key_id.eq(Some(actor.key_id)),
-                    credentials::verification_source_type.eq(Some(source_type.as_str())),
-                    credentials::verification_reference.eq(Some(input.reference.clone())),
-                    credentials::next_due_on.eq(next_due_on),
-                    credentials::updated_at.eq(db::now()),
-                    credentials::version.eq(before.version + 1),
-                ))
-                .returning(credentials::all_columns)
-                .get_result::<CredentialRow>(c)
-                .optional()?
-                .ok_or(ApiError::PreconditionFailed { current_version: before.version + 1 })?;
+            let row = diesel::update(
+                credentials::table
+                    .find(id)
+                    .filter(credentials::version.eq(before.version)),
+            )
+            .set((
+                credentials::verification_status.eq(outcome.as_str()),
+                credentials::verified_at.eq(Some(now)),
+                credentials::verified_by_key_id.eq(Some(actor.key_id)),
+                credentials::verification_source_type.eq(Some(source_type.as_str())),
+                credentials::verification_reference.eq(Some(input.reference.clone())),
+                credentials::next_due_on.eq(next_due_on),
+                credentials::updated_at.eq(db::now()),
+                credentials::version.eq(before.version + 1),
+            ))
+            .returning(credentials::all_columns)
+            .get_result::<CredentialRow>(c)
+            .optional()?
+            .ok_or(ApiError::PreconditionFailed {
+                current_version: before.version + 1,
+            })?;
             let (before, after) = (CredentialView::from(before), CredentialView::from(row));
             db::audit::record(
                 c,

@@ -58,17 +58,23 @@ pub fn update(
             current_version: current.version,
         });
     }
-    diesel::update(clinics::table.find(id).filter(clinics::version.eq(current.version)))
-        .set((
-            changes,
-            clinics::updated_at.eq(super::now()),
-            clinics::version.eq(current.version + 1),
-        ))
-        .returning(clinics::all_columns)
-        .get_result::<ClinicRow>(connection)
-        .optional()?
-        // A concurrent writer moved the version between our read and our update.
-        .ok_or_else(|| ApiError::PreconditionFailed { current_version: current.version + 1 })
+    diesel::update(
+        clinics::table
+            .find(id)
+            .filter(clinics::version.eq(current.version)),
+    )
+    .set((
+        changes,
+        clinics::updated_at.eq(super::now()),
+        clinics::version.eq(current.version + 1),
+    ))
+    .returning(clinics::all_columns)
+    .get_result::<ClinicRow>(connection)
+    .optional()?
+    // A concurrent writer moved the version between our read and our update.
+    .ok_or_else(|| ApiError::PreconditionFailed {
+        current_version: current.version + 1,
+    })
 }
 
 pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {

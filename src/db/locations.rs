@@ -76,17 +76,23 @@ pub fn update(
             current_version: current.version,
         });
     }
-    diesel::update(locations::table.find(id).filter(locations::version.eq(current.version)))
-        .set((
-            changes,
-            locations::updated_at.eq(super::now()),
-            locations::version.eq(current.version + 1),
-        ))
-        .returning(locations::all_columns)
-        .get_result::<LocationRow>(connection)
-        .optional()?
-        // A concurrent writer moved the version between our read and our update.
-        .ok_or_else(|| ApiError::PreconditionFailed { current_version: current.version + 1 })
+    diesel::update(
+        locations::table
+            .find(id)
+            .filter(locations::version.eq(current.version)),
+    )
+    .set((
+        changes,
+        locations::updated_at.eq(super::now()),
+        locations::version.eq(current.version + 1),
+    ))
+    .returning(locations::all_columns)
+    .get_result::<LocationRow>(connection)
+    .optional()?
+    // A concurrent writer moved the version between our read and our update.
+    .ok_or_else(|| ApiError::PreconditionFailed {
+        current_version: current.version + 1,
+    })
 }
 
 pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {

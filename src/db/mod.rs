@@ -80,7 +80,9 @@ impl ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         let connection = match self.backend {
-            Backend::Sqlite => SqliteConnection::establish(sqlite_path(&self.url)).map(DbConnection::Sqlite),
+            Backend::Sqlite => {
+                SqliteConnection::establish(sqlite_path(&self.url)).map(DbConnection::Sqlite)
+            }
             Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Postgres),
         };
         connection.map_err(diesel::r2d2::Error::ConnectionError)
@@ -111,14 +113,21 @@ struct SessionSettings {
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings {
     fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         let settings = match connection {
-            DbConnection::Sqlite(_) => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+            DbConnection::Sqlite(_) => {
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                  PRAGMA busy_timeout = 5000;"
-                .to_owned(),
+                    .to_owned()
+            }
             DbConnection::Postgres(_) => {
-                format!("SET TIME ZONE 'UTC'; SET statement_timeout = {};", self.statement_timeout_ms)
+                format!(
+                    "SET TIME ZONE 'UTC'; SET statement_timeout = {};",
+                    self.statement_timeout_ms
+                )
             }
         };
-        connection.batch_execute(&settings).map_err(diesel::r2d2::Error::QueryError)
+        connection
+            .batch_execute(&settings)
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -138,21 +147,42 @@ pub struct Database {
 
 impl Database {
     /// Opens the pool (creating the SQLite file's directory) and applies pending migrations.
-    pub fn connect(database_url: &str, pool_size: u32, pool_timeout: Duration) -> anyhow_like::Result<Database> {
+    pub fn connect(
+        database_url: &str,
+        pool_size: u32,
+        pool_timeout: Duration,
+    ) -> anyhow_like::Result<Database> {
         let backend = Backend::of(database_url);
         if backend == Backend::Sqlite {
             let path = sqlite_path(database_url);
-            if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            if let Some(parent) = Path::new(path)
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
             }
         }
-        let manager = ConnectionManager { url: database_url.to_owned(), backend };
-        let settings = SessionSettings { statement_timeout_ms: pool_timeout.as_millis() as u64 };
-        let mut connection = manager.connect().map_err(|e| format!("cannot open the database: {e}"))?;
-        settings.on_acquire(&mut connection).map_err(|e| format!("cannot configure the database: {e}"))?;
+        let manager = ConnectionManager {
+            url: database_url.to_owned(),
+            backend,
+        };
+        let settings = SessionSettings {
+            statement_timeout_ms: pool_timeout.as_millis() as u64,
+        };
+        let mut connection = manager
+            .connect()
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+        settings
+            .on_acquire(&mut connection)
+            .map_err(|e| format!("cannot configure the database: {e}"))?;
         let migrated = match &mut connection {
-            DbConnection::Sqlite(inner) => inner.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
-            DbConnection::Postgres(inner) => inner.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+            DbConnection::Sqlite(inner) => {
+                inner.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
+            }
+            DbConnection::Postgres(inner) => inner
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ()),
         };
         migrated.map_err(|e| format!("migrations failed: {e}"))?;
         drop(connection);
@@ -190,7 +220,8 @@ impl Database {
         F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |connection| write_transaction(connection, work)).await
+        self.run(move |connection| write_transaction(connection, work))
+            .await
     }
 
     pub fn connection(&self) -> ApiResult<PooledDb> {
@@ -216,8 +247,11 @@ pub fn write_transaction<T>(
             // Through diesel's transaction manager, so statements that open a transaction of
             // their own inside (SQLite batch inserts) nest as savepoints.
             AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)));
-            let DbConnection::Sqlite(inner) = connection else { unreachable!("the variant does not change") };
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)));
+            let DbConnection::Sqlite(inner) = connection else {
+                unreachable!("the variant does not change")
+            };
             match outcome {
                 Ok(Ok(value)) => match AnsiTransactionManager::commit_transaction(inner) {
                     Ok(()) => Ok(value),

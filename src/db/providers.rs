@@ -131,9 +131,11 @@ pub fn replace_specialties(
             specialty_code: code.clone(),
         })
         .collect();
-    crate::with_backend!(connection, |connection| diesel::insert_into(provider_specialties::table)
-        .values(&rows)
-        .execute(connection))?;
+    crate::with_backend!(connection, |connection| diesel::insert_into(
+        provider_specialties::table
+    )
+    .values(&rows)
+    .execute(connection))?;
     Ok(())
 }
 
@@ -151,17 +153,23 @@ pub fn update(
             current_version: current.version,
         });
     }
-    diesel::update(providers::table.find(id).filter(providers::version.eq(current.version)))
-        .set((
-            changes,
-            providers::updated_at.eq(super::now()),
-            providers::version.eq(current.version + 1),
-        ))
-        .returning(providers::all_columns)
-        .get_result::<ProviderRow>(connection)
-        .optional()?
-        // A concurrent writer moved the version between our read and our update.
-        .ok_or_else(|| ApiError::PreconditionFailed { current_version: current.version + 1 })
+    diesel::update(
+        providers::table
+            .find(id)
+            .filter(providers::version.eq(current.version)),
+    )
+    .set((
+        changes,
+        providers::updated_at.eq(super::now()),
+        providers::version.eq(current.version + 1),
+    ))
+    .returning(providers::all_columns)
+    .get_result::<ProviderRow>(connection)
+    .optional()?
+    // A concurrent writer moved the version between our read and our update.
+    .ok_or_else(|| ApiError::PreconditionFailed {
+        current_version: current.version + 1,
+    })
 }
 
 pub fn set_vetting_status(
@@ -204,7 +212,11 @@ pub fn link_location(
         return Ok(false);
     }
     diesel::insert_into(provider_locations::table)
-        .values(ProviderLocationRow { provider_id, location_id, created_at: super::now() })
+        .values(ProviderLocationRow {
+            provider_id,
+            location_id,
+            created_at: super::now(),
+        })
         .execute(connection)?;
     Ok(true)
 }

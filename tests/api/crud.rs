@@ -5,9 +5,7 @@ use serde_json::json;
 
 use crate::helpers::{assert_problem, npi, TestApp, ADMIN_KEY};
 
-#[actix_web::test]
-async fn clinic_round_trip() {
-    let app = TestApp::spawn().await;
+async fn clinic_round_trip(app: TestApp) {
     let created = app
         .admin_ok(
             Method::POST,
@@ -49,9 +47,7 @@ async fn clinic_round_trip() {
     assert_problem(app.get(&format!("/v1/clinics/{id}")).await, 404).await;
 }
 
-#[actix_web::test]
-async fn location_round_trip_and_cascade() {
-    let app = TestApp::spawn().await;
+async fn location_round_trip_and_cascade(app: TestApp) {
     let clinic = app.create_clinic("Lakeside Pain & Spine").await;
     let location = app
         .create_location(clinic, 41.88, -87.63, "America/Chicago")
@@ -83,9 +79,7 @@ async fn location_round_trip_and_cascade() {
     assert_problem(app.get(&format!("/v1/locations/{location}")).await, 404).await;
 }
 
-#[actix_web::test]
-async fn provider_profile_shows_verified_credentials_only() {
-    let app = TestApp::spawn().await;
+async fn provider_profile_shows_verified_credentials_only(app: TestApp) {
     let clinic = app.create_clinic("Midtown Neurology").await;
     let location = app
         .create_location(clinic, 40.75, -73.99, "America/New_York")
@@ -150,9 +144,7 @@ async fn provider_profile_shows_verified_credentials_only() {
     assert_eq!(admin["vetting_status"], "verified");
 }
 
-#[actix_web::test]
-async fn credential_update_returns_it_to_unverified_and_delete_removes_it() {
-    let app = TestApp::spawn().await;
+async fn credential_update_returns_it_to_unverified_and_delete_removes_it(app: TestApp) {
     let provider = app.create_provider(&npi(2), "207N00000X").await;
     let licence = app.verified_licence(provider, "2099-12-31").await;
     let updated = app
@@ -184,9 +176,7 @@ async fn credential_update_returns_it_to_unverified_and_delete_removes_it() {
     assert_eq!(admin["credentials"], json!([]));
 }
 
-#[actix_web::test]
-async fn provider_update_and_delete() {
-    let app = TestApp::spawn().await;
+async fn provider_update_and_delete(app: TestApp) {
     let provider = app.create_provider(&npi(3), "2084N0400X").await;
     let updated = app
         .admin_ok(
@@ -219,9 +209,7 @@ async fn provider_update_and_delete() {
     .await;
 }
 
-#[actix_web::test]
-async fn links_and_treatments_round_trip() {
-    let app = TestApp::spawn().await;
+async fn links_and_treatments_round_trip(app: TestApp) {
     let clinic = app.create_clinic("Link Clinic").await;
     let location = app
         .create_location(clinic, 40.0, -75.0, "America/New_York")
@@ -289,9 +277,7 @@ async fn links_and_treatments_round_trip() {
     .await;
 }
 
-#[actix_web::test]
-async fn writes_need_a_valid_key() {
-    let app = TestApp::spawn().await;
+async fn writes_need_a_valid_key(app: TestApp) {
     let response = app
         .request(Method::POST, "/v1/clinics")
         .json(&json!({"name": "x"}))
@@ -322,9 +308,7 @@ async fn writes_need_a_valid_key() {
     assert_eq!(ok.status(), StatusCode::CREATED);
 }
 
-#[actix_web::test]
-async fn two_updates_with_the_same_version_one_wins() {
-    let app = TestApp::spawn().await;
+async fn two_updates_with_the_same_version_one_wins(app: TestApp) {
     let clinic = app.create_clinic("Race Clinic").await;
     let path = format!("/v1/clinics/{clinic}");
     let first = app.admin(
@@ -365,9 +349,7 @@ async fn two_updates_with_the_same_version_one_wins() {
     .await;
 }
 
-#[actix_web::test]
-async fn duplicate_npi_is_a_conflict() {
-    let app = TestApp::spawn().await;
+async fn duplicate_npi_is_a_conflict(app: TestApp) {
     app.create_provider(&npi(5), "2084N0400X").await;
     let body = json!({"npi": npi(5), "given_name": "A", "family_name": "B", "degree": "DO", "primary_specialty_code": "2084N0400X"});
     let problem = assert_problem(
@@ -407,3 +389,15 @@ async fn migrations_apply_to_an_empty_database_and_restart_cleanly() {
         16
     );
 }
+
+on_both_backends!(
+    clinic_round_trip,
+    location_round_trip_and_cascade,
+    provider_profile_shows_verified_credentials_only,
+    credential_update_returns_it_to_unverified_and_delete_removes_it,
+    provider_update_and_delete,
+    links_and_treatments_round_trip,
+    writes_need_a_valid_key,
+    two_updates_with_the_same_version_one_wins,
+    duplicate_npi_is_a_conflict,
+);

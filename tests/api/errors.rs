@@ -9,9 +9,7 @@ fn provider_body(npi: &str) -> serde_json::Value {
     json!({"npi": npi, "given_name": "Ada", "family_name": "Lovelace", "degree": "MD", "primary_specialty_code": "2084N0400X"})
 }
 
-#[actix_web::test]
-async fn npi_validation_names_the_field() {
-    let app = TestApp::spawn().await;
+async fn npi_validation_names_the_field(app: TestApp) {
     for (bad, code) in [
         ("1234567890", "npi_check_digit"),
         ("123456789", "npi_length"),
@@ -53,9 +51,7 @@ async fn npi_validation_names_the_field() {
     assert_eq!(created.status(), 201);
 }
 
-#[actix_web::test]
-async fn malformed_json_wrong_type_and_unknown_fields() {
-    let app = TestApp::spawn().await;
+async fn malformed_json_wrong_type_and_unknown_fields(app: TestApp) {
     let response = app
         .request(Method::POST, "/v1/clinics")
         .bearer_auth(ADMIN_KEY)
@@ -102,9 +98,7 @@ async fn malformed_json_wrong_type_and_unknown_fields() {
     assert_eq!(problem["errors"][0]["code"], "required");
 }
 
-#[actix_web::test]
-async fn wrong_content_type_and_oversized_body() {
-    let app = TestApp::spawn().await;
+async fn wrong_content_type_and_oversized_body(app: TestApp) {
     let response = app
         .request(Method::POST, "/v1/clinics")
         .bearer_auth(ADMIN_KEY)
@@ -124,9 +118,7 @@ async fn wrong_content_type_and_oversized_body() {
     .await;
 }
 
-#[actix_web::test]
-async fn unknown_enum_values_and_out_of_range_coordinates() {
-    let app = TestApp::spawn().await;
+async fn unknown_enum_values_and_out_of_range_coordinates(app: TestApp) {
     let mut body = provider_body(&npi(11));
     body["degree"] = json!("Wizard");
     let problem = assert_problem(
@@ -192,9 +184,7 @@ async fn unknown_enum_values_and_out_of_range_coordinates() {
     assert_problem(response, 400).await;
 }
 
-#[actix_web::test]
-async fn list_paging_limits_and_cursors() {
-    let app = TestApp::spawn().await;
+async fn list_paging_limits_and_cursors(app: TestApp) {
     for name in ["A", "B", "C"] {
         app.create_clinic(name).await;
     }
@@ -225,9 +215,7 @@ async fn list_paging_limits_and_cursors() {
     assert_eq!(problem["errors"][0]["code"], "unknown_parameter");
 }
 
-#[actix_web::test]
-async fn unknown_ids_routes_and_methods() {
-    let app = TestApp::spawn().await;
+async fn unknown_ids_routes_and_methods(app: TestApp) {
     assert_eq!(
         assert_problem(app.get("/v1/clinics/999999").await, 404).await["code"],
         "not_found"
@@ -257,9 +245,7 @@ async fn unknown_ids_routes_and_methods() {
     assert_eq!(allow, "GET, POST");
 }
 
-#[actix_web::test]
-async fn request_ids_are_echoed() {
-    let app = TestApp::spawn().await;
+async fn request_ids_are_echoed(app: TestApp) {
     let response = app
         .request(Method::GET, "/v1/clinics/424242")
         .header("x-request-id", "trace-abc-123")
@@ -273,3 +259,13 @@ async fn request_ids_are_echoed() {
     let problem = assert_problem(response, 404).await;
     assert_eq!(problem["request_id"], "trace-abc-123");
 }
+
+on_both_backends!(
+    npi_validation_names_the_field,
+    malformed_json_wrong_type_and_unknown_fields,
+    wrong_content_type_and_oversized_body,
+    unknown_enum_values_and_out_of_range_coordinates,
+    list_paging_limits_and_cursors,
+    unknown_ids_routes_and_methods,
+    request_ids_are_echoed,
+);

@@ -1,4 +1,4 @@
-//! `TestApp`: the application on port 0 with its own SQLite file, a bootstrap admin key, and
+//! `TestApp`: the application on port 0 with its own database (SQLite or PostgreSQL), a bootstrap admin key, and
 //! helpers that make the requests a client would.
 
 use chrono::Duration;
@@ -14,15 +14,50 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub clock: Clock,
-    pub database_path: std::path::PathBuf,
-    _directory: tempfile::TempDir,
+    pub backend: TestBackend,
+    /// The database the app runs on (a SQLite path or a PostgreSQL URL).
+    pub database_url: String,
+    _database: TestDatabase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestBackend {
+    Sqlite,
+    Postgres,
+}
+
+/// The test's own database, removed when the test ends.
+enum TestDatabase {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] PostgresDatabase),
 }
 
 impl TestApp {
+    /// The app on a fresh SQLite file.
     pub async fn spawn() -> TestApp {
-        let directory = tempfile::tempdir().expect("temp dir");
-        let database_path = directory.path().join("test.sqlite3");
-        let mut settings = Settings::for_database(database_path.to_str().expect("utf-8 path"));
+        TestApp::spawn_on(TestBackend::Sqlite)
+            .await
+            .expect("SQLite is always available")
+    }
+
+    /// The app on a fresh database of `backend`; `None` when PostgreSQL is not reachable
+    /// (outside CI only: under `CI=true` that fails the test).
+    pub async fn spawn_on(backend: TestBackend) -> Option<TestApp> {
+        let (database_url, database) = match backend {
+            TestBackend::Sqlite => {
+                let directory = tempfile::tempdir().expect("temp dir");
+                let path = directory.path().join("test.sqlite3");
+                (
+                    path.to_str().expect("utf-8 path").to_owned(),
+                    TestDatabase::Sqlite(directory),
+                )
+            }
+            TestBackend::Postgres => {
+                let database = PostgresDatabase::create()?;
+                (database.url.clone(), TestDatabase::Postgres(database))
+            }
+        };
+        let mut settings = Settings::for_database(&database_url);
         settings.bind = "127.0.0.1:0".parse().expect("address");
         settings.admin_key = Some(Secret::new(ADMIN_KEY.to_owned()));
         settings.workers = 1;
@@ -31,12 +66,55 @@ impl TestApp {
         let application = Application::build(settings, clock.clone()).expect("the app starts");
         let address = format!("http://127.0.0.1:{}", application.port());
         actix_web::rt::spawn(application.run_until_stopped());
-        TestApp {
+        Some(TestApp {
             address,
             client: reqwest::Client::new(),
             clock,
-            database_path,
-            _directory: directory,
+            backend,
+            database_url,
+            _database: database,
+        })
+    }
+
+    /// A direct connection to the app's database, for what HTTP cannot show.
+    pub fn database(&self) -> clinic_finder::db::Database {
+        clinic_finder::db::Database::connect(
+            &self.database_url,
+            1,
+            std::time::Duration::from_secs(5),
+        )
+        .expect("database")
+    }
+
+    /// Whether `text` appears anywhere in the stored keys or the audit trail (on SQLite: anywhere
+    /// in the database files).
+    pub fn database_contains(&self, text: &str) -> bool {
+        match self.backend {
+            TestBackend::Sqlite => {
+                let needle = text.as_bytes();
+                ["", "-wal"].iter().any(|suffix| {
+                    let bytes =
+                        std::fs::read(format!("{}{suffix}", self.database_url)).unwrap_or_default();
+                    bytes.windows(needle.len()).any(|w| w == needle)
+                })
+            }
+            TestBackend::Postgres => {
+                use diesel::prelude::*;
+                #[derive(QueryableByName)]
+                struct Found {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    count: i64,
+                }
+                let mut connection = self.database().connection().expect("connection");
+                let found: Found = diesel::sql_query(
+                    "SELECT (SELECT count(*) FROM api_keys k WHERE strpos(k::text, $1) > 0) \
+                          + (SELECT count(*) FROM audit_log a WHERE strpos(a::text, $1) > 0) AS count",
+                )
+                .bind::<diesel::sql_types::Text, _>(text)
+                .get_result(&mut *connection)
+                .expect("query");
+                found.count > 0
+            }
         }
     }
 
@@ -310,4 +388,81 @@ pub fn pointers(problem: &Value) -> Vec<String> {
 /// Valid NPIs for tests (check digits computed by the library).
 pub fn npi(n: u32) -> String {
     clinic_finder::domain::Npi::from_base(100_000_000 + n).to_string()
+}
+
+/// A PostgreSQL database of its own for one test, dropped afterwards.
+pub struct PostgresDatabase {
+    pub url: String,
+    name: String,
+    admin_url: String,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("CLINIC_FINDER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+impl PostgresDatabase {
+    fn create() -> Option<PostgresDatabase> {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        static SKIP_NOTICE: std::sync::Once = std::sync::Once::new();
+        let admin_url = postgres_admin_url();
+        let mut admin = match diesel::PgConnection::establish(&admin_url) {
+            Ok(connection) => connection,
+            Err(error) => {
+                if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                    panic!("CI=true and PostgreSQL is not reachable at {admin_url}: {error}");
+                }
+                SKIP_NOTICE.call_once(|| {
+                    eprintln!("PostgreSQL tests SKIPPED: PostgreSQL is not reachable at {admin_url} ({error}); set CLINIC_FINDER_TEST_POSTGRES_URL");
+                });
+                return None;
+            }
+        };
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "cf_test_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            rand_suffix()
+        );
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin_url);
+        Some(PostgresDatabase {
+            url: format!("{base}/{name}"),
+            name,
+            admin_url,
+        })
+    }
+}
+
+fn rand_suffix() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0),
+    );
+    hasher.finish() as u32
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        if let Ok(mut admin) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }

@@ -34,9 +34,7 @@ fn collect_refs(value: &Value, refs: &mut Vec<String>) {
     }
 }
 
-#[actix_web::test]
-async fn served_spec_is_sound_openapi_3() {
-    let app = TestApp::spawn().await;
+async fn served_spec_is_sound_openapi_3(app: TestApp) {
     let served = app.get_json("/openapi.json").await;
     assert_eq!(served, committed());
     assert!(served["openapi"].as_str().unwrap().starts_with("3."));
@@ -85,3 +83,5 @@ async fn served_spec_is_sound_openapi_3() {
     let docs = app.get("/docs/").await;
     assert_eq!(docs.status(), 200);
 }
+
+on_both_backends!(served_spec_is_sound_openapi_3,);

@@ -48,9 +48,7 @@ async fn migraine_scenario(app: &TestApp) -> (i64, i64) {
     (nearer, expert)
 }
 
-#[actix_web::test]
-async fn credentials_outrank_distance_under_best_but_not_under_distance() {
-    let app = TestApp::spawn().await;
+async fn credentials_outrank_distance_under_best_but_not_under_distance(app: TestApp) {
     let (nearer, expert) = migraine_scenario(&app).await;
     let query = format!(
         "/v1/search/providers?lat={}&lon={}&radius=25&treatment=chronic_migraine",
@@ -110,9 +108,7 @@ async fn credentials_outrank_distance_under_best_but_not_under_distance() {
     assert_eq!(best["meta"]["weights"]["distance"], 0.5);
 }
 
-#[actix_web::test]
-async fn unverified_or_expired_licences_never_appear() {
-    let app = TestApp::spawn().await;
+async fn unverified_or_expired_licences_never_appear(app: TestApp) {
     let clinic = app.create_clinic("Licence Clinic").await;
     let location = app
         .create_location(clinic, CENTRE.0, CENTRE.1, "America/New_York")
@@ -165,9 +161,7 @@ async fn unverified_or_expired_licences_never_appear() {
     assert_eq!(profile["credentials"], json!([]));
 }
 
-#[actix_web::test]
-async fn pages_yield_every_result_once_in_order() {
-    let app = TestApp::spawn().await;
+async fn pages_yield_every_result_once_in_order(app: TestApp) {
     let clinic = app.create_clinic("Paging Clinic").await;
     let mut expected = Vec::new();
     for i in 0..7 {
@@ -235,9 +229,7 @@ async fn pages_yield_every_result_once_in_order() {
     assert_eq!(problem["errors"][0]["code"], "cursor_query_mismatch");
 }
 
-#[actix_web::test]
-async fn open_at_is_judged_in_each_locations_timezone() {
-    let app = TestApp::spawn().await;
+async fn open_at_is_judged_in_each_locations_timezone(app: TestApp) {
     let clinic = app.create_clinic("Coast to Coast").await;
     let los_angeles = app
         .create_location(clinic, 34.05, -118.24, "America/Los_Angeles")
@@ -275,9 +267,7 @@ async fn open_at_is_judged_in_each_locations_timezone() {
     assert!(unfiltered["results"][0]["location"]["opening"]["open"].is_boolean());
 }
 
-#[actix_web::test]
-async fn postal_code_and_geojson() {
-    let app = TestApp::spawn().await;
+async fn postal_code_and_geojson(app: TestApp) {
     let (_, expert) = migraine_scenario(&app).await;
     let by_zip = app
         .get_json("/v1/search/providers?postal_code=10001&treatment=chronic_migraine")
@@ -324,9 +314,7 @@ async fn postal_code_and_geojson() {
     );
 }
 
-#[actix_web::test]
-async fn bad_search_parameters_name_the_parameter() {
-    let app = TestApp::spawn().await;
+async fn bad_search_parameters_name_the_parameter(app: TestApp) {
     let cases = [
         ("lat=90.5&lon=0", "/lat"),
         ("lat=0&lon=200", "/lon"),
@@ -378,9 +366,7 @@ async fn bad_search_parameters_name_the_parameter() {
     }
 }
 
-#[actix_web::test]
-async fn search_visits_far_fewer_candidates_than_exist() {
-    let app = TestApp::spawn().await;
+async fn search_visits_far_fewer_candidates_than_exist(app: TestApp) {
     let clinic = app.create_clinic("Dense").await;
     for i in 0..60 {
         let location = app
@@ -414,3 +400,13 @@ async fn search_visits_far_fewer_candidates_than_exist() {
         "a distance search for 3 stops early: visited {visited} of 60"
     );
 }
+
+on_both_backends!(
+    credentials_outrank_distance_under_best_but_not_under_distance,
+    unverified_or_expired_licences_never_appear,
+    pages_yield_every_result_once_in_order,
+    open_at_is_judged_in_each_locations_timezone,
+    postal_code_and_geojson,
+    bad_search_parameters_name_the_parameter,
+    search_visits_far_fewer_candidates_than_exist,
+);
