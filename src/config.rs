@@ -114,6 +114,12 @@ pub struct Settings {
     #[arg(long, env = "CLINIC_FINDER_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
 
+    /// Where search finds nearby locations: `memory` (an R*-tree built at start-up, either backend)
+    /// or `postgis` (PostgreSQL's GiST index on `locations.geog`).
+    #[arg(long, env = "CLINIC_FINDER_SPATIAL_INDEX", default_value = "memory", global = true,
+          value_parser = ["memory", "postgis"])]
+    pub spatial_index: String,
+
     /// HTTP worker threads (0: one per core).
     #[arg(
         long,

@@ -37,6 +37,11 @@ pub struct Application {
 impl Application {
     /// Opens the database (migrating it), builds the search index, binds the listener.
     pub fn build(settings: Settings, clock: Clock) -> Result<Application, String> {
+        if settings.spatial_index == "postgis"
+            && db::Backend::of(&settings.database_url) != db::Backend::Postgres
+        {
+            return Err("--spatial-index postgis needs a PostgreSQL database URL".to_owned());
+        }
         let database = Database::connect(
             &settings.database_url,
             settings.pool_size,

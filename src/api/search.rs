@@ -14,6 +14,7 @@ use crate::search::cursor::{self, CursorError};
 use crate::search::engine::ProviderMatcher;
 use crate::search::geodesy::METRES_PER_MILE;
 use crate::search::index::{DirectoryIndex, LocationEntry, ProviderEntry};
+use crate::search::postgis::PostgisCandidates;
 use crate::search::ranking::{self, RankingExplanation, RankingWeights};
 use crate::search::{self as engine, zip_codes, Filters, SearchMode, SearchRequest, Sort};
 use crate::startup::AppState;
@@ -619,6 +620,29 @@ fn parse_search(
     })
 }
 
+/// Runs the engine on the configured spatial index.
+async fn run_search(
+    state: &web::Data<AppState>,
+    request: &SearchRequest,
+) -> ApiResult<engine::SearchOutcome> {
+    if state.settings.spatial_index != "postgis" {
+        return Ok(engine::search(&state.index.read(), request));
+    }
+    let (index, request) = (state.index.clone(), request.clone());
+    state
+        .db
+        .run(move |connection| {
+            let mut candidates =
+                PostgisCandidates::new(connection, request.centre, request.radius_m);
+            let outcome = engine::search_with(&index.read(), &request, &mut candidates);
+            match candidates.error.take() {
+                Some(error) => Err(error),
+                None => Ok(outcome),
+            }
+        })
+        .await
+}
+
 fn wants_geojson(request: &HttpRequest) -> bool {
     request
         .headers()
@@ -789,8 +813,8 @@ pub async fn search_locations(
         SearchMode::Locations,
         wants_geojson(&request),
     )?;
+    let outcome = run_search(&state, &parsed.request).await?;
     let index = state.index.read();
-    let outcome = engine::search(&index, &parsed.request);
     let matcher = ProviderMatcher::new(&index, &parsed.request);
     let instant = parsed.request.filters.open_at.unwrap_or(parsed.request.now);
     let mut results = Vec::with_capacity(outcome.hits.len());
@@ -871,8 +895,8 @@ pub async fn search_providers(
         SearchMode::Providers,
         wants_geojson(&request),
     )?;
+    let outcome = run_search(&state, &parsed.request).await?;
     let index = state.index.read();
-    let outcome = engine::search(&index, &parsed.request);
     let matcher = ProviderMatcher::new(&index, &parsed.request);
     let instant = parsed.request.filters.open_at.unwrap_or(parsed.request.now);
     let mut results = Vec::with_capacity(outcome.hits.len());

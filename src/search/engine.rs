@@ -265,10 +265,34 @@ fn primary_upper_bound(sort: Sort, distance_m: f64, radius_m: f64) -> f64 {
     primary(sort, distance_m, radius_m, 1.0)
 }
 
+/// Candidates from the in-memory R*-tree: (location id, lower bound on its geodesic distance),
+/// nearest first.
+pub fn memory_candidates<'a>(
+    index: &'a DirectoryIndex,
+    centre: Coordinates,
+) -> impl Iterator<Item = (i64, f64)> + 'a {
+    let centre = unit_vector(centre.lat, centre.lon);
+    index
+        .tree
+        .nearest_neighbor_iter_with_distance_2(&centre)
+        .map(|(point, chord_squared)| (point.data, geodesic_lower_bound_m(chord_squared)))
+}
+
+/// The ranked search on the in-memory spatial index.
 pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome {
+    search_with(index, request, memory_candidates(index, request.centre))
+}
+
+/// The ranked search over `candidates`: location ids with a lower bound on their geodesic
+/// distance from the centre, in non-decreasing order of that bound (the spatial seam: the
+/// in-memory R*-tree or PostGIS's KNN index).
+pub fn search_with(
+    index: &DirectoryIndex,
+    request: &SearchRequest,
+    candidates: impl Iterator<Item = (i64, f64)>,
+) -> SearchOutcome {
     let matcher = ProviderMatcher::new(index, request);
     let target = request.limit + 1; // one more than asked tells whether another page follows
-    let centre = unit_vector(request.centre.lat, request.centre.lon);
     let mut best: BTreeSet<Ranked> = BTreeSet::new();
     let mut hits: HashMap<i64, Hit> = HashMap::new();
     let mut candidates_visited = 0;
@@ -303,8 +327,7 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
         }
     };
 
-    for (point, chord_squared) in index.tree.nearest_neighbor_iter_with_distance_2(&centre) {
-        let lower_bound_m = geodesic_lower_bound_m(chord_squared);
+    for (location_id, lower_bound_m) in candidates {
         if lower_bound_m > request.radius_m {
             break;
         }
@@ -312,7 +335,7 @@ pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome 
             break;
         }
         candidates_visited += 1;
-        let Some(location) = index.locations.get(&point.data) else {
+        let Some(location) = index.locations.get(&location_id) else {
             continue;
         };
         let distance_m = geodesic_distance_m(

@@ -8,7 +8,7 @@ use geo::{Distance, Geodesic, Point};
 /// Smallest radius of curvature of the WGS84 ellipsoid (meridional, at the equator): a(1 − e²).
 /// Along any path the ellipsoidal length is at least this times the length of the same path on
 /// the unit sphere in geodetic coordinates, so `angle × this` bounds the geodesic from below.
-const MIN_RADIUS_OF_CURVATURE_M: f64 = 6_335_439.327;
+pub const MIN_RADIUS_OF_CURVATURE_M: f64 = 6_335_439.327;
 
 pub const METRES_PER_MILE: f64 = 1_609.344;
 

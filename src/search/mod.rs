@@ -5,10 +5,12 @@ pub mod cursor;
 pub mod engine;
 pub mod geodesy;
 pub mod index;
+pub mod postgis;
 pub mod ranking;
 pub mod zip_codes;
 
 pub use engine::{
-    search, search_exhaustive, Filters, RankKey, SearchMode, SearchOutcome, SearchRequest, Sort,
+    search, search_exhaustive, search_with, Filters, RankKey, SearchMode, SearchOutcome,
+    SearchRequest, Sort,
 };
 pub use index::{Affected, SearchIndex};

@@ -33,16 +33,19 @@ enum TestDatabase {
 }
 
 impl TestApp {
-    /// The app on a fresh SQLite file.
-    pub async fn spawn() -> TestApp {
-        TestApp::spawn_on(TestBackend::Sqlite)
-            .await
-            .expect("SQLite is always available")
-    }
-
     /// The app on a fresh database of `backend`; `None` when PostgreSQL is not reachable
     /// (outside CI only: under `CI=true` that fails the test).
     pub async fn spawn_on(backend: TestBackend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, None, |_| {}).await
+    }
+
+    /// Like [`spawn_on`], with the demo dataset (`providers`, fixed seed) loaded before start-up
+    /// and the settings adjusted by `configure`.
+    pub async fn spawn_with(
+        backend: TestBackend,
+        demo_providers: Option<usize>,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         let (database_url, database) = match backend {
             TestBackend::Sqlite => {
                 let directory = tempfile::tempdir().expect("temp dir");
@@ -57,11 +60,23 @@ impl TestApp {
                 (database.url.clone(), TestDatabase::Postgres(database))
             }
         };
+        if let Some(providers) = demo_providers {
+            let database = clinic_finder::db::Database::connect(
+                &database_url,
+                1,
+                std::time::Duration::from_secs(5),
+            )
+            .expect("database");
+            let mut connection = database.connection().expect("connection");
+            clinic_finder::demo::seed_demo(&mut connection, providers, 20261126)
+                .expect("demo data");
+        }
         let mut settings = Settings::for_database(&database_url);
         settings.bind = "127.0.0.1:0".parse().expect("address");
         settings.admin_key = Some(Secret::new(ADMIN_KEY.to_owned()));
         settings.workers = 1;
         settings.pool_size = 4;
+        configure(&mut settings);
         let clock = Clock::default();
         let application = Application::build(settings, clock.clone()).expect("the app starts");
         let address = format!("http://127.0.0.1:{}", application.port());
@@ -415,7 +430,13 @@ impl PostgresDatabase {
                     panic!("CI=true and PostgreSQL is not reachable at {admin_url}: {error}");
                 }
                 SKIP_NOTICE.call_once(|| {
-                    eprintln!("PostgreSQL tests SKIPPED: PostgreSQL is not reachable at {admin_url} ({error}); set CLINIC_FINDER_TEST_POSTGRES_URL");
+                    // Straight to the stream: libtest would capture an eprintln! of a passing test.
+                    use std::io::Write;
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "\nPostgreSQL tests SKIPPED: no PostgreSQL at {admin_url} ({error}). \
+                         Set CLINIC_FINDER_TEST_POSTGRES_URL, or run .ci/run.\n"
+                    );
                 });
                 return None;
             }

@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod backends;
 mod crud;
 mod errors;
 mod openapi;

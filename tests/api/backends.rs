@@ -1,0 +1,222 @@
+//! What only the PostgreSQL backend has to prove: PostGIS answers the spatial question through its
+//! GiST index, gives the same answers as SQLite, and an outage is a fast 503 that heals by itself.
+
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use crate::helpers::{TestApp, TestBackend};
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+#[actix_web::test]
+async fn postgis_search_uses_the_gist_index() {
+    let Some(app) = TestApp::spawn_with(TestBackend::Postgres, Some(20_000), |s| {
+        s.spatial_index = "postgis".into()
+    })
+    .await
+    else {
+        return;
+    };
+    let mut connection = app.database().connection().unwrap();
+    diesel::sql_query("ANALYZE locations")
+        .execute(&mut *connection)
+        .unwrap();
+    let explain = format!(
+        "EXPLAIN {}",
+        clinic_finder::search::postgis::NEAREST_LOCATIONS_SQL
+            .replace("$1", "-73.984")
+            .replace("$2", "40.7549")
+            .replace("$3", "25100")
+            .replace("$4", "-1")
+            .replace("$5", "32")
+    );
+    // As the search runs it: in a transaction with the search's session settings.
+    let plan: Vec<PlanLine> = connection
+        .transaction(|c| {
+            use diesel::connection::SimpleConnection;
+            c.batch_execute(clinic_finder::search::postgis::SEARCH_SESSION_SETTINGS)?;
+            diesel::sql_query(explain).load(c)
+        })
+        .unwrap();
+    let plan: Vec<String> = plan.into_iter().map(|l| l.line).collect();
+    // A GiST index scan bounded by the radius and ordered nearest-first (KNN): no scan of the
+    // table, no sort of everything in the radius.
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Index Scan using locations_geog")),
+        "{plan:#?}"
+    );
+    assert!(
+        plan.iter()
+            .any(|l| l.contains("Index Cond: (geog && _st_expand")),
+        "{plan:#?}"
+    );
+    assert!(
+        plan.iter().any(|l| l.contains("Order By: (geog <->")),
+        "{plan:#?}"
+    );
+    assert!(
+        !plan
+            .iter()
+            .any(|l| l.contains("Seq Scan") || l.contains("Sort")),
+        "{plan:#?}"
+    );
+    // And the endpoint answers through it.
+    let body = app
+        .get_json("/v1/search/locations?lat=40.7549&lon=-73.984&treatment=chronic_migraine")
+        .await;
+    assert!(!body["results"].as_array().unwrap().is_empty());
+}
+
+fn summary(body: &Value) -> Vec<(i64, i64, f64)> {
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let provider = r["provider"]["id"].as_i64().unwrap_or(-1);
+            (
+                r["location"]["location_id"].as_i64().unwrap(),
+                provider,
+                r["distance_km"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn sqlite_and_postgis_give_the_same_answers() {
+    let Some(postgres) = TestApp::spawn_with(TestBackend::Postgres, Some(4_000), |s| {
+        s.spatial_index = "postgis".into()
+    })
+    .await
+    else {
+        return;
+    };
+    let sqlite = TestApp::spawn_with(TestBackend::Sqlite, Some(4_000), |_| {})
+        .await
+        .unwrap();
+    let centres = [
+        (40.7549, -73.984),
+        (34.0522, -118.2437),
+        (41.8781, -87.6298),
+        (29.7604, -95.3698),
+        (47.6062, -122.3321),
+        (44.37, -100.35),
+    ];
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+    let mut compared = 0;
+    let mut nonempty = 0;
+    for round in 0..300 {
+        let (lat, lon) = centres[round % centres.len()];
+        let lat = lat + rng.gen_range(-0.5..0.5);
+        let lon = lon + rng.gen_range(-0.5..0.5);
+        let endpoint = if round % 2 == 0 {
+            "locations"
+        } else {
+            "providers"
+        };
+        let sort = ["best", "distance", "credentials"][rng.gen_range(0..3)];
+        let radius = [1.0, 5.0, 25.0, 80.0, 300.0][rng.gen_range(0..5)];
+        let treatment = [
+            "",
+            "&treatment=chronic_migraine",
+            "&treatment=cervical_dystonia,spasticity_adult",
+            "&degree=MD,DO",
+        ][rng.gen_range(0..4)];
+        let path = format!("/v1/search/{endpoint}?lat={lat}&lon={lon}&radius={radius}&sort={sort}&limit=20{treatment}");
+        let (a, b) = (sqlite.get_json(&path).await, postgres.get_json(&path).await);
+        let (a, b) = (summary(&a), summary(&b));
+        assert_eq!(a.len(), b.len(), "{path}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!((x.0, x.1), (y.0, y.1), "{path}");
+            assert!(
+                (x.2 - y.2).abs() < 0.001,
+                "{path}: {} km vs {} km",
+                x.2,
+                y.2
+            );
+        }
+        compared += 1;
+        nonempty += usize::from(!a.is_empty());
+    }
+    assert_eq!(compared, 300);
+    assert!(nonempty > 150, "most queries find something ({nonempty})");
+}
+
+fn database_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap()
+}
+
+#[actix_web::test]
+async fn an_outage_is_a_fast_503_and_heals_itself() {
+    let Some(app) =
+        TestApp::spawn_with(TestBackend::Postgres, None, |s| s.pool_timeout_secs = 2).await
+    else {
+        return;
+    };
+    assert_eq!(app.get("/readyz").await.status(), 200);
+    let clinic = app.create_clinic("Before the outage").await;
+    let name = database_name(&app.database_url).to_owned();
+    let admin_url = std::env::var("CLINIC_FINDER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
+    use diesel::connection::SimpleConnection;
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid();"
+        ))
+        .unwrap();
+
+    let started = Instant::now();
+    let response = app.get("/readyz").await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().get("retry-after").is_some());
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "answered within the pool timeout: {elapsed:?}"
+    );
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["code"], "service_unavailable");
+    assert_eq!(
+        app.get(&format!("/v1/clinics/{clinic}")).await.status(),
+        503
+    );
+    // Search reads the in-memory index: it keeps answering.
+    assert_eq!(
+        app.get("/v1/search/locations?postal_code=10001")
+            .await
+            .status(),
+        200
+    );
+
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
+        ))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if app.get("/readyz").await.status() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the service recovers once the database is back"
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        app.get_json(&format!("/v1/clinics/{clinic}")).await["name"],
+        "Before the outage"
+    );
+}
