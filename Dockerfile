@@ -4,15 +4,22 @@
 #
 #   docker build -t clinic-finder .
 #   docker run --rm -p 8080:8080 -v clinic-finder-data:/app/data clinic-finder serve --demo
+#   docker run --rm -p 8080:8080 -e CLINIC_FINDER_DATABASE_URL='postgres://user:pass@db:5432/clinics?sslmode=require' clinic-finder
 #
-# SQLite is bundled (libsqlite3-sys "bundled"), so the build needs only the C
-# compiler already present in the Rust image and the runtime needs no libraries
-# beyond glibc.
+# SQLite and libpq are bundled (built from source), so the build needs only a C
+# compiler and OpenSSL's headers (libpq speaks TLS to managed PostgreSQL), and the
+# runtime only OpenSSL and the CA certificates.
 
 ############################ builder ############################
 FROM rust:1.95-slim-bookworm AS builder
 
 WORKDIR /build
+
+# Versions come from the pinned Debian release of the base image.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libssl-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
 
 # Smaller binary; no external strip tool needed.
 ENV CARGO_PROFILE_RELEASE_STRIP=symbols
@@ -40,6 +47,11 @@ RUN touch src/main.rs src/lib.rs \
 
 ############################ runtime ############################
 FROM debian:bookworm-slim AS runtime
+
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates libssl3 \
+    && rm -rf /var/lib/apt/lists/*
 
 # Fixed, unprivileged UID/GID so a mounted data volume can be chowned predictably.
 RUN groupadd --system --gid 10001 clinic \

@@ -84,6 +84,8 @@ fn generated_index(rng: &mut ChaCha8Rng, count: usize) -> DirectoryIndex {
             .entry(provider_id)
             .or_insert_with(|| random_provider(rng, provider_id));
     }
+    // Providers arrived after their locations: place every location in its credential tier.
+    index.rebuild_tiers();
     index
 }
 

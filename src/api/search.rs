@@ -634,7 +634,13 @@ async fn run_search(
         .run(move |connection| {
             let mut candidates =
                 PostgisCandidates::new(connection, request.centre, request.radius_m);
-            let outcome = engine::search_with(&index.read(), &request, &mut candidates);
+            // One stream: PostGIS does not know the credential tiers, so every candidate may
+            // score up to 1 on credentials.
+            let stream = engine::engine::CandidateStream {
+                credential_ceiling: 1.0,
+                candidates: Box::new(&mut candidates),
+            };
+            let outcome = engine::search_with(&index.read(), &request, vec![stream]);
             match candidates.error.take() {
                 Some(error) => Err(error),
                 None => Ok(outcome),

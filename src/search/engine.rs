@@ -10,7 +10,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::geodesy::{geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
 use super::index::{DirectoryIndex, LocationEntry, ProviderEntry};
@@ -260,42 +260,81 @@ fn primary(sort: Sort, distance_m: f64, radius_m: f64, credential_score: f64) ->
     }
 }
 
-/// The best `primary` any candidate at distance ≥ `distance_m` could have.
-fn primary_upper_bound(sort: Sort, distance_m: f64, radius_m: f64) -> f64 {
-    primary(sort, distance_m, radius_m, 1.0)
+type Candidates<'a> = std::iter::Peekable<Box<dyn Iterator<Item = (i64, f64)> + 'a>>;
+
+/// A stream of candidate locations, nearest first: (location id, lower bound on its geodesic
+/// distance from the centre), every one of which scores at most `credential_ceiling` on
+/// credentials.
+pub struct CandidateStream<'a> {
+    pub credential_ceiling: f64,
+    pub candidates: Box<dyn Iterator<Item = (i64, f64)> + 'a>,
 }
 
-/// Candidates from the in-memory R*-tree: (location id, lower bound on its geodesic distance),
-/// nearest first.
-pub fn memory_candidates<'a>(
+/// The in-memory R*-trees, one stream per credential tier.
+pub fn memory_streams<'a>(
     index: &'a DirectoryIndex,
-    centre: Coordinates,
-) -> impl Iterator<Item = (i64, f64)> + 'a {
-    let centre = unit_vector(centre.lat, centre.lon);
+    request: &SearchRequest,
+) -> Vec<CandidateStream<'a>> {
+    let centre = unit_vector(request.centre.lat, request.centre.lon);
+    // Past the year the ceilings were computed for, experience may exceed them: assume the most.
+    let ceilings_hold = request.now.year() <= index.ceilings_valid_through_year;
     index
-        .tree
-        .nearest_neighbor_iter_with_distance_2(&centre)
-        .map(|(point, chord_squared)| (point.data, geodesic_lower_bound_m(chord_squared)))
+        .tiers
+        .iter()
+        .enumerate()
+        .filter(|(_, tree)| tree.size() > 0)
+        .map(|(tier, tree)| CandidateStream {
+            credential_ceiling: if ceilings_hold {
+                DirectoryIndex::tier_ceiling(tier)
+            } else {
+                1.0
+            },
+            candidates: Box::new(
+                tree.nearest_neighbor_iter_with_distance_2(&centre).map(
+                    |(point, chord_squared)| (point.data, geodesic_lower_bound_m(chord_squared)),
+                ),
+            ),
+        })
+        .collect()
 }
 
 /// The ranked search on the in-memory spatial index.
 pub fn search(index: &DirectoryIndex, request: &SearchRequest) -> SearchOutcome {
-    search_with(index, request, memory_candidates(index, request.centre))
+    search_with(index, request, memory_streams(index, request))
 }
 
-/// The ranked search over `candidates`: location ids with a lower bound on their geodesic
-/// distance from the centre, in non-decreasing order of that bound (the spatial seam: the
-/// in-memory R*-tree or PostGIS's KNN index).
+/// The best rank key any candidate at distance ≥ `lower_bound_m` with credentials at most
+/// `credential_ceiling` could have.
+fn bound_key(request: &SearchRequest, lower_bound_m: f64, credential_ceiling: f64) -> RankKey {
+    RankKey {
+        primary: primary(
+            request.sort,
+            lower_bound_m,
+            request.radius_m,
+            credential_ceiling,
+        ),
+        distance_m: lower_bound_m,
+        id: i64::MIN,
+    }
+}
+
+/// The ranked search over candidate streams (the spatial seam: the in-memory R*-trees or
+/// PostGIS's KNN index). The streams are walked side by side, always taking the head that could
+/// rank highest, so the walk can stop as soon as that head cannot beat the k-th result held.
 pub fn search_with(
     index: &DirectoryIndex,
     request: &SearchRequest,
-    candidates: impl Iterator<Item = (i64, f64)>,
+    streams: Vec<CandidateStream<'_>>,
 ) -> SearchOutcome {
     let matcher = ProviderMatcher::new(index, request);
     let target = request.limit + 1; // one more than asked tells whether another page follows
     let mut best: BTreeSet<Ranked> = BTreeSet::new();
     let mut hits: HashMap<i64, Hit> = HashMap::new();
     let mut candidates_visited = 0;
+    let mut streams: Vec<(f64, Candidates<'_>)> = streams
+        .into_iter()
+        .map(|stream| (stream.credential_ceiling, stream.candidates.peekable()))
+        .collect();
 
     let consider = |hit: Hit, best: &mut BTreeSet<Ranked>, hits: &mut HashMap<i64, Hit>| {
         let key = hit.key;
@@ -327,13 +366,32 @@ pub fn search_with(
         }
     };
 
-    for (location_id, lower_bound_m) in candidates {
-        if lower_bound_m > request.radius_m {
+    loop {
+        // The head that could rank highest; heads beyond the radius end their stream.
+        let mut chosen: Option<(usize, RankKey)> = None;
+        let mut nearest_unseen_m = f64::INFINITY;
+        for (position, (ceiling, stream)) in streams.iter_mut().enumerate() {
+            let Some(&(_, lower_bound_m)) = stream.peek() else {
+                continue;
+            };
+            if lower_bound_m > request.radius_m {
+                continue;
+            }
+            nearest_unseen_m = nearest_unseen_m.min(lower_bound_m);
+            let key = bound_key(request, lower_bound_m, *ceiling);
+            if chosen.is_none_or(|(_, best_key)| key.rank_cmp(&best_key) == Ordering::Less) {
+                chosen = Some((position, key));
+            }
+        }
+        let Some((position, bound)) = chosen else {
+            break;
+        };
+        if best.len() == target && can_stop(request, &best, &bound, nearest_unseen_m) {
             break;
         }
-        if best.len() == target && can_stop(request, &best, lower_bound_m) {
+        let Some((location_id, _)) = streams[position].1.next() else {
             break;
-        }
+        };
         candidates_visited += 1;
         let Some(location) = index.locations.get(&location_id) else {
             continue;
@@ -421,16 +479,17 @@ pub fn search_with(
     }
 }
 
-/// True when no candidate at distance ≥ `lower_bound_m` can enter the top results, and (for
-/// providers, whose result is their nearest location) no result already held can still move nearer.
-fn can_stop(request: &SearchRequest, best: &BTreeSet<Ranked>, lower_bound_m: f64) -> bool {
+/// True when no unseen candidate can enter the top results (`bound` is the best key any of them
+/// could have), and — for providers, whose result is their nearest location — no result held can
+/// still move nearer (every unseen candidate is at least `nearest_unseen_m` away).
+fn can_stop(
+    request: &SearchRequest,
+    best: &BTreeSet<Ranked>,
+    bound: &RankKey,
+    nearest_unseen_m: f64,
+) -> bool {
     let Some(worst) = best.last() else {
         return false;
-    };
-    let bound = RankKey {
-        primary: primary_upper_bound(request.sort, lower_bound_m, request.radius_m),
-        distance_m: lower_bound_m,
-        id: i64::MIN,
     };
     if bound.rank_cmp(&worst.0) != Ordering::Greater {
         return false;
@@ -439,7 +498,7 @@ fn can_stop(request: &SearchRequest, best: &BTreeSet<Ranked>, lower_bound_m: f64
         SearchMode::Locations => true,
         SearchMode::Providers => best
             .iter()
-            .all(|ranked| ranked.0.distance_m < lower_bound_m),
+            .all(|ranked| ranked.0.distance_m < nearest_unseen_m),
     }
 }
 

@@ -13,6 +13,7 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use super::geodesy::unit_vector;
+use super::ranking::{credential_score, CredentialInputs};
 use crate::db::models::{ClinicRow, CredentialRow, LocationRow, ProviderRow};
 use crate::db::schema::{
     clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
@@ -40,6 +41,8 @@ pub struct ClinicEntry {
 pub struct LocationEntry {
     pub row: LocationRow,
     pub point: [f64; 3],
+    /// The credential tier whose tree holds this location; `None` without a public provider.
+    pub tier: Option<usize>,
     pub timezone: Tz,
     pub hours: CompiledHours,
     pub weekly_hours: WeeklyHours,
@@ -108,14 +111,38 @@ impl ProviderEntry {
     }
 }
 
-#[derive(Default)]
+/// Locations are split into this many credential tiers, one R*-tree each.
+pub const CREDENTIAL_TIERS: usize = 8;
+
 pub struct DirectoryIndex {
-    pub tree: RTree<IndexedPoint>,
+    /// One R*-tree per credential tier: tier `t` holds the locations whose best public provider
+    /// can score at most `(t + 1) / CREDENTIAL_TIERS` on credentials (see [`Self::credential_ceiling`]).
+    /// Walking the tiers side by side lets a dense centre stop after the few locations that can
+    /// still matter. A location without a public provider is in no tree.
+    pub tiers: Vec<RTree<IndexedPoint>>,
     pub locations: HashMap<i64, LocationEntry>,
     pub clinics: HashMap<i64, ClinicEntry>,
     pub providers: HashMap<i64, ProviderEntry>,
+    /// provider → the locations it is linked to (every link, public or not).
+    pub provider_locations: HashMap<i64, Vec<i64>>,
     /// treatment code → specialty codes that usually treat it.
     pub treatment_specialties: HashMap<String, Vec<String>>,
+    /// The tier ceilings hold through the end of this year (experience grows with time).
+    pub ceilings_valid_through_year: i32,
+}
+
+impl Default for DirectoryIndex {
+    fn default() -> Self {
+        DirectoryIndex {
+            tiers: (0..CREDENTIAL_TIERS).map(|_| RTree::new()).collect(),
+            locations: HashMap::new(),
+            clinics: HashMap::new(),
+            providers: HashMap::new(),
+            provider_locations: HashMap::new(),
+            treatment_specialties: HashMap::new(),
+            ceilings_valid_through_year: chrono::Utc::now().year() + 1,
+        }
+    }
 }
 
 /// What a write touched; the index reloads exactly these from the database.
@@ -219,26 +246,134 @@ impl SearchIndex {
             }
         }
         for (id, provider) in providers {
-            match provider {
-                Some(provider) => index.providers.insert(id, provider),
-                None => index.providers.remove(&id),
-            };
+            index.replace_provider(id, provider);
         }
         Ok(())
     }
 }
 
 impl DirectoryIndex {
-    fn remove_location(&mut self, id: i64) {
-        if let Some(old) = self.locations.remove(&id) {
-            self.tree.remove(&GeomWithData::new(old.point, id));
+    /// The most this provider could score on credentials, for any treatment, until the end of
+    /// `ceilings_valid_through_year`: every verified credential counted (expired or not, relevant
+    /// or not), its largest recorded volume, its experience at the end of that year.
+    pub fn credential_ceiling(&self, provider: &ProviderEntry) -> f64 {
+        let end_of_year = NaiveDate::from_ymd_opt(self.ceilings_valid_through_year, 12, 31)
+            .unwrap_or(NaiveDate::MAX);
+        let inputs = CredentialInputs {
+            relevant_board_certification: provider
+                .credentials
+                .iter()
+                .any(|c| c.kind == CredentialKind::BoardCertification),
+            injector_training: provider
+                .credentials
+                .iter()
+                .any(|c| c.kind == CredentialKind::InjectorTraining),
+            years_of_experience: provider.years_of_experience(end_of_year),
+            annual_procedure_volume: provider
+                .treatments
+                .iter()
+                .filter_map(|(_, v)| v.map(|v| v.max(0) as u32))
+                .max(),
+        };
+        credential_score(&inputs)
+    }
+
+    /// The credential bound of a tier.
+    pub fn tier_ceiling(tier: usize) -> f64 {
+        (tier + 1) as f64 / CREDENTIAL_TIERS as f64
+    }
+
+    fn tier_of(&self, location: &LocationEntry) -> Option<usize> {
+        let best = location
+            .provider_ids
+            .iter()
+            .filter_map(|id| self.providers.get(id))
+            .map(|provider| self.credential_ceiling(provider))
+            .max_by(f64::total_cmp)?;
+        // The smallest tier whose ceiling is at least `best`.
+        let tier = (best * CREDENTIAL_TIERS as f64 - 1e-9).ceil().max(1.0) as usize - 1;
+        Some(tier.min(CREDENTIAL_TIERS - 1))
+    }
+
+    /// Puts a location into the tree of the tier it now belongs to.
+    fn place(&mut self, id: i64) {
+        let Some(location) = self.locations.get(&id) else {
+            return;
+        };
+        let (old, new, point) = (location.tier, self.tier_of(location), location.point);
+        if old == new {
+            return;
+        }
+        if let Some(old) = old {
+            self.tiers[old].remove(&GeomWithData::new(point, id));
+        }
+        if let Some(new) = new {
+            self.tiers[new].insert(GeomWithData::new(point, id));
+        }
+        if let Some(location) = self.locations.get_mut(&id) {
+            location.tier = new;
         }
     }
 
-    pub fn insert_location(&mut self, location: LocationEntry) {
-        self.tree
-            .insert(GeomWithData::new(location.point, location.row.id));
-        self.locations.insert(location.row.id, location);
+    fn remove_location(&mut self, id: i64) {
+        if let Some(old) = self.locations.remove(&id) {
+            if let Some(tier) = old.tier {
+                self.tiers[tier].remove(&GeomWithData::new(old.point, id));
+            }
+            for provider_id in &old.provider_ids {
+                if let Some(ids) = self.provider_locations.get_mut(provider_id) {
+                    ids.retain(|location_id| *location_id != id);
+                }
+            }
+        }
+    }
+
+    pub fn insert_location(&mut self, mut location: LocationEntry) {
+        let id = location.row.id;
+        location.tier = None;
+        for provider_id in &location.provider_ids {
+            self.provider_locations
+                .entry(*provider_id)
+                .or_default()
+                .push(id);
+        }
+        self.locations.insert(id, location);
+        self.place(id);
+    }
+
+    /// Re-tiers a provider's locations after the provider changed.
+    fn replace_provider(&mut self, id: i64, provider: Option<ProviderEntry>) {
+        match provider {
+            Some(provider) => self.providers.insert(id, provider),
+            None => self.providers.remove(&id),
+        };
+        for location_id in self
+            .provider_locations
+            .get(&id)
+            .cloned()
+            .unwrap_or_default()
+        {
+            self.place(location_id);
+        }
+    }
+
+    /// Computes every location's tier and bulk-loads the trees (after a load of many entries).
+    pub fn rebuild_tiers(&mut self) {
+        let mut points: Vec<Vec<IndexedPoint>> = vec![Vec::new(); CREDENTIAL_TIERS];
+        let tiers: Vec<(i64, Option<usize>)> = self
+            .locations
+            .values()
+            .map(|l| (l.row.id, self.tier_of(l)))
+            .collect();
+        for (id, tier) in tiers {
+            if let Some(location) = self.locations.get_mut(&id) {
+                location.tier = tier;
+                if let Some(tier) = tier {
+                    points[tier].push(GeomWithData::new(location.point, id));
+                }
+            }
+        }
+        self.tiers = points.into_iter().map(RTree::bulk_load).collect();
     }
 
     fn load_all(connection: &mut DbConnection) -> ApiResult<DirectoryIndex> {
@@ -276,17 +411,21 @@ impl DirectoryIndex {
         {
             links.entry(location_id).or_default().push(provider_id);
         }
-        let mut points = Vec::new();
         for row in locations::table
             .select(LocationRow::as_select())
             .load(connection)?
         {
             let provider_ids = links.remove(&row.id).unwrap_or_default();
+            for provider_id in &provider_ids {
+                index
+                    .provider_locations
+                    .entry(*provider_id)
+                    .or_default()
+                    .push(row.id);
+            }
             let entry = location_entry(row, provider_ids)?;
-            points.push(GeomWithData::new(entry.point, entry.row.id));
             index.locations.insert(entry.row.id, entry);
         }
-        index.tree = RTree::bulk_load(points);
 
         let verified = VettingStatus::Verified.as_str();
         let provider_rows = providers::table
@@ -344,6 +483,7 @@ impl DirectoryIndex {
             )?;
             index.providers.insert(id, entry);
         }
+        index.rebuild_tiers();
         Ok(index)
     }
 }
@@ -370,6 +510,7 @@ pub fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<Loc
         .map_err(|_| ApiError::internal("stored opening hours are invalid"))?;
     Ok(LocationEntry {
         point: unit_vector(row.latitude, row.longitude),
+        tier: None,
         timezone,
         hours,
         weekly_hours,
@@ -481,4 +622,123 @@ fn load_provider(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Pro
         treatments,
         verified,
     )?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn location(id: i64, provider_ids: Vec<i64>) -> LocationEntry {
+        let created = NaiveDateTime::default();
+        let row = LocationRow {
+            id,
+            clinic_id: 1,
+            name: None,
+            address_line1: String::new(),
+            address_line2: None,
+            city: String::new(),
+            state: "NY".into(),
+            postal_code: String::new(),
+            country: "US".into(),
+            latitude: 40.0 + id as f64 * 0.01,
+            longitude: -74.0,
+            timezone: "UTC".into(),
+            opening_hours: "{}".into(),
+            phone: None,
+            external_id: None,
+            created_at: created,
+            updated_at: created,
+            version: 1,
+        };
+        location_entry(row, provider_ids).unwrap()
+    }
+
+    fn provider(id: i64, kinds: &[CredentialKind]) -> ProviderEntry {
+        ProviderEntry {
+            id,
+            npi: String::new(),
+            given_name: String::new(),
+            family_name: String::new(),
+            name_lower: String::new(),
+            degree: Degree::Md,
+            primary_specialty_code: String::new(),
+            specialty_codes: Vec::new(),
+            practice_start_year: Some(2020),
+            languages: Vec::new(),
+            accepting_new_patients: true,
+            treatments: Vec::new(),
+            credentials: kinds
+                .iter()
+                .map(|&kind| VerifiedCredential {
+                    id,
+                    kind,
+                    issuer: String::new(),
+                    jurisdiction: None,
+                    specialty_code: None,
+                    expires_on: None,
+                    verified_at: None,
+                    source_type: None,
+                    next_due_on: None,
+                })
+                .collect(),
+        }
+    }
+
+    /// Every location sits in exactly the tree of the tier its providers give it now.
+    fn assert_consistent(index: &DirectoryIndex) {
+        for location in index.locations.values() {
+            assert_eq!(
+                location.tier,
+                index.tier_of(location),
+                "location {}",
+                location.row.id
+            );
+            for (tier, tree) in index.tiers.iter().enumerate() {
+                let present = tree.contains(&GeomWithData::new(location.point, location.row.id));
+                assert_eq!(
+                    present,
+                    location.tier == Some(tier),
+                    "location {} in tier {tier}",
+                    location.row.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn writes_move_locations_between_credential_tiers() {
+        let mut index = DirectoryIndex::default();
+        index.replace_provider(1, Some(provider(1, &[CredentialKind::StateLicense])));
+        index.insert_location(location(10, vec![1]));
+        index.insert_location(location(11, vec![1, 2]));
+        index.insert_location(location(12, vec![3]));
+        assert_consistent(&index);
+        assert_eq!(
+            index.locations[&12].tier, None,
+            "no public provider: in no tree"
+        );
+        let low = index.locations[&10].tier.unwrap();
+
+        // A board certification and injector training raise both of provider 1's locations.
+        let certified = [
+            CredentialKind::StateLicense,
+            CredentialKind::BoardCertification,
+            CredentialKind::InjectorTraining,
+        ];
+        index.replace_provider(1, Some(provider(1, &certified)));
+        assert_consistent(&index);
+        assert!(index.locations[&10].tier.unwrap() > low);
+
+        // Provider 2 appears; provider 1 leaves the public directory.
+        index.replace_provider(2, Some(provider(2, &[CredentialKind::StateLicense])));
+        index.replace_provider(1, None);
+        assert_consistent(&index);
+        assert_eq!(index.locations[&10].tier, None);
+        assert_eq!(index.locations[&11].tier, Some(low));
+
+        index.remove_location(11);
+        assert_consistent(&index);
+        assert_eq!(index.tiers.iter().map(|t| t.size()).sum::<usize>(), 0);
+    }
 }
