@@ -763,6 +763,7 @@ fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc
     }
 }
 
+/// The JSON body, or the same results as an RFC 7946 FeatureCollection.
 fn respond<T: Serialize>(
     results: Vec<T>,
     coordinates: Vec<Coordinates>,
@@ -770,29 +771,60 @@ fn respond<T: Serialize>(
     next_cursor: Option<String>,
     geojson: bool,
 ) -> HttpResponse {
-    if !geojson {
-        let mut body = serde_json::json!({"meta": meta, "results": results});
-        if let Some(cursor) = &next_cursor {
-            body["next_cursor"] = cursor.clone().into();
-        }
-        return HttpResponse::Ok().json(body);
+    #[derive(Serialize)]
+    struct Body<T> {
+        meta: SearchMeta,
+        results: Vec<T>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
     }
-    let features: Vec<serde_json::Value> = results
+    if !geojson {
+        return HttpResponse::Ok().json(Body {
+            meta,
+            results,
+            next_cursor,
+        });
+    }
+    #[derive(Serialize)]
+    struct Feature<'a, T> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        geometry: Point,
+        properties: &'a T,
+    }
+    #[derive(Serialize)]
+    struct Point {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        coordinates: [f64; 2],
+    }
+    #[derive(Serialize)]
+    struct Collection<'a, T> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        features: Vec<Feature<'a, T>>,
+        meta: SearchMeta,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
+    }
+    let features = results
         .iter()
         .zip(coordinates)
-        .map(|(result, point)| {
-            serde_json::json!({
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [point.lon, point.lat]},
-                "properties": result,
-            })
+        .map(|(properties, point)| Feature {
+            kind: "Feature",
+            geometry: Point {
+                kind: "Point",
+                coordinates: [point.lon, point.lat],
+            },
+            properties,
         })
         .collect();
-    let mut collection =
-        serde_json::json!({"type": "FeatureCollection", "features": features, "meta": meta});
-    if let Some(cursor) = next_cursor {
-        collection["next_cursor"] = cursor.into();
-    }
+    let collection = Collection {
+        kind: "FeatureCollection",
+        features,
+        meta,
+        next_cursor,
+    };
     HttpResponse::Ok()
         .content_type("application/geo+json")
         .body(serde_json::to_vec(&collection).unwrap_or_default())

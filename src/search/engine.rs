@@ -396,15 +396,8 @@ pub fn search_with(
         let Some(location) = index.locations.get(&location_id) else {
             continue;
         };
-        let distance_m = geodesic_distance_m(
-            request.centre.lat,
-            request.centre.lon,
-            location.row.latitude,
-            location.row.longitude,
-        );
-        if distance_m > request.radius_m {
-            continue;
-        }
+        // Filters first: most candidates in a dense centre fail them, and the exact geodesic
+        // distance is the costlier computation.
         if let Some(instant) = request.filters.open_at {
             if !location.hours.is_open_at(location.timezone, instant) {
                 continue;
@@ -418,6 +411,18 @@ pub fn search_with(
             _ => false,
         };
         let matching = matching_providers(index, &matcher, location, clinic_name_matches);
+        if matching.is_empty() {
+            continue;
+        }
+        let distance_m = geodesic_distance_m(
+            request.centre.lat,
+            request.centre.lon,
+            location.row.latitude,
+            location.row.longitude,
+        );
+        if distance_m > request.radius_m {
+            continue;
+        }
         match request.mode {
             SearchMode::Locations => {
                 let Some((provider_id, inputs, score)) = matching

@@ -377,7 +377,207 @@ async fn expiring_and_expired_queues(app: TestApp) {
     .await;
 }
 
+async fn audit_count(app: &TestApp) -> (usize, String) {
+    let audit = app
+        .admin_ok(Method::GET, "/v1/admin/audit?limit=100", None, None)
+        .await;
+    let items = audit["items"].as_array().unwrap();
+    (
+        items.len(),
+        items
+            .first()
+            .map(|e| e["action"].as_str().unwrap().to_owned())
+            .unwrap_or_default(),
+    )
+}
+
+async fn every_kind_of_write_adds_exactly_one_audit_row(app: TestApp) {
+    let clinic = app.create_clinic("Audited").await;
+    let mut expected = 1;
+    let mut check = |(count, action): (usize, String), wanted: &str| {
+        expected += 1;
+        assert_eq!((count, action.as_str()), (expected, wanted));
+    };
+    let c = format!("/v1/clinics/{clinic}");
+    app.admin_ok(
+        Method::PATCH,
+        &c,
+        Some(json!({"phone": "+1-212-555-0100"})),
+        Some(1),
+    )
+    .await;
+    check(audit_count(&app).await, "clinic.update");
+    let location = app
+        .create_location(clinic, 40.7, -74.0, "America/New_York")
+        .await;
+    check(audit_count(&app).await, "location.create");
+    app.admin_ok(
+        Method::PATCH,
+        &format!("/v1/locations/{location}"),
+        Some(json!({"city": "NYC"})),
+        Some(1),
+    )
+    .await;
+    check(audit_count(&app).await, "location.update");
+    let provider = app.create_provider(&npi(610), "2084N0400X").await;
+    check(audit_count(&app).await, "provider.create");
+    app.admin_ok(
+        Method::PATCH,
+        &format!("/v1/providers/{provider}"),
+        Some(json!({"bio": "x"})),
+        Some(1),
+    )
+    .await;
+    check(audit_count(&app).await, "provider.update");
+    app.link(provider, location).await;
+    check(audit_count(&app).await, "provider.link_location");
+    app.offer(provider, "blepharospasm").await;
+    check(audit_count(&app).await, "provider.set_treatment");
+    let credential = app
+        .add_credential(
+            provider,
+            json!({"kind": "state_license", "issuer": "NY", "jurisdiction": "NY"}),
+        )
+        .await;
+    check(audit_count(&app).await, "credential.create");
+    app.verify_credential(credential, "state_medical_board")
+        .await;
+    check(audit_count(&app).await, "credential.verify");
+    app.admin_ok(
+        Method::PATCH,
+        &format!("/v1/credentials/{credential}"),
+        Some(json!({"identifier": "A1"})),
+        Some(2),
+    )
+    .await;
+    check(audit_count(&app).await, "credential.update");
+    assert_eq!(app.transition(provider, "under_review").await.status(), 200);
+    check(audit_count(&app).await, "provider.transition");
+    let (key_id, _) = key(&app, "partner", None).await;
+    check(audit_count(&app).await, "api_key.create");
+    app.admin_ok(
+        Method::POST,
+        &format!("/v1/admin/keys/{key_id}/revoke"),
+        None,
+        None,
+    )
+    .await;
+    check(audit_count(&app).await, "api_key.revoke");
+    app.admin_ok(
+        Method::DELETE,
+        &format!("/v1/credentials/{credential}"),
+        None,
+        None,
+    )
+    .await;
+    check(audit_count(&app).await, "credential.delete");
+    app.admin_ok(
+        Method::DELETE,
+        &format!("/v1/providers/{provider}/treatments/blepharospasm"),
+        None,
+        None,
+    )
+    .await;
+    check(audit_count(&app).await, "provider.remove_treatment");
+    app.admin_ok(
+        Method::DELETE,
+        &format!("/v1/providers/{provider}/locations/{location}"),
+        None,
+        None,
+    )
+    .await;
+    check(audit_count(&app).await, "provider.unlink_location");
+    app.admin_ok(
+        Method::DELETE,
+        &format!("/v1/locations/{location}"),
+        None,
+        None,
+    )
+    .await;
+    check(audit_count(&app).await, "location.delete");
+    app.admin_ok(
+        Method::DELETE,
+        &format!("/v1/providers/{provider}"),
+        None,
+        None,
+    )
+    .await;
+    check(audit_count(&app).await, "provider.delete");
+    app.admin_ok(Method::DELETE, &c, None, None).await;
+    check(audit_count(&app).await, "clinic.delete");
+    // Failed writes leave no trace.
+    assert_problem(
+        app.admin(Method::PATCH, &c, Some(json!({"name": "gone"})), Some(1))
+            .await,
+        404,
+    )
+    .await;
+    assert_eq!(audit_count(&app).await.0, expected);
+}
+
+async fn updates_cannot_set_vetting_state_or_bookkeeping(app: TestApp) {
+    let provider = app.create_provider(&npi(611), "2084N0400X").await;
+    for field in [
+        "vetting_status",
+        "version",
+        "id",
+        "created_at",
+        "npi_verified",
+    ] {
+        let body = json!({ field: "verified" });
+        let problem = assert_problem(
+            app.admin(
+                Method::PATCH,
+                &format!("/v1/providers/{provider}"),
+                Some(body),
+                Some(1),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["pointer"], format!("/{field}"));
+    }
+    let credential = app
+        .add_credential(
+            provider,
+            json!({"kind": "state_license", "issuer": "NY", "jurisdiction": "NY"}),
+        )
+        .await;
+    for field in [
+        "verification_status",
+        "verified_at",
+        "verified_by_key_id",
+        "next_due_on",
+    ] {
+        let body = json!({ field: "2030-01-01" });
+        assert_problem(
+            app.admin(
+                Method::PATCH,
+                &format!("/v1/credentials/{credential}"),
+                Some(body),
+                Some(1),
+            )
+            .await,
+            422,
+        )
+        .await;
+    }
+    let admin = app
+        .admin_ok(
+            Method::GET,
+            &format!("/v1/admin/providers/{provider}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(admin["vetting_status"], "pending");
+    assert_eq!(admin["credentials"][0]["verification_status"], "unverified");
+}
+
 on_both_backends!(
+    every_kind_of_write_adds_exactly_one_audit_row,
+    updates_cannot_set_vetting_state_or_bookkeeping,
     the_lifecycle_allows_exactly_its_transitions,
     every_write_is_audited_once_with_before_and_after,
     keys_roles_and_the_authorization_matrix,

@@ -1,0 +1,151 @@
+//! The binary as an operator uses it: key creation, serving with a bootstrap key, health checks,
+//! and logs that never carry a secret.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_clinic-finder");
+const BOOTSTRAP_KEY: &str = "cli-test-bootstrap-key-9f8e7d6c5b4a39281706";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn http(port: u16, method: &str, path: &str, key: Option<&str>) -> u16 {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    let body = if method == "POST" {
+        "{\"name\": \"CLI clinic\"}"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn keys_are_shown_once_and_never_logged() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("cli.sqlite3");
+    let database = database.to_str().unwrap();
+
+    // `keys create` prints the secret once, on standard output.
+    let created = Command::new(BINARY)
+        .args([
+            "keys",
+            "create",
+            "--role",
+            "reviewer",
+            "--name",
+            "cli reviewer",
+        ])
+        .env("CLINIC_FINDER_DATABASE_URL", database)
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let reviewer_key = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    assert!(
+        reviewer_key.starts_with("cf_") && reviewer_key.len() >= 46,
+        "{reviewer_key}"
+    );
+    assert!(!String::from_utf8_lossy(&created.stderr).contains(&reviewer_key));
+
+    let port = free_port();
+    let mut server = Command::new(BINARY)
+        .arg("serve")
+        .env("CLINIC_FINDER_DATABASE_URL", database)
+        .env("CLINIC_FINDER_BIND", format!("127.0.0.1:{port}"))
+        .env("CLINIC_FINDER_ADMIN_KEY", BOOTSTRAP_KEY)
+        .env("CLINIC_FINDER_LOG", "debug")
+        .env("CLINIC_FINDER_WORKERS", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let healthcheck = || {
+        Command::new(BINARY)
+            .arg("healthcheck")
+            .env("CLINIC_FINDER_BIND", format!("127.0.0.1:{port}"))
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !healthcheck() {
+        assert!(Instant::now() < deadline, "the server answers /readyz");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    assert_eq!(http(port, "POST", "/v1/clinics", Some(BOOTSTRAP_KEY)), 201);
+    assert_eq!(
+        http(port, "GET", "/v1/admin/queue/pending", Some(&reviewer_key)),
+        200
+    );
+    assert_eq!(http(port, "POST", "/v1/clinics", Some(&reviewer_key)), 403);
+    assert_eq!(
+        http(
+            port,
+            "POST",
+            "/v1/clinics",
+            Some("cf_wrong_key_000000000000000000000000000000000")
+        ),
+        401
+    );
+
+    server.kill().unwrap();
+    let _ = server.wait();
+    assert!(
+        !healthcheck(),
+        "the health check fails once the server is gone"
+    );
+    let mut logs = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+
+    // Structured request logs with request ids…
+    let request_lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["message"] == "request")
+        .collect();
+    assert!(request_lines.len() >= 4, "{logs}");
+    assert!(request_lines
+        .iter()
+        .all(|line| line["request_id"].is_string() && line["status"].is_u64()));
+    // …and no secret anywhere, even at debug level.
+    assert!(
+        !logs.contains(BOOTSTRAP_KEY),
+        "the bootstrap key was logged"
+    );
+    assert!(!logs.contains(&reviewer_key), "a key was logged");
+    assert!(!logs.contains("cf_wrong_key"), "a presented key was logged");
+}
