@@ -120,6 +120,16 @@ pub struct Settings {
           value_parser = ["memory", "postgis"])]
     pub spatial_index: String,
 
+    /// Milliseconds between polls of the change feed, through which writes made by other
+    /// processes on the same database reach this one's search index (0: never poll).
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_CHANGE_FEED_MS",
+        default_value_t = 500,
+        global = true
+    )]
+    pub change_feed_ms: u64,
+
     /// HTTP worker threads (0: one per core).
     #[arg(
         long,

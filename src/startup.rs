@@ -14,8 +14,11 @@ use crate::api::extract::{path_error, query_error};
 use crate::api::taxonomy::Taxonomy;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::db::DbConnection;
 use crate::db::{self, Database};
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
+use crate::search::feed::{self, FeedReader};
+use crate::search::Affected;
 use crate::search::SearchIndex;
 use crate::telemetry::request_middleware;
 
@@ -26,6 +29,59 @@ pub struct AppState {
     pub clock: Clock,
     pub taxonomy: Taxonomy,
     pub settings: Settings,
+}
+
+impl AppState {
+    /// Runs a write transaction, records what it touched (`affected`, from its result) in the
+    /// change feed within the same transaction, then refreshes this process's search index.
+    pub async fn write<T, W, A>(&self, work: W, affected: A) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        W: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        A: FnOnce(&T) -> Affected + Send + 'static,
+    {
+        let (value, touched) = self
+            .db
+            .write(move |connection| {
+                let value = work(connection)?;
+                let touched = affected(&value);
+                feed::record(connection, &touched)?;
+                Ok((value, touched))
+            })
+            .await?;
+        if !touched.is_empty() {
+            if let Err(error) = self.index.refresh(&self.db, touched).await {
+                // The write is committed and stands; the change feed retries on its next poll.
+                tracing::error!(%error, "refreshing the search index after a write failed");
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// Polls the change feed until the app is gone, so writes made through other processes reach
+/// this one's index.
+fn spawn_feed_poller(state: std::sync::Weak<AppState>, mut reader: FeedReader, interval: Duration) {
+    std::thread::spawn(move || {
+        let mut last_prune = std::time::Instant::now();
+        loop {
+            std::thread::sleep(interval);
+            let Some(state) = state.upgrade() else { return };
+            let polled = state.db.connection().and_then(|mut connection| {
+                let reloaded = reader.poll(&mut connection, &state.index)?;
+                if last_prune.elapsed() > Duration::from_secs(3600) {
+                    feed::prune(&mut connection)?;
+                    last_prune = std::time::Instant::now();
+                }
+                Ok(reloaded)
+            });
+            match polled {
+                Ok(0) => {}
+                Ok(reloaded) => tracing::debug!(reloaded, "change feed applied"),
+                Err(error) => tracing::warn!(%error, "change feed poll failed; retrying"),
+            }
+        }
+    });
 }
 
 pub struct Application {
@@ -52,6 +108,10 @@ impl Application {
             db::keys::register_bootstrap(&mut connection, key.expose())
                 .map_err(|e| format!("bootstrap key: {e}"))?;
         }
+        // Read the feed position before the index: a change committed while the index loads is
+        // then replayed (reloading is idempotent) rather than missed.
+        let feed_position =
+            feed::latest_id(&mut connection).map_err(|e| format!("change feed: {e}"))?;
         let started = std::time::Instant::now();
         let index = SearchIndex::load(&mut connection).map_err(|e| format!("search index: {e}"))?;
         let locations = index.read().locations.len();
@@ -67,6 +127,7 @@ impl Application {
             .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let workers = settings.workers;
+        let poll_interval = Duration::from_millis(settings.change_feed_ms);
         let state = web::Data::new(AppState {
             db: database,
             index,
@@ -74,6 +135,13 @@ impl Application {
             taxonomy,
             settings,
         });
+        if !poll_interval.is_zero() {
+            spawn_feed_poller(
+                std::sync::Arc::downgrade(&state.clone().into_inner()),
+                FeedReader::starting_after(feed_position),
+                poll_interval,
+            );
+        }
         let app_state = state.clone();
         let mut server = HttpServer::new(move || build_app(app_state.clone()));
         if workers > 0 {

@@ -182,8 +182,8 @@ pub async fn transition_provider(
     let expected = if_match.required()?;
     let today = state.clock.now().date_naive();
     let provider = state
-        .db
-        .write(move |c| {
+        .write(
+            move |c| {
             let before = admin_view(db::providers::get_record(c, id)?);
             if before.version != expected {
                 return Err(ApiError::PreconditionFailed { current_version: before.version });
@@ -206,11 +206,9 @@ pub async fn transition_provider(
             let after = admin_view(db::providers::record(c, row)?);
             db::audit::record(c, &actor, "provider.transition", "provider", id, Some(&before), Some(&after), Some(&input.reason))?;
             Ok(after)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::provider(id))
+        },
+            move |provider| Affected::provider(id),
+        )
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(provider.version))

@@ -188,26 +188,24 @@ pub async fn create_clinic(
         updated_at: now,
     };
     let clinic = state
-        .db
-        .write(move |c| {
-            let row = db::clinics::insert(c, &new)?;
-            let clinic = view(c, row)?;
-            db::audit::record(
-                c,
-                &actor,
-                "clinic.create",
-                "clinic",
-                clinic.id,
-                None::<&ClinicView>,
-                Some(&clinic),
-                None,
-            )?;
-            Ok(clinic)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::clinic(clinic.id))
+        .write(
+            move |c| {
+                let row = db::clinics::insert(c, &new)?;
+                let clinic = view(c, row)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "clinic.create",
+                    "clinic",
+                    clinic.id,
+                    None::<&ClinicView>,
+                    Some(&clinic),
+                    None,
+                )?;
+                Ok(clinic)
+            },
+            move |clinic| Affected::clinic(clinic.id),
+        )
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(clinic.version))
@@ -239,26 +237,27 @@ pub async fn update_clinic(
         external_id: input.external_id,
     };
     let clinic = state
-        .db
-        .write(move |c| {
-            let before = db::clinics::get(c, id)?;
-            let before = view(c, before)?;
-            let row = db::clinics::update(c, id, expected, &changes)?;
-            let after = view(c, row)?;
-            db::audit::record(
-                c,
-                &actor,
-                "clinic.update",
-                "clinic",
-                id,
-                Some(&before),
-                Some(&after),
-                None,
-            )?;
-            Ok(after)
-        })
+        .write(
+            move |c| {
+                let before = db::clinics::get(c, id)?;
+                let before = view(c, before)?;
+                let row = db::clinics::update(c, id, expected, &changes)?;
+                let after = view(c, row)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "clinic.update",
+                    "clinic",
+                    id,
+                    Some(&before),
+                    Some(&after),
+                    None,
+                )?;
+                Ok(after)
+            },
+            move |clinic| Affected::clinic(id),
+        )
         .await?;
-    state.index.refresh(&state.db, Affected::clinic(id)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(clinic.version))
         .json(clinic))
@@ -278,36 +277,31 @@ pub async fn delete_clinic(
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     let location_ids = state
-        .db
-        .write(move |c| {
-            let row = db::clinics::get(c, id)?;
-            if if_match.0.is_some_and(|expected| expected != row.version) {
-                return Err(crate::error::ApiError::PreconditionFailed {
-                    current_version: row.version,
-                });
-            }
-            let before = view(c, row)?;
-            db::clinics::delete(c, id)?;
-            db::audit::record(
-                c,
-                &actor,
-                "clinic.delete",
-                "clinic",
-                id,
-                Some(&before),
-                None::<&ClinicView>,
-                None,
-            )?;
-            Ok(before.location_ids)
-        })
-        .await?;
-    state
-        .index
-        .refresh(
-            &state.db,
-            Affected {
+        .write(
+            move |c| {
+                let row = db::clinics::get(c, id)?;
+                if if_match.0.is_some_and(|expected| expected != row.version) {
+                    return Err(crate::error::ApiError::PreconditionFailed {
+                        current_version: row.version,
+                    });
+                }
+                let before = view(c, row)?;
+                db::clinics::delete(c, id)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "clinic.delete",
+                    "clinic",
+                    id,
+                    Some(&before),
+                    None::<&ClinicView>,
+                    None,
+                )?;
+                Ok(before.location_ids)
+            },
+            move |location_ids| Affected {
                 clinics: vec![id],
-                locations: location_ids,
+                locations: location_ids.clone(),
                 providers: vec![],
             },
         )

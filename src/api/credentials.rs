@@ -305,81 +305,79 @@ pub async fn update_credential(
     let (id, input) = (id.into_inner(), body.into_inner()?);
     let expected = if_match.required()?;
     let credential = state
-        .db
-        .write(move |c| {
-            let before = get(c, id)?;
-            let mut checks = Checks::of(&input);
-            let kind = CredentialKind::parse(&before.kind).unwrap_or(CredentialKind::Education);
-            let jurisdiction = input
-                .jurisdiction
-                .clone()
-                .unwrap_or(before.jurisdiction.clone());
-            let specialty = input
-                .specialty_code
-                .clone()
-                .unwrap_or(before.specialty_code.clone());
-            let issued_on = input.issued_on.unwrap_or(before.issued_on);
-            let expires_on = input.expires_on.unwrap_or(before.expires_on);
-            check_fields(
-                &mut checks,
-                c,
-                kind,
-                jurisdiction.as_deref(),
-                specialty.as_deref(),
-                issued_on,
-                expires_on,
-            )?;
-            checks.finish()?;
-            if before.version != expected {
-                return Err(ApiError::PreconditionFailed {
-                    current_version: before.version,
-                });
-            }
-            let changes = CredentialChanges {
-                issuer: input.issuer,
-                identifier: input.identifier,
-                jurisdiction: input.jurisdiction,
-                specialty_code: input.specialty_code,
-                issued_on: input.issued_on,
-                expires_on: input.expires_on,
-            };
-            let row = diesel::update(
-                credentials::table
-                    .find(id)
-                    .filter(credentials::version.eq(before.version)),
-            )
-            .set((
-                changes,
-                credentials::verification_status.eq(VerificationStatus::Unverified.as_str()),
-                credentials::verified_at.eq(None::<NaiveDateTime>),
-                credentials::verified_by_key_id.eq(None::<i64>),
-                credentials::next_due_on.eq(None::<NaiveDate>),
-                credentials::updated_at.eq(db::now()),
-                credentials::version.eq(before.version + 1),
-            ))
-            .returning(credentials::all_columns)
-            .get_result::<CredentialRow>(c)
-            .optional()?
-            .ok_or(ApiError::PreconditionFailed {
-                current_version: before.version + 1,
-            })?;
-            let (before, after) = (CredentialView::from(before), CredentialView::from(row));
-            db::audit::record(
-                c,
-                &actor,
-                "credential.update",
-                "credential",
-                id,
-                Some(&before),
-                Some(&after),
-                None,
-            )?;
-            Ok(after)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::provider(credential.provider_id))
+        .write(
+            move |c| {
+                let before = get(c, id)?;
+                let mut checks = Checks::of(&input);
+                let kind = CredentialKind::parse(&before.kind).unwrap_or(CredentialKind::Education);
+                let jurisdiction = input
+                    .jurisdiction
+                    .clone()
+                    .unwrap_or(before.jurisdiction.clone());
+                let specialty = input
+                    .specialty_code
+                    .clone()
+                    .unwrap_or(before.specialty_code.clone());
+                let issued_on = input.issued_on.unwrap_or(before.issued_on);
+                let expires_on = input.expires_on.unwrap_or(before.expires_on);
+                check_fields(
+                    &mut checks,
+                    c,
+                    kind,
+                    jurisdiction.as_deref(),
+                    specialty.as_deref(),
+                    issued_on,
+                    expires_on,
+                )?;
+                checks.finish()?;
+                if before.version != expected {
+                    return Err(ApiError::PreconditionFailed {
+                        current_version: before.version,
+                    });
+                }
+                let changes = CredentialChanges {
+                    issuer: input.issuer,
+                    identifier: input.identifier,
+                    jurisdiction: input.jurisdiction,
+                    specialty_code: input.specialty_code,
+                    issued_on: input.issued_on,
+                    expires_on: input.expires_on,
+                };
+                let row = diesel::update(
+                    credentials::table
+                        .find(id)
+                        .filter(credentials::version.eq(before.version)),
+                )
+                .set((
+                    changes,
+                    credentials::verification_status.eq(VerificationStatus::Unverified.as_str()),
+                    credentials::verified_at.eq(None::<NaiveDateTime>),
+                    credentials::verified_by_key_id.eq(None::<i64>),
+                    credentials::next_due_on.eq(None::<NaiveDate>),
+                    credentials::updated_at.eq(db::now()),
+                    credentials::version.eq(before.version + 1),
+                ))
+                .returning(credentials::all_columns)
+                .get_result::<CredentialRow>(c)
+                .optional()?
+                .ok_or(ApiError::PreconditionFailed {
+                    current_version: before.version + 1,
+                })?;
+                let (before, after) = (CredentialView::from(before), CredentialView::from(row));
+                db::audit::record(
+                    c,
+                    &actor,
+                    "credential.update",
+                    "credential",
+                    id,
+                    Some(&before),
+                    Some(&after),
+                    None,
+                )?;
+                Ok(after)
+            },
+            move |credential: &CredentialView| Affected::provider(credential.provider_id),
+        )
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(credential.version))
@@ -398,26 +396,24 @@ pub async fn delete_credential(
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     let provider_id = state
-        .db
-        .write(move |c| {
-            let before = CredentialView::from(get(c, id)?);
-            diesel::delete(credentials::table.find(id)).execute(c)?;
-            db::audit::record(
-                c,
-                &actor,
-                "credential.delete",
-                "credential",
-                id,
-                Some(&before),
-                None::<&CredentialView>,
-                None,
-            )?;
-            Ok(before.provider_id)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::provider(provider_id))
+        .write(
+            move |c| {
+                let before = CredentialView::from(get(c, id)?);
+                diesel::delete(credentials::table.find(id)).execute(c)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "credential.delete",
+                    "credential",
+                    id,
+                    Some(&before),
+                    None::<&CredentialView>,
+                    None,
+                )?;
+                Ok(before.provider_id)
+            },
+            move |provider_id| Affected::provider(*provider_id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -464,61 +460,59 @@ pub async fn verify_credential(
     );
     let now = state.clock.now().naive_utc();
     let credential = state
-        .db
-        .write(move |c| {
-            let before = get(c, id)?;
-            if before.version != expected {
-                return Err(ApiError::PreconditionFailed {
-                    current_version: before.version,
-                });
-            }
-            let next_due_on = match outcome {
-                VerificationStatus::Verified => Some(
-                    input
-                        .next_due_on
-                        .or(before.expires_on)
-                        .unwrap_or_else(|| now.date() + Months::new(36)),
-                ),
-                _ => None,
-            };
-            let row = diesel::update(
-                credentials::table
-                    .find(id)
-                    .filter(credentials::version.eq(before.version)),
-            )
-            .set((
-                credentials::verification_status.eq(outcome.as_str()),
-                credentials::verified_at.eq(Some(now)),
-                credentials::verified_by_key_id.eq(Some(actor.key_id)),
-                credentials::verification_source_type.eq(Some(source_type.as_str())),
-                credentials::verification_reference.eq(Some(input.reference.clone())),
-                credentials::next_due_on.eq(next_due_on),
-                credentials::updated_at.eq(db::now()),
-                credentials::version.eq(before.version + 1),
-            ))
-            .returning(credentials::all_columns)
-            .get_result::<CredentialRow>(c)
-            .optional()?
-            .ok_or(ApiError::PreconditionFailed {
-                current_version: before.version + 1,
-            })?;
-            let (before, after) = (CredentialView::from(before), CredentialView::from(row));
-            db::audit::record(
-                c,
-                &actor,
-                "credential.verify",
-                "credential",
-                id,
-                Some(&before),
-                Some(&after),
-                Some(&input.reason),
-            )?;
-            Ok(after)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::provider(credential.provider_id))
+        .write(
+            move |c| {
+                let before = get(c, id)?;
+                if before.version != expected {
+                    return Err(ApiError::PreconditionFailed {
+                        current_version: before.version,
+                    });
+                }
+                let next_due_on = match outcome {
+                    VerificationStatus::Verified => Some(
+                        input
+                            .next_due_on
+                            .or(before.expires_on)
+                            .unwrap_or_else(|| now.date() + Months::new(36)),
+                    ),
+                    _ => None,
+                };
+                let row = diesel::update(
+                    credentials::table
+                        .find(id)
+                        .filter(credentials::version.eq(before.version)),
+                )
+                .set((
+                    credentials::verification_status.eq(outcome.as_str()),
+                    credentials::verified_at.eq(Some(now)),
+                    credentials::verified_by_key_id.eq(Some(actor.key_id)),
+                    credentials::verification_source_type.eq(Some(source_type.as_str())),
+                    credentials::verification_reference.eq(Some(input.reference.clone())),
+                    credentials::next_due_on.eq(next_due_on),
+                    credentials::updated_at.eq(db::now()),
+                    credentials::version.eq(before.version + 1),
+                ))
+                .returning(credentials::all_columns)
+                .get_result::<CredentialRow>(c)
+                .optional()?
+                .ok_or(ApiError::PreconditionFailed {
+                    current_version: before.version + 1,
+                })?;
+                let (before, after) = (CredentialView::from(before), CredentialView::from(row));
+                db::audit::record(
+                    c,
+                    &actor,
+                    "credential.verify",
+                    "credential",
+                    id,
+                    Some(&before),
+                    Some(&after),
+                    Some(&input.reason),
+                )?;
+                Ok(after)
+            },
+            move |credential: &CredentialView| Affected::provider(credential.provider_id),
+        )
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(credential.version))

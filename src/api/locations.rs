@@ -351,33 +351,31 @@ pub async fn create_location(
         updated_at: now,
     };
     let location = state
-        .db
-        .write(move |c| {
-            if db::clinics::find(c, new.clinic_id)?.is_none() {
-                return Err(ApiError::validation(FieldError::body(
-                    "/clinic_id",
-                    "not_found",
-                    format!("clinic {} does not exist", new.clinic_id),
-                )));
-            }
-            let row = db::locations::insert(c, &new)?;
-            let location = admin_view(c, row)?;
-            db::audit::record(
-                c,
-                &actor,
-                "location.create",
-                "location",
-                location.id,
-                None::<&LocationView>,
-                Some(&location),
-                None,
-            )?;
-            Ok(location)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::location(location.id))
+        .write(
+            move |c| {
+                if db::clinics::find(c, new.clinic_id)?.is_none() {
+                    return Err(ApiError::validation(FieldError::body(
+                        "/clinic_id",
+                        "not_found",
+                        format!("clinic {} does not exist", new.clinic_id),
+                    )));
+                }
+                let row = db::locations::insert(c, &new)?;
+                let location = admin_view(c, row)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "location.create",
+                    "location",
+                    location.id,
+                    None::<&LocationView>,
+                    Some(&location),
+                    None,
+                )?;
+                Ok(location)
+            },
+            move |location| Affected::location(location.id),
+        )
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(location.version))
@@ -427,28 +425,26 @@ pub async fn update_location(
         external_id: input.external_id,
     };
     let location = state
-        .db
-        .write(move |c| {
-            let before = db::locations::get(c, id)?;
-            let before = admin_view(c, before)?;
-            let row = db::locations::update(c, id, expected, &changes)?;
-            let after = admin_view(c, row)?;
-            db::audit::record(
-                c,
-                &actor,
-                "location.update",
-                "location",
-                id,
-                Some(&before),
-                Some(&after),
-                None,
-            )?;
-            Ok(after)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::location(id))
+        .write(
+            move |c| {
+                let before = db::locations::get(c, id)?;
+                let before = admin_view(c, before)?;
+                let row = db::locations::update(c, id, expected, &changes)?;
+                let after = admin_view(c, row)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "location.update",
+                    "location",
+                    id,
+                    Some(&before),
+                    Some(&after),
+                    None,
+                )?;
+                Ok(after)
+            },
+            move |location| Affected::location(id),
+        )
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(location.version))
@@ -469,32 +465,30 @@ pub async fn delete_location(
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     state
-        .db
-        .write(move |c| {
-            let row = db::locations::get(c, id)?;
-            if if_match.0.is_some_and(|expected| expected != row.version) {
-                return Err(ApiError::PreconditionFailed {
-                    current_version: row.version,
-                });
-            }
-            let before = admin_view(c, row)?;
-            db::locations::delete(c, id)?;
-            db::audit::record(
-                c,
-                &actor,
-                "location.delete",
-                "location",
-                id,
-                Some(&before),
-                None::<&LocationView>,
-                None,
-            )?;
-            Ok(())
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::location(id))
+        .write(
+            move |c| {
+                let row = db::locations::get(c, id)?;
+                if if_match.0.is_some_and(|expected| expected != row.version) {
+                    return Err(ApiError::PreconditionFailed {
+                        current_version: row.version,
+                    });
+                }
+                let before = admin_view(c, row)?;
+                db::locations::delete(c, id)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "location.delete",
+                    "location",
+                    id,
+                    Some(&before),
+                    None::<&LocationView>,
+                    None,
+                )?;
+                Ok(())
+            },
+            move |_| Affected::location(id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -481,55 +481,53 @@ pub async fn update_provider(
     let (id, input) = (id.into_inner(), body.into_inner()?);
     let expected = if_match.required()?;
     let provider = state
-        .db
-        .write(move |c| {
-            let before = admin_view(db::providers::get_record(c, id)?);
-            let mut checks = Checks::of(&input);
-            check_provider_fields(
-                &mut checks,
-                c,
-                ProviderFields {
-                    npi: input.npi.as_deref(),
-                    degree: input.degree.as_deref(),
-                    primary_specialty_code: input.primary_specialty_code.as_deref(),
-                    other_specialty_codes: input.other_specialty_codes.as_deref(),
-                    languages: input.languages.as_deref(),
-                },
-            )?;
-            checks.finish()?;
-            let changes = ProviderChanges {
-                npi: input.npi,
-                given_name: input.given_name,
-                family_name: input.family_name,
-                degree: input.degree,
-                primary_specialty_code: input.primary_specialty_code,
-                practice_start_year: input.practice_start_year,
-                languages: input.languages.as_deref().map(languages_json),
-                accepting_new_patients: input.accepting_new_patients,
-                bio: input.bio,
-                external_id: input.external_id,
-            };
-            let row = db::providers::update(c, id, expected, &changes)?;
-            if let Some(codes) = &input.other_specialty_codes {
-                db::providers::replace_specialties(c, id, codes)?;
-            }
-            let after = admin_view(db::providers::record(c, row)?);
-            db::audit::record(
-                c,
-                &actor,
-                "provider.update",
-                "provider",
-                id,
-                Some(&before),
-                Some(&after),
-                None,
-            )?;
-            Ok(after)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::provider(id))
+        .write(
+            move |c| {
+                let before = admin_view(db::providers::get_record(c, id)?);
+                let mut checks = Checks::of(&input);
+                check_provider_fields(
+                    &mut checks,
+                    c,
+                    ProviderFields {
+                        npi: input.npi.as_deref(),
+                        degree: input.degree.as_deref(),
+                        primary_specialty_code: input.primary_specialty_code.as_deref(),
+                        other_specialty_codes: input.other_specialty_codes.as_deref(),
+                        languages: input.languages.as_deref(),
+                    },
+                )?;
+                checks.finish()?;
+                let changes = ProviderChanges {
+                    npi: input.npi,
+                    given_name: input.given_name,
+                    family_name: input.family_name,
+                    degree: input.degree,
+                    primary_specialty_code: input.primary_specialty_code,
+                    practice_start_year: input.practice_start_year,
+                    languages: input.languages.as_deref().map(languages_json),
+                    accepting_new_patients: input.accepting_new_patients,
+                    bio: input.bio,
+                    external_id: input.external_id,
+                };
+                let row = db::providers::update(c, id, expected, &changes)?;
+                if let Some(codes) = &input.other_specialty_codes {
+                    db::providers::replace_specialties(c, id, codes)?;
+                }
+                let after = admin_view(db::providers::record(c, row)?);
+                db::audit::record(
+                    c,
+                    &actor,
+                    "provider.update",
+                    "provider",
+                    id,
+                    Some(&before),
+                    Some(&after),
+                    None,
+                )?;
+                Ok(after)
+            },
+            move |_| Affected::provider(id),
+        )
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(provider.version))
@@ -548,30 +546,25 @@ pub async fn delete_provider(
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
     let location_ids = state
-        .db
-        .write(move |c| {
-            let before = admin_view(db::providers::get_record(c, id)?);
-            db::providers::delete(c, id)?;
-            db::audit::record(
-                c,
-                &actor,
-                "provider.delete",
-                "provider",
-                id,
-                Some(&before),
-                None::<&ProviderAdminView>,
-                None,
-            )?;
-            Ok(before.location_ids)
-        })
-        .await?;
-    state
-        .index
-        .refresh(
-            &state.db,
-            Affected {
+        .write(
+            move |c| {
+                let before = admin_view(db::providers::get_record(c, id)?);
+                db::providers::delete(c, id)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "provider.delete",
+                    "provider",
+                    id,
+                    Some(&before),
+                    None::<&ProviderAdminView>,
+                    None,
+                )?;
+                Ok(before.location_ids)
+            },
+            move |location_ids| Affected {
                 providers: vec![id],
-                locations: location_ids,
+                locations: location_ids.clone(),
                 clinics: vec![],
             },
         )
@@ -592,30 +585,28 @@ pub async fn link_location(
     actor.require(&[Role::Admin])?;
     let (provider_id, location_id) = path.into_inner();
     state
-        .db
-        .write(move |c| {
-            db::providers::get(c, provider_id)?;
-            db::locations::get(c, location_id)?;
-            if db::providers::link_location(c, provider_id, location_id)? {
-                let link =
-                    serde_json::json!({"provider_id": provider_id, "location_id": location_id});
-                db::audit::record(
-                    c,
-                    &actor,
-                    "provider.link_location",
-                    "provider",
-                    provider_id,
-                    None::<&()>,
-                    Some(&link),
-                    None,
-                )?;
-            }
-            Ok(())
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::location(location_id))
+        .write(
+            move |c| {
+                db::providers::get(c, provider_id)?;
+                db::locations::get(c, location_id)?;
+                if db::providers::link_location(c, provider_id, location_id)? {
+                    let link =
+                        serde_json::json!({"provider_id": provider_id, "location_id": location_id});
+                    db::audit::record(
+                        c,
+                        &actor,
+                        "provider.link_location",
+                        "provider",
+                        provider_id,
+                        None::<&()>,
+                        Some(&link),
+                        None,
+                    )?;
+                }
+                Ok(())
+            },
+            move |_| Affected::location(location_id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -633,30 +624,29 @@ pub async fn unlink_location(
     actor.require(&[Role::Admin])?;
     let (provider_id, location_id) = path.into_inner();
     state
-        .db
-        .write(move |c| {
-            if !db::providers::unlink_location(c, provider_id, location_id)? {
-                return Err(ApiError::not_found(
-                    "provider location link",
-                    format!("{provider_id}/{location_id}"),
-                ));
-            }
-            let link = serde_json::json!({"provider_id": provider_id, "location_id": location_id});
-            db::audit::record(
-                c,
-                &actor,
-                "provider.unlink_location",
-                "provider",
-                provider_id,
-                Some(&link),
-                None::<&()>,
-                None,
-            )
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::location(location_id))
+        .write(
+            move |c| {
+                if !db::providers::unlink_location(c, provider_id, location_id)? {
+                    return Err(ApiError::not_found(
+                        "provider location link",
+                        format!("{provider_id}/{location_id}"),
+                    ));
+                }
+                let link =
+                    serde_json::json!({"provider_id": provider_id, "location_id": location_id});
+                db::audit::record(
+                    c,
+                    &actor,
+                    "provider.unlink_location",
+                    "provider",
+                    provider_id,
+                    Some(&link),
+                    None::<&()>,
+                    None,
+                )
+            },
+            move |_| Affected::location(location_id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -686,41 +676,39 @@ pub async fn set_treatment(
     let ((provider_id, code), input) = (path.into_inner(), body.into_inner()?);
     Checks::of(&input).finish()?;
     let offered = state
-        .db
-        .write(move |c| {
-            db::providers::get(c, provider_id)?;
-            if !db::providers::treatment_exists(c, &code)? {
-                return Err(ApiError::validation(FieldError::new(
-                    crate::error::ParamLocation::Path,
-                    "/code",
-                    "unknown_value",
-                    format!("`{code}` is not a treatment in GET /v1/treatments"),
-                )));
-            }
-            let before =
-                db::providers::find_treatment(c, provider_id, &code)?.map(OfferedTreatment::from);
-            let after = OfferedTreatment::from(db::providers::upsert_treatment(
-                c,
-                provider_id,
-                &code,
-                input.annual_volume,
-            )?);
-            db::audit::record(
-                c,
-                &actor,
-                "provider.set_treatment",
-                "provider",
-                provider_id,
-                before.as_ref(),
-                Some(&after),
-                None,
-            )?;
-            Ok(after)
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::provider(provider_id))
+        .write(
+            move |c| {
+                db::providers::get(c, provider_id)?;
+                if !db::providers::treatment_exists(c, &code)? {
+                    return Err(ApiError::validation(FieldError::new(
+                        crate::error::ParamLocation::Path,
+                        "/code",
+                        "unknown_value",
+                        format!("`{code}` is not a treatment in GET /v1/treatments"),
+                    )));
+                }
+                let before = db::providers::find_treatment(c, provider_id, &code)?
+                    .map(OfferedTreatment::from);
+                let after = OfferedTreatment::from(db::providers::upsert_treatment(
+                    c,
+                    provider_id,
+                    &code,
+                    input.annual_volume,
+                )?);
+                db::audit::record(
+                    c,
+                    &actor,
+                    "provider.set_treatment",
+                    "provider",
+                    provider_id,
+                    before.as_ref(),
+                    Some(&after),
+                    None,
+                )?;
+                Ok(after)
+            },
+            move |offered| Affected::provider(provider_id),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(offered))
 }
@@ -738,29 +726,27 @@ pub async fn remove_treatment(
     actor.require(&[Role::Admin])?;
     let (provider_id, code) = path.into_inner();
     state
-        .db
-        .write(move |c| {
-            let before = db::providers::find_treatment(c, provider_id, &code)?
-                .map(OfferedTreatment::from)
-                .ok_or_else(|| {
-                    ApiError::not_found("provider treatment", format!("{provider_id}/{code}"))
-                })?;
-            db::providers::remove_treatment(c, provider_id, &code)?;
-            db::audit::record(
-                c,
-                &actor,
-                "provider.remove_treatment",
-                "provider",
-                provider_id,
-                Some(&before),
-                None::<&()>,
-                None,
-            )
-        })
-        .await?;
-    state
-        .index
-        .refresh(&state.db, Affected::provider(provider_id))
+        .write(
+            move |c| {
+                let before = db::providers::find_treatment(c, provider_id, &code)?
+                    .map(OfferedTreatment::from)
+                    .ok_or_else(|| {
+                        ApiError::not_found("provider treatment", format!("{provider_id}/{code}"))
+                    })?;
+                db::providers::remove_treatment(c, provider_id, &code)?;
+                db::audit::record(
+                    c,
+                    &actor,
+                    "provider.remove_treatment",
+                    "provider",
+                    provider_id,
+                    Some(&before),
+                    None::<&()>,
+                    None,
+                )
+            },
+            move |_| Affected::provider(provider_id),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

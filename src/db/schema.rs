@@ -158,6 +158,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_log (id) {
+        id -> BigInt,
+        entity -> Text,
+        entity_id -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(locations -> clinics (clinic_id));
 diesel::joinable!(credentials -> providers (provider_id));
 diesel::joinable!(provider_specialties -> providers (provider_id));
@@ -180,4 +189,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     provider_treatments,
     api_keys,
     audit_log,
+    change_log,
 );

@@ -154,6 +154,10 @@ pub struct Affected {
 }
 
 impl Affected {
+    pub fn is_empty(&self) -> bool {
+        self.clinics.is_empty() && self.locations.is_empty() && self.providers.is_empty()
+    }
+
     pub fn clinic(id: i64) -> Affected {
         Affected {
             clinics: vec![id],

@@ -3,6 +3,7 @@
 
 pub mod cursor;
 pub mod engine;
+pub mod feed;
 pub mod geodesy;
 pub mod index;
 pub mod postgis;

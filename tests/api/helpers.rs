@@ -30,6 +30,8 @@ pub enum TestBackend {
 enum TestDatabase {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres(#[allow(dead_code)] PostgresDatabase),
+    /// A replica's: the database belongs to the app it was made from.
+    Shared,
 }
 
 impl TestApp {
@@ -89,6 +91,27 @@ impl TestApp {
             database_url,
             _database: database,
         })
+    }
+
+    /// A second process on the same database (another API replica), with its own index.
+    pub async fn replica(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = Settings::for_database(&self.database_url);
+        settings.bind = "127.0.0.1:0".parse().expect("address");
+        settings.workers = 1;
+        settings.pool_size = 4;
+        configure(&mut settings);
+        let clock = self.clock.clone();
+        let application = Application::build(settings, clock.clone()).expect("the replica starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        actix_web::rt::spawn(application.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            clock,
+            backend: self.backend,
+            database_url: self.database_url.clone(),
+            _database: TestDatabase::Shared,
+        }
     }
 
     /// A direct connection to the app's database, for what HTTP cannot show.

@@ -401,7 +401,38 @@ async fn search_visits_far_fewer_candidates_than_exist(app: TestApp) {
     );
 }
 
+async fn writes_reach_other_replicas_through_the_change_feed(app: TestApp) {
+    // The stated bound: a poll interval of 100 ms plus the reload; the test allows 3 s.
+    let replica = app.replica(|settings| settings.change_feed_ms = 100).await;
+    let clinic = app.create_clinic("Replicated").await;
+    let location = app.create_location(clinic, CENTRE.0, CENTRE.1, "America/New_York").await;
+    let provider = app.public_provider(&npi(700), "2084N0400X", location, "sialorrhea").await;
+    let query = format!("/v1/search/providers?lat={}&lon={}&treatment=sialorrhea", CENTRE.0, CENTRE.1);
+    assert_eq!(result_provider_ids(&app.get_json(&query).await), vec![provider], "the writer sees it at once");
+
+    let seen_within = |expected: Vec<i64>| {
+        let (replica, query) = (&replica, query.clone());
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                if result_provider_ids(&replica.get_json(&query).await) == expected {
+                    return started.elapsed();
+                }
+                assert!(started.elapsed() < std::time::Duration::from_secs(3), "the replica did not catch up");
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let appeared = seen_within(vec![provider]).await;
+    // A suspension through the writer removes it from the replica's search too.
+    assert_eq!(app.transition(provider, "suspended").await.status(), 200);
+    let disappeared = seen_within(vec![]).await;
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "change feed ({:?}): appeared on the replica after {appeared:?}, left after {disappeared:?}", app.backend);
+}
+
 on_both_backends!(
+    writes_reach_other_replicas_through_the_change_feed,
     credentials_outrank_distance_under_best_but_not_under_distance,
     unverified_or_expired_licences_never_appear,
     pages_yield_every_result_once_in_order,
