@@ -207,7 +207,7 @@ pub async fn transition_provider(
             db::audit::record(c, &actor, "provider.transition", "provider", id, Some(&before), Some(&after), Some(&input.reason))?;
             Ok(after)
         },
-            move |provider| Affected::provider(id),
+            move |_| Affected::provider(id),
         )
         .await?;
     Ok(HttpResponse::Ok()

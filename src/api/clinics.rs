@@ -255,7 +255,7 @@ pub async fn update_clinic(
                 )?;
                 Ok(after)
             },
-            move |clinic| Affected::clinic(id),
+            move |_| Affected::clinic(id),
         )
         .await?;
     Ok(HttpResponse::Ok()
@@ -276,7 +276,7 @@ pub async fn delete_clinic(
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let location_ids = state
+    state
         .write(
             move |c| {
                 let row = db::clinics::get(c, id)?;

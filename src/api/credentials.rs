@@ -395,7 +395,7 @@ pub async fn delete_credential(
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let provider_id = state
+    state
         .write(
             move |c| {
                 let before = CredentialView::from(get(c, id)?);

@@ -443,7 +443,7 @@ pub async fn update_location(
                 )?;
                 Ok(after)
             },
-            move |location| Affected::location(id),
+            move |_| Affected::location(id),
         )
         .await?;
     Ok(HttpResponse::Ok()

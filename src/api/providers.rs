@@ -545,7 +545,7 @@ pub async fn delete_provider(
 ) -> ApiResult<HttpResponse> {
     actor.require(&[Role::Admin])?;
     let id = id.into_inner();
-    let location_ids = state
+    state
         .write(
             move |c| {
                 let before = admin_view(db::providers::get_record(c, id)?);
@@ -707,7 +707,7 @@ pub async fn set_treatment(
                 )?;
                 Ok(after)
             },
-            move |offered| Affected::provider(provider_id),
+            move |_| Affected::provider(provider_id),
         )
         .await?;
     Ok(HttpResponse::Ok().json(offered))

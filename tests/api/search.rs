@@ -405,10 +405,21 @@ async fn writes_reach_other_replicas_through_the_change_feed(app: TestApp) {
     // The stated bound: a poll interval of 100 ms plus the reload; the test allows 3 s.
     let replica = app.replica(|settings| settings.change_feed_ms = 100).await;
     let clinic = app.create_clinic("Replicated").await;
-    let location = app.create_location(clinic, CENTRE.0, CENTRE.1, "America/New_York").await;
-    let provider = app.public_provider(&npi(700), "2084N0400X", location, "sialorrhea").await;
-    let query = format!("/v1/search/providers?lat={}&lon={}&treatment=sialorrhea", CENTRE.0, CENTRE.1);
-    assert_eq!(result_provider_ids(&app.get_json(&query).await), vec![provider], "the writer sees it at once");
+    let location = app
+        .create_location(clinic, CENTRE.0, CENTRE.1, "America/New_York")
+        .await;
+    let provider = app
+        .public_provider(&npi(700), "2084N0400X", location, "sialorrhea")
+        .await;
+    let query = format!(
+        "/v1/search/providers?lat={}&lon={}&treatment=sialorrhea",
+        CENTRE.0, CENTRE.1
+    );
+    assert_eq!(
+        result_provider_ids(&app.get_json(&query).await),
+        vec![provider],
+        "the writer sees it at once"
+    );
 
     let seen_within = |expected: Vec<i64>| {
         let (replica, query) = (&replica, query.clone());
@@ -418,7 +429,10 @@ async fn writes_reach_other_replicas_through_the_change_feed(app: TestApp) {
                 if result_provider_ids(&replica.get_json(&query).await) == expected {
                     return started.elapsed();
                 }
-                assert!(started.elapsed() < std::time::Duration::from_secs(3), "the replica did not catch up");
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(3),
+                    "the replica did not catch up"
+                );
                 actix_web::rt::time::sleep(std::time::Duration::from_millis(20)).await;
             }
         }
