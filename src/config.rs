@@ -37,6 +37,38 @@ pub enum Command {
         #[arg(long, default_value_t = 20261126)]
         seed: u64,
     },
+    /// Write the demo dataset as an NDJSON import file (for `import` and the benchmarks).
+    Generate {
+        /// Number of providers (about 0.68 locations each).
+        #[arg(long, default_value_t = 3000)]
+        providers: usize,
+        #[arg(long, default_value_t = 20261126)]
+        seed: u64,
+        /// Where to write; standard output when absent.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Import clinics, locations, providers and credentials from NDJSON or CSV (upserts; safe to re-run).
+    Import {
+        /// The file to read (`-` for standard input).
+        file: std::path::PathBuf,
+        /// `ndjson` (records of every type, `"type"` on each line) or `csv` (one type per file, see --type).
+        #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "csv"])]
+        format: String,
+        /// For CSV: the record type of every row (clinic, location, provider, credential).
+        #[arg(long = "type")]
+        record_type: Option<String>,
+        /// All or nothing: one transaction, rolled back if any record is rejected.
+        #[arg(long)]
+        atomic: bool,
+        /// Records per transaction (without --atomic).
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        batch_size: u64,
+        /// Accept vetting state from the file (`vetting_status`, `verification`), vouched for by
+        /// this source; recorded in the audit trail.
+        #[arg(long)]
+        trusted_source: Option<String>,
+    },
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document (JSON) on standard output.

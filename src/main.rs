@@ -18,6 +18,27 @@ fn main() -> ExitCode {
             seed_demo(&settings, providers, seed).map(|summary| println!("{summary}"))
         }
         Command::Migrate => open(&settings).map(|_| println!("migrations applied")),
+        Command::Generate {
+            providers,
+            seed,
+            output,
+        } => generate(providers, seed, output),
+        Command::Import {
+            file,
+            format,
+            record_type,
+            atomic,
+            batch_size,
+            trusted_source,
+        } => import(
+            &settings,
+            &file,
+            &format,
+            record_type.as_deref(),
+            atomic,
+            batch_size as usize,
+            trusted_source,
+        ),
         Command::Openapi => {
             println!("{}", clinic_finder::openapi::document_json());
             Ok(())
@@ -128,5 +149,103 @@ fn healthcheck(settings: &Settings) -> Result<(), String> {
             "not ready: {}",
             response.lines().next().unwrap_or("no answer")
         ))
+    }
+}
+
+fn generate(providers: usize, seed: u64, output: Option<std::path::PathBuf>) -> Result<(), String> {
+    let summary = match output {
+        Some(path) => {
+            let file =
+                std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            clinic_finder::demo::write_import_file(std::io::BufWriter::new(file), providers, seed)
+        }
+        None => clinic_finder::demo::write_import_file(
+            std::io::BufWriter::new(std::io::stdout().lock()),
+            providers,
+            seed,
+        ),
+    }
+    .map_err(|e| e.to_string())?;
+    eprintln!(
+        "generated {} clinics, {} locations, {} providers, {} credentials",
+        summary.clinics, summary.locations, summary.providers, summary.credentials
+    );
+    Ok(())
+}
+
+/// Exit status: 0 when every record was imported, 2 when some were rejected (reported with their
+/// line numbers), 1 on a fatal error.
+fn import(
+    settings: &Settings,
+    file: &std::path::Path,
+    format: &str,
+    record_type: Option<&str>,
+    atomic: bool,
+    batch_size: usize,
+    trusted_source: Option<String>,
+) -> Result<(), String> {
+    use clinic_finder::import::{Format, ImportOptions, RecordType};
+    let format = match (format, record_type) {
+        ("csv", Some(text)) => {
+            Format::Csv(RecordType::parse(text).ok_or_else(|| format!("unknown --type {text}"))?)
+        }
+        ("csv", None) => {
+            return Err("--format csv needs --type clinic|location|provider|credential".to_owned())
+        }
+        _ => Format::Ndjson,
+    };
+    let input: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::with_capacity(
+            1 << 20,
+            std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?,
+        ))
+    };
+    let options = ImportOptions {
+        format,
+        atomic,
+        batch_size,
+        trusted_source,
+        file_name: file.display().to_string(),
+    };
+    let database = open(settings)?;
+    let mut connection = database.connection().map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let report = clinic_finder::import::import(&mut connection, input, &options)
+        .map_err(|e| format!("import failed: {e:?}"))?;
+    for rejected in &report.rejected {
+        for error in &rejected.errors {
+            eprintln!(
+                "line {}: {} {}: {}",
+                rejected.line,
+                if error.pointer.is_empty() {
+                    "/"
+                } else {
+                    &error.pointer
+                },
+                error.code,
+                error.detail
+            );
+        }
+    }
+    println!(
+        "read {} records in {:.1} s: {} created, {} updated, {} unchanged, {} rejected{}",
+        report.read,
+        started.elapsed().as_secs_f64(),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.rejected.len(),
+        if report.rolled_back {
+            " (--atomic: nothing was written)"
+        } else {
+            ""
+        }
+    );
+    if report.rejected.is_empty() {
+        Ok(())
+    } else {
+        std::process::exit(2)
     }
 }

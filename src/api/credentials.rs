@@ -164,7 +164,7 @@ pub struct VerificationInput {
     pub reason: String,
 }
 
-fn check_fields(
+pub(crate) fn check_fields(
     checks: &mut Checks,
     connection: &mut DbConnection,
     kind: CredentialKind,

@@ -61,35 +61,42 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let inner = error.inner();
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let message = inner.to_string();
-                // serde says "... at line 1 column 17": the pointer says where, more usefully.
-                let message = message
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or(&message)
-                    .to_owned();
-                let mut pointer = pointer(error.path());
-                let code = if message.starts_with("unknown field") {
-                    "unknown_field"
-                } else if message.starts_with("missing field") {
-                    if let Some(field) = message.split('`').nth(1) {
-                        pointer = format!("{pointer}/{field}");
-                    }
-                    "required"
-                } else if message.starts_with("unknown variant") {
-                    "unknown_value"
-                } else {
-                    "invalid_type"
-                };
-                ApiError::validation(FieldError::body(pointer, code, message))
-            }
-            _ => ApiError::MalformedBody(format!("the body is not valid JSON: {inner}")),
+    serde_path_to_error::deserialize(deserializer).map_err(json_error)
+}
+
+/// Deserializes an already-parsed JSON value, with the same field-level errors.
+pub fn from_json_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(json_error)
+}
+
+fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let inner = error.inner();
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            let message = inner.to_string();
+            // serde says "... at line 1 column 17": the pointer says where, more usefully.
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
+            let mut pointer = pointer(error.path());
+            let code = if message.starts_with("unknown field") {
+                "unknown_field"
+            } else if message.starts_with("missing field") {
+                if let Some(field) = message.split('`').nth(1) {
+                    pointer = format!("{pointer}/{field}");
+                }
+                "required"
+            } else if message.starts_with("unknown variant") {
+                "unknown_value"
+            } else {
+                "invalid_type"
+            };
+            ApiError::validation(FieldError::body(pointer, code, message))
         }
-    })
+        _ => ApiError::MalformedBody(format!("the body is not valid JSON: {inner}")),
+    }
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {

@@ -160,7 +160,7 @@ pub struct LocationPatch {
 
 /// Checks shared by create and update; returns the opening hours as stored JSON.
 #[allow(clippy::too_many_arguments)]
-fn check_place(
+pub(crate) fn check_place(
     checks: &mut Checks,
     state: Option<&str>,
     country: Option<&str>,

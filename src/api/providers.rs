@@ -279,15 +279,15 @@ pub struct ProviderPatch {
     pub external_id: Option<Option<String>>,
 }
 
-struct ProviderFields<'a> {
-    npi: Option<&'a str>,
-    degree: Option<&'a str>,
-    primary_specialty_code: Option<&'a str>,
-    other_specialty_codes: Option<&'a [String]>,
-    languages: Option<&'a [String]>,
+pub(crate) struct ProviderFields<'a> {
+    pub(crate) npi: Option<&'a str>,
+    pub(crate) degree: Option<&'a str>,
+    pub(crate) primary_specialty_code: Option<&'a str>,
+    pub(crate) other_specialty_codes: Option<&'a [String]>,
+    pub(crate) languages: Option<&'a [String]>,
 }
 
-fn check_provider_fields(
+pub(crate) fn check_provider_fields(
     checks: &mut Checks,
     connection: &mut DbConnection,
     fields: ProviderFields<'_>,
@@ -333,7 +333,7 @@ fn check_provider_fields(
     Ok(())
 }
 
-fn languages_json(languages: &[String]) -> String {
+pub(crate) fn languages_json(languages: &[String]) -> String {
     let mut unique: Vec<&String> = Vec::new();
     for language in languages {
         if !unique.contains(&language) {
