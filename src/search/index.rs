@@ -45,7 +45,6 @@ pub struct LocationEntry {
     pub tier: Option<usize>,
     pub timezone: Tz,
     pub hours: CompiledHours,
-    pub weekly_hours: WeeklyHours,
     /// Every provider linked here; only those in the index's provider map are public.
     pub provider_ids: Vec<i64>,
 }
@@ -512,12 +511,14 @@ pub fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<Loc
     let hours = weekly_hours
         .compile("/opening_hours")
         .map_err(|_| ApiError::internal("stored opening hours are invalid"))?;
+    // The compiled hours are what search needs; the JSON text would only take memory.
+    let mut row = row;
+    row.opening_hours = String::new();
     Ok(LocationEntry {
         point: unit_vector(row.latitude, row.longitude),
         tier: None,
         timezone,
         hours,
-        weekly_hours,
         provider_ids,
         row,
     })
