@@ -6,7 +6,7 @@
 #   PROVIDERS=147000 bench/run.sh  # ~100,000 locations
 #
 # Environment: PROVIDERS, SEED, DURATION (each load run, default 15s), CONNECTIONS (32),
-# REUSE=1 (keep an existing dataset in bench/out/), SKIP_BUILD=1, PG_URL (admin URL of the local
+# REUSE=1 (keep an existing dataset in bench/out/), SKIP_BUILD=1, PEERS=0 (ours only), PG_URL (admin URL of the local
 # PostgreSQL with PostGIS, default postgres://postgres@127.0.0.1:5432/test).
 # Everything it starts (our server, the Redis key, the PostgreSQL database) it stops or drops.
 set -euo pipefail
@@ -107,6 +107,9 @@ echo "HTTP ceiling (/healthz): $rps req/s"
 record "HTTP ceiling" "-" "$rps" "$p50" "$p99"
 kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
 
+if [[ "${PEERS:-1}" == 0 ]]; then
+    echo "PEERS=0: skipping PostGIS and Redis"
+else
 # 4. PostGIS: the same points, GiST index, "20 nearest within 25 km", pgbench prepared.
 echo "== PostGIS peer"
 psql "$PG_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null
@@ -155,6 +158,8 @@ for centre in "${CENTRES[@]}"; do
     echo "Redis        $name: $rps req/s, p50 $p50 ms, p99 $p99 ms"
     record "Redis GEOSEARCH" "$name" "$rps" "$p50" "$p99"
 done
+
+fi
 
 # 6. The table.
 python3 - "$RESULTS" "$LOCATIONS" "$STARTUP" "$RSS_KB" <<'PY'

@@ -270,7 +270,9 @@ pub struct CandidateStream<'a> {
     pub candidates: Box<dyn Iterator<Item = (i64, f64)> + 'a>,
 }
 
-/// The in-memory R*-trees, one stream per credential tier.
+/// The in-memory R*-trees, one stream per credential tier of the forest the query can use:
+/// the requested treatment's when it asks for exactly one (its ceilings are computed for that
+/// treatment), else the forest of every public location.
 pub fn memory_streams<'a>(
     index: &'a DirectoryIndex,
     request: &SearchRequest,
@@ -278,8 +280,14 @@ pub fn memory_streams<'a>(
     let centre = unit_vector(request.centre.lat, request.centre.lon);
     // Past the year the ceilings were computed for, experience may exceed them: assume the most.
     let ceilings_hold = request.now.year() <= index.ceilings_valid_through_year;
-    index
-        .tiers
+    let forest = match request.filters.treatments.as_slice() {
+        [treatment] => match index.treatment_forests.get(treatment) {
+            Some(&forest) => &index.forests[forest],
+            None => return Vec::new(), // nobody public offers it
+        },
+        _ => &index.forests[0],
+    };
+    forest
         .iter()
         .enumerate()
         .filter(|(_, tree)| tree.size() > 0)

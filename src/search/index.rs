@@ -41,8 +41,9 @@ pub struct ClinicEntry {
 pub struct LocationEntry {
     pub row: LocationRow,
     pub point: [f64; 3],
-    /// The credential tier whose tree holds this location; `None` without a public provider.
-    pub tier: Option<usize>,
+    /// The trees that hold this location: (forest, credential tier). Forest 0 holds every
+    /// location with a public provider; forest `1 + t` those where one offers treatment `t`.
+    pub placements: Vec<(usize, usize)>,
     pub timezone: Tz,
     pub hours: CompiledHours,
     /// Every provider linked here; only those in the index's provider map are public.
@@ -114,11 +115,16 @@ impl ProviderEntry {
 pub const CREDENTIAL_TIERS: usize = 8;
 
 pub struct DirectoryIndex {
-    /// One R*-tree per credential tier: tier `t` holds the locations whose best public provider
-    /// can score at most `(t + 1) / CREDENTIAL_TIERS` on credentials (see [`Self::credential_ceiling`]).
-    /// Walking the tiers side by side lets a dense centre stop after the few locations that can
-    /// still matter. A location without a public provider is in no tree.
-    pub tiers: Vec<RTree<IndexedPoint>>,
+    /// R*-trees by forest and credential tier: `forests[f][t]`. Forest 0 holds every location
+    /// with a public provider; forest `1 + n` (see `treatment_forests`) the locations where a
+    /// public provider offers that treatment. Tier `t` holds the locations whose best provider
+    /// (for that forest's treatment) can score at most `(t + 1) / CREDENTIAL_TIERS` on
+    /// credentials (see [`Self::credential_ceiling`]). A query for one treatment walks that
+    /// treatment's forest, so a dense centre neither visits locations that do not offer it nor
+    /// waits on locations whose credentials cannot compete.
+    pub forests: Vec<Vec<RTree<IndexedPoint>>>,
+    /// treatment code → its forest.
+    pub treatment_forests: HashMap<String, usize>,
     pub locations: HashMap<i64, LocationEntry>,
     pub clinics: HashMap<i64, ClinicEntry>,
     pub providers: HashMap<i64, ProviderEntry>,
@@ -130,10 +136,15 @@ pub struct DirectoryIndex {
     pub ceilings_valid_through_year: i32,
 }
 
+fn empty_forest() -> Vec<RTree<IndexedPoint>> {
+    (0..CREDENTIAL_TIERS).map(|_| RTree::new()).collect()
+}
+
 impl Default for DirectoryIndex {
     fn default() -> Self {
         DirectoryIndex {
-            tiers: (0..CREDENTIAL_TIERS).map(|_| RTree::new()).collect(),
+            forests: vec![empty_forest()],
+            treatment_forests: HashMap::new(),
             locations: HashMap::new(),
             clinics: HashMap::new(),
             providers: HashMap::new(),
@@ -256,17 +267,27 @@ impl SearchIndex {
 }
 
 impl DirectoryIndex {
-    /// The most this provider could score on credentials, for any treatment, until the end of
-    /// `ceilings_valid_through_year`: every verified credential counted (expired or not, relevant
-    /// or not), its largest recorded volume, its experience at the end of that year.
-    pub fn credential_ceiling(&self, provider: &ProviderEntry) -> f64 {
+    /// The most this provider could score on credentials until the end of
+    /// `ceilings_valid_through_year`, for a query on `treatment` (or on any treatment): every
+    /// verified credential counted whether expired or not, a board certification counted when it
+    /// is relevant to `treatment` (any, without one), the largest recorded volume, the experience
+    /// the provider will have at the end of that year.
+    pub fn credential_ceiling(&self, provider: &ProviderEntry, treatment: Option<&str>) -> f64 {
         let end_of_year = NaiveDate::from_ymd_opt(self.ceilings_valid_through_year, 12, 31)
             .unwrap_or(NaiveDate::MAX);
+        let relevant = |specialty: Option<&str>| match treatment {
+            None => true,
+            Some(code) => specialty.is_some_and(|s| {
+                self.treatment_specialties
+                    .get(code)
+                    .is_some_and(|list| list.iter().any(|l| l == s))
+            }),
+        };
         let inputs = CredentialInputs {
-            relevant_board_certification: provider
-                .credentials
-                .iter()
-                .any(|c| c.kind == CredentialKind::BoardCertification),
+            relevant_board_certification: provider.credentials.iter().any(|c| {
+                c.kind == CredentialKind::BoardCertification
+                    && relevant(c.specialty_code.as_deref())
+            }),
             injector_training: provider
                 .credentials
                 .iter()
@@ -275,6 +296,7 @@ impl DirectoryIndex {
             annual_procedure_volume: provider
                 .treatments
                 .iter()
+                .filter(|(code, _)| treatment.is_none_or(|t| t == code))
                 .filter_map(|(_, v)| v.map(|v| v.max(0) as u32))
                 .max(),
         };
@@ -286,42 +308,84 @@ impl DirectoryIndex {
         (tier + 1) as f64 / CREDENTIAL_TIERS as f64
     }
 
-    fn tier_of(&self, location: &LocationEntry) -> Option<usize> {
-        let best = location
-            .provider_ids
-            .iter()
-            .filter_map(|id| self.providers.get(id))
-            .map(|provider| self.credential_ceiling(provider))
-            .max_by(f64::total_cmp)?;
+    fn tier_for(best: f64) -> usize {
         // The smallest tier whose ceiling is at least `best`.
         let tier = (best * CREDENTIAL_TIERS as f64 - 1e-9).ceil().max(1.0) as usize - 1;
-        Some(tier.min(CREDENTIAL_TIERS - 1))
+        tier.min(CREDENTIAL_TIERS - 1)
     }
 
-    /// Puts a location into the tree of the tier it now belongs to.
-    fn place(&mut self, id: i64) {
+    /// The forest of a treatment, created on first use.
+    fn forest_of(&mut self, treatment: &str) -> usize {
+        if let Some(&forest) = self.treatment_forests.get(treatment) {
+            return forest;
+        }
+        self.forests.push(empty_forest());
+        let forest = self.forests.len() - 1;
+        self.treatment_forests.insert(treatment.to_owned(), forest);
+        forest
+    }
+
+    /// Where a location belongs now: (forest, tier) for every forest it is in, sorted.
+    fn placements_of(&mut self, id: i64) -> Vec<(usize, usize)> {
         let Some(location) = self.locations.get(&id) else {
+            return Vec::new();
+        };
+        let public: Vec<&ProviderEntry> = location
+            .provider_ids
+            .iter()
+            .filter_map(|p| self.providers.get(p))
+            .collect();
+        if public.is_empty() {
+            return Vec::new();
+        }
+        let overall = public
+            .iter()
+            .map(|p| self.credential_ceiling(p, None))
+            .fold(0.0, f64::max);
+        let mut by_treatment: Vec<(String, f64)> = Vec::new();
+        for provider in &public {
+            for (code, _) in &provider.treatments {
+                let ceiling = self.credential_ceiling(provider, Some(code));
+                match by_treatment.iter_mut().find(|(c, _)| c == code) {
+                    Some((_, best)) => *best = best.max(ceiling),
+                    None => by_treatment.push((code.clone(), ceiling)),
+                }
+            }
+        }
+        let mut placements = vec![(0, Self::tier_for(overall))];
+        for (code, best) in by_treatment {
+            let forest = self.forest_of(&code);
+            placements.push((forest, Self::tier_for(best)));
+        }
+        placements.sort_unstable();
+        placements
+    }
+
+    /// Puts a location into the trees it now belongs in.
+    fn place(&mut self, id: i64) {
+        let new = self.placements_of(id);
+        let Some(location) = self.locations.get_mut(&id) else {
             return;
         };
-        let (old, new, point) = (location.tier, self.tier_of(location), location.point);
-        if old == new {
+        if location.placements == new {
             return;
         }
-        if let Some(old) = old {
-            self.tiers[old].remove(&GeomWithData::new(point, id));
+        let (old, point) = (
+            std::mem::replace(&mut location.placements, new.clone()),
+            location.point,
+        );
+        for &(forest, tier) in old.iter().filter(|p| !new.contains(p)) {
+            self.forests[forest][tier].remove(&GeomWithData::new(point, id));
         }
-        if let Some(new) = new {
-            self.tiers[new].insert(GeomWithData::new(point, id));
-        }
-        if let Some(location) = self.locations.get_mut(&id) {
-            location.tier = new;
+        for &(forest, tier) in new.iter().filter(|p| !old.contains(p)) {
+            self.forests[forest][tier].insert(GeomWithData::new(point, id));
         }
     }
 
     fn remove_location(&mut self, id: i64) {
         if let Some(old) = self.locations.remove(&id) {
-            if let Some(tier) = old.tier {
-                self.tiers[tier].remove(&GeomWithData::new(old.point, id));
+            for &(forest, tier) in &old.placements {
+                self.forests[forest][tier].remove(&GeomWithData::new(old.point, id));
             }
             for provider_id in &old.provider_ids {
                 if let Some(ids) = self.provider_locations.get_mut(provider_id) {
@@ -333,7 +397,7 @@ impl DirectoryIndex {
 
     pub fn insert_location(&mut self, mut location: LocationEntry) {
         let id = location.row.id;
-        location.tier = None;
+        location.placements = Vec::new();
         for provider_id in &location.provider_ids {
             self.provider_locations
                 .entry(*provider_id)
@@ -344,7 +408,7 @@ impl DirectoryIndex {
         self.place(id);
     }
 
-    /// Re-tiers a provider's locations after the provider changed.
+    /// Re-places a provider's locations after the provider changed.
     fn replace_provider(&mut self, id: i64, provider: Option<ProviderEntry>) {
         match provider {
             Some(provider) => self.providers.insert(id, provider),
@@ -360,23 +424,31 @@ impl DirectoryIndex {
         }
     }
 
-    /// Computes every location's tier and bulk-loads the trees (after a load of many entries).
+    /// Computes every location's placements and bulk-loads the trees (after a load of many
+    /// entries).
     pub fn rebuild_tiers(&mut self) {
-        let mut points: Vec<Vec<IndexedPoint>> = vec![Vec::new(); CREDENTIAL_TIERS];
-        let tiers: Vec<(i64, Option<usize>)> = self
-            .locations
-            .values()
-            .map(|l| (l.row.id, self.tier_of(l)))
-            .collect();
-        for (id, tier) in tiers {
-            if let Some(location) = self.locations.get_mut(&id) {
-                location.tier = tier;
-                if let Some(tier) = tier {
-                    points[tier].push(GeomWithData::new(location.point, id));
+        let ids: Vec<i64> = self.locations.keys().copied().collect();
+        let mut points: Vec<Vec<Vec<IndexedPoint>>> = Vec::new();
+        for id in ids {
+            let placements = self.placements_of(id);
+            let Some(location) = self.locations.get_mut(&id) else {
+                continue;
+            };
+            for &(forest, tier) in &placements {
+                while points.len() <= forest {
+                    points.push(vec![Vec::new(); CREDENTIAL_TIERS]);
                 }
+                points[forest][tier].push(GeomWithData::new(location.point, id));
             }
+            location.placements = placements;
         }
-        self.tiers = points.into_iter().map(RTree::bulk_load).collect();
+        while points.len() < self.forests.len() {
+            points.push(vec![Vec::new(); CREDENTIAL_TIERS]);
+        }
+        self.forests = points
+            .into_iter()
+            .map(|forest| forest.into_iter().map(RTree::bulk_load).collect())
+            .collect();
     }
 
     fn load_all(connection: &mut DbConnection) -> ApiResult<DirectoryIndex> {
@@ -516,7 +588,7 @@ pub fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<Loc
     row.opening_hours = String::new();
     Ok(LocationEntry {
         point: unit_vector(row.latitude, row.longitude),
-        tier: None,
+        placements: Vec::new(),
         timezone,
         hours,
         provider_ids,
@@ -690,40 +762,42 @@ mod tests {
         }
     }
 
-    /// Every location sits in exactly the tree of the tier its providers give it now.
-    fn assert_consistent(index: &DirectoryIndex) {
-        for location in index.locations.values() {
-            assert_eq!(
-                location.tier,
-                index.tier_of(location),
-                "location {}",
-                location.row.id
-            );
-            for (tier, tree) in index.tiers.iter().enumerate() {
-                let present = tree.contains(&GeomWithData::new(location.point, location.row.id));
-                assert_eq!(
-                    present,
-                    location.tier == Some(tier),
-                    "location {} in tier {tier}",
-                    location.row.id
-                );
+    /// Every location sits in exactly the trees its providers put it in now.
+    fn assert_consistent(index: &mut DirectoryIndex) {
+        let ids: Vec<i64> = index.locations.keys().copied().collect();
+        for id in ids {
+            let expected = index.placements_of(id);
+            let location = &index.locations[&id];
+            assert_eq!(location.placements, expected, "location {id}");
+            for (forest, trees) in index.forests.iter().enumerate() {
+                for (tier, tree) in trees.iter().enumerate() {
+                    let present = tree.contains(&GeomWithData::new(location.point, id));
+                    assert_eq!(
+                        present,
+                        expected.contains(&(forest, tier)),
+                        "location {id} in forest {forest} tier {tier}"
+                    );
+                }
             }
         }
     }
 
     #[test]
-    fn writes_move_locations_between_credential_tiers() {
+    fn writes_move_locations_between_trees() {
         let mut index = DirectoryIndex::default();
+        index
+            .treatment_specialties
+            .insert("chronic_migraine".into(), vec!["2084N0400X".into()]);
         index.replace_provider(1, Some(provider(1, &[CredentialKind::StateLicense])));
         index.insert_location(location(10, vec![1]));
         index.insert_location(location(11, vec![1, 2]));
         index.insert_location(location(12, vec![3]));
-        assert_consistent(&index);
-        assert_eq!(
-            index.locations[&12].tier, None,
+        assert_consistent(&mut index);
+        assert!(
+            index.locations[&12].placements.is_empty(),
             "no public provider: in no tree"
         );
-        let low = index.locations[&10].tier.unwrap();
+        let low = index.locations[&10].placements[0];
 
         // A board certification and injector training raise both of provider 1's locations.
         let certified = [
@@ -732,18 +806,32 @@ mod tests {
             CredentialKind::InjectorTraining,
         ];
         index.replace_provider(1, Some(provider(1, &certified)));
-        assert_consistent(&index);
-        assert!(index.locations[&10].tier.unwrap() > low);
+        assert_consistent(&mut index);
+        assert!(index.locations[&10].placements[0].1 > low.1);
+
+        // Offering a treatment adds the treatment's forest.
+        let mut offering = provider(1, &certified);
+        offering
+            .treatments
+            .push(("chronic_migraine".into(), Some(100)));
+        index.replace_provider(1, Some(offering));
+        assert_consistent(&mut index);
+        let forest = index.treatment_forests["chronic_migraine"];
+        assert!(index.locations[&10]
+            .placements
+            .iter()
+            .any(|(f, _)| *f == forest));
 
         // Provider 2 appears; provider 1 leaves the public directory.
         index.replace_provider(2, Some(provider(2, &[CredentialKind::StateLicense])));
         index.replace_provider(1, None);
-        assert_consistent(&index);
-        assert_eq!(index.locations[&10].tier, None);
-        assert_eq!(index.locations[&11].tier, Some(low));
+        assert_consistent(&mut index);
+        assert!(index.locations[&10].placements.is_empty());
+        assert_eq!(index.locations[&11].placements, vec![low]);
 
         index.remove_location(11);
-        assert_consistent(&index);
-        assert_eq!(index.tiers.iter().map(|t| t.size()).sum::<usize>(), 0);
+        assert_consistent(&mut index);
+        let held: usize = index.forests.iter().flatten().map(|t| t.size()).sum();
+        assert_eq!(held, 0);
     }
 }
