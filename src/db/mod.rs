@@ -115,7 +115,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
         let settings = match connection {
             DbConnection::Sqlite(_) => {
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 5000;"
+                 PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 2147418112;"
                     .to_owned()
             }
             DbConnection::Postgres(_) => {

@@ -14,7 +14,7 @@ use rstar::RTree;
 
 use super::geodesy::unit_vector;
 use super::ranking::{credential_score, CredentialInputs};
-use crate::db::models::{ClinicRow, CredentialRow, LocationRow, ProviderRow};
+use crate::db::models::{ClinicRow, LocationRow, ProviderRow};
 use crate::db::schema::{
     clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
     providers, treatment_specialties,
@@ -540,7 +540,7 @@ impl DirectoryIndex {
             .inner_join(providers::table)
             .filter(providers::vetting_status.eq(verified))
             .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
-            .select(CredentialRow::as_select())
+            .select(VerifiedCredentialRow::as_select())
             .load(connection)?
         {
             verified_credentials
@@ -596,7 +596,23 @@ pub fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<Loc
     })
 }
 
-fn verified_credential(row: CredentialRow) -> ApiResult<VerifiedCredential> {
+/// The columns of a credential that search needs (loading whole rows costs start-up time).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = credentials)]
+struct VerifiedCredentialRow {
+    id: i64,
+    provider_id: i64,
+    kind: String,
+    issuer: String,
+    jurisdiction: Option<String>,
+    specialty_code: Option<String>,
+    expires_on: Option<NaiveDate>,
+    verified_at: Option<NaiveDateTime>,
+    verification_source_type: Option<String>,
+    next_due_on: Option<NaiveDate>,
+}
+
+fn verified_credential(row: VerifiedCredentialRow) -> ApiResult<VerifiedCredential> {
     Ok(VerifiedCredential {
         id: row.id,
         kind: CredentialKind::parse(&row.kind)
@@ -688,7 +704,7 @@ fn load_provider(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Pro
     let verified = credentials::table
         .filter(credentials::provider_id.eq(id))
         .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
-        .select(CredentialRow::as_select())
+        .select(VerifiedCredentialRow::as_select())
         .load(connection)?
         .into_iter()
         .map(verified_credential)
