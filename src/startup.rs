@@ -26,6 +26,8 @@ pub struct AppState {
     pub clock: Clock,
     pub taxonomy: Taxonomy,
     pub settings: Settings,
+    pub limiter: crate::ratelimit::RateLimiter,
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub struct Application {
@@ -73,6 +75,8 @@ impl Application {
             clock,
             taxonomy,
             settings,
+            limiter: Default::default(),
+            metrics: Default::default(),
         });
         let app_state = state.clone();
         let mut server = HttpServer::new(move || build_app(app_state.clone()));
@@ -118,6 +122,8 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .configure(crate::api::routes)
         .split_for_parts();
+    let mut api = api;
+    crate::openapi::finish(&mut api);
     let api = Arc::new(api);
     let served = api.clone();
     app.route(
@@ -132,7 +138,10 @@ pub fn build_app(
         let api = api.clone();
         async move { unmatched(&api, &request) }
     }))
+    .wrap(from_fn(crate::ratelimit::limits_middleware))
+    .wrap(from_fn(crate::security::security_middleware))
     .wrap(from_fn(request_middleware))
+    .wrap(from_fn(crate::metrics::metrics_middleware))
 }
 
 /// 405 with `Allow` when the path exists under another method, else 404.

@@ -24,6 +24,8 @@ pub fn routes(config: &mut ServiceConfig) {
     config
         .service(health::healthz)
         .service(health::readyz)
+        .service(health::livez)
+        .service(crate::metrics::get_metrics)
         .service(
             scope::scope("/v1")
                 .service(search::search_locations)
