@@ -72,7 +72,42 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 pub fn document_json() -> String {
-    document().to_pretty_json().unwrap_or_default()
+    serde_json::to_string_pretty(&to_json(&document())).unwrap_or_default()
+}
+
+/// The document as JSON. utoipa 5 writes a link's `operationId` as `operation_id` (its `Link`
+/// has no camelCase rename); this puts the OpenAPI names back.
+pub fn to_json(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut value = serde_json::to_value(api).unwrap_or_default();
+    let operations = value
+        .get_mut("paths")
+        .and_then(|paths| paths.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        let links = operation
+            .get_mut("responses")
+            .and_then(|responses| responses.as_object_mut())
+            .into_iter()
+            .flat_map(|responses| responses.values_mut())
+            .filter_map(|response| response.get_mut("links").and_then(|l| l.as_object_mut()))
+            .flat_map(|links| links.values_mut())
+            .filter_map(|link| link.as_object_mut());
+        for link in links {
+            for (from, to) in [
+                ("operation_id", "operationId"),
+                ("operation_ref", "operationRef"),
+                ("request_body", "requestBody"),
+            ] {
+                if let Some(found) = link.remove(from) {
+                    link.insert(to.to_owned(), found);
+                }
+            }
+        }
+    }
+    value
 }
 
 /// What the routes cannot say about themselves, added to the generated document: the edge limits
@@ -115,13 +150,19 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         .description("The query string is longer than the service accepts")
         .content(crate::error::PROBLEM_JSON, problem())
         .build();
-    // Creates and where their result is read: (create operation, read operation, read path parameter).
-    const LINKS: [(&str, &str, &str); 5] = [
-        ("create_clinic", "get_clinic", "id"),
-        ("create_location", "get_location", "id"),
-        ("create_provider", "get_provider_admin", "id"),
-        ("create_key", "revoke_key", "id"),
-        ("create_credential", "verify_credential", "id"),
+    // From each create to the operations on what it created: (create, target, pass the ETag).
+    const LINKS: [(&str, &str, bool); 11] = [
+        ("create_clinic", "get_clinic", false),
+        ("create_clinic", "update_clinic", true),
+        ("create_clinic", "delete_clinic", true),
+        ("create_location", "get_location", false),
+        ("create_location", "update_location", true),
+        ("create_provider", "get_provider_admin", false),
+        ("create_provider", "update_provider", true),
+        ("create_provider", "create_credential", false),
+        ("create_credential", "update_credential", true),
+        ("create_credential", "verify_credential", true),
+        ("create_key", "revoke_key", false),
     ];
     for (path, item) in api.paths.paths.iter_mut() {
         let exempt = ["/livez", "/healthz", "/readyz", "/metrics"].contains(&path.as_str());
@@ -135,20 +176,34 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         .into_iter()
         .flatten()
         {
+            // The ETag a write must echo: a quoted version (what the `IfMatch` extractor accepts).
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if parameter.name == "If-Match" {
+                    parameter.schema = Some(
+                        utoipa::openapi::ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .pattern(Some(r#"^(W/)?"[1-9][0-9]{0,17}"$"#))
+                            .into(),
+                    );
+                }
+            }
             let responses = &mut operation.responses.responses;
             responses.insert("414".to_owned(), too_long.clone().into());
             if !exempt {
                 responses.insert("429".to_owned(), too_many.clone().into());
             }
             let id = operation.operation_id.as_deref().unwrap_or_default();
-            for (create, read, parameter) in LINKS.iter().filter(|(create, ..)| *create == id) {
+            for (_, target, with_etag) in LINKS.iter().filter(|(create, ..)| *create == id) {
                 if let Some(utoipa::openapi::RefOr::T(created)) = responses.get_mut("201") {
-                    let link = LinkBuilder::new()
-                        .operation_id(*read)
-                        .parameter(*parameter, "$response.body#/id")
-                        .description(format!("Read what {create} created"))
-                        .build();
-                    created.links.insert(format!("{read}_created"), link.into());
+                    let mut link = LinkBuilder::new()
+                        .operation_id(*target)
+                        .parameter("id", "$response.body#/id");
+                    if *with_etag {
+                        link = link.parameter("If-Match", "$response.header.ETag");
+                    }
+                    created
+                        .links
+                        .insert(target.to_string(), link.build().into());
                 }
             }
         }

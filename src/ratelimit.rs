@@ -24,7 +24,7 @@ use actix_web::middleware::Next;
 use actix_web::web;
 
 use crate::domain::Role;
-use crate::error::ApiError;
+use crate::error::{ApiError, FieldError, ParamLocation};
 use crate::startup::AppState;
 
 /// Most buckets held at once; past it the least recently used are dropped.
@@ -298,6 +298,22 @@ pub async fn limits_middleware(
     let max_query = state.settings.max_query_bytes;
     if request.query_string().len() as u64 > max_query {
         return Ok(request.error_response(ApiError::UriTooLong { limit: max_query }));
+    }
+    // Neither database stores U+0000 in text: refuse it before it reaches a query.
+    let nul_in = [
+        (ParamLocation::Path, request.uri().path().contains("%00")),
+        (ParamLocation::Query, request.query_string().contains("%00")),
+    ];
+    for (location, has_nul) in nul_in {
+        if has_nul {
+            let error = FieldError::new(
+                location,
+                "",
+                "invalid_character",
+                "the URL may not contain %00 (NUL)",
+            );
+            return Ok(request.error_response(ApiError::validation(error)));
+        }
     }
     if EXEMPT_PATHS.contains(&request.path()) {
         return Ok(next.call(request).await?.map_into_boxed_body());

@@ -125,12 +125,12 @@ pub fn build_app(
     let mut api = api;
     crate::openapi::finish(&mut api);
     let api = Arc::new(api);
-    let served = api.clone();
+    let served = Arc::new(crate::openapi::to_json(&api));
     app.route(
         "/openapi.json",
         web::get().to(move || {
-            let api = served.clone();
-            async move { HttpResponse::Ok().json(&*api) }
+            let served = served.clone();
+            async move { HttpResponse::Ok().json(&*served) }
         }),
     )
     .service(SwaggerUi::new("/docs/{_:.*}"))

@@ -61,7 +61,36 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let parsed = serde_path_to_error::deserialize(deserializer);
+    // JSON Schema counts `2020.0` as an integer; serde does not. Retry with integral numbers
+    // written as integers, so a schema-valid body is not refused for its spelling.
+    let parsed = match parsed {
+        Err(error) if error.inner().to_string().contains("floating point") => {
+            match serde_json::from_slice::<serde_json::Value>(bytes) {
+                Ok(mut value) => {
+                    integral_floats_as_integers(&mut value);
+                    serde_path_to_error::deserialize(value).or(Err(error))
+                }
+                Err(_) => Err(error),
+            }
+        }
+        other => other,
+    };
+    // Neither database stores U+0000 in text (SQLite's length() stops at it, PostgreSQL refuses it).
+    let has_nul_escape = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
+    if parsed.is_ok() && has_nul_escape {
+        let nul = serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|value| find_nul(&value, String::new()));
+        if let Some(pointer) = nul {
+            return Err(ApiError::validation(FieldError::body(
+                pointer,
+                "invalid_character",
+                "text may not contain U+0000 (NUL)",
+            )));
+        }
+    }
+    parsed.map_err(|error| {
         let inner = error.inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
@@ -217,4 +246,65 @@ pub fn path_error(error: PathError, request: &HttpRequest) -> actix_web::Error {
         detail,
     ))
     .into()
+}
+
+/// Rewrites every number with no fractional part (`2020.0`) as an integer (`2020`).
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(number) if number.is_f64() => {
+            if let Some(float) = number.as_f64() {
+                let fits = float.fract() == 0.0 && float.abs() < 9.0e15;
+                if fits {
+                    *value = serde_json::Value::from(float as i64);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(fields) => {
+            fields.values_mut().for_each(integral_floats_as_integers)
+        }
+        _ => {}
+    }
+}
+
+/// The JSON pointer of the first string (value or key) holding U+0000.
+fn find_nul(value: &serde_json::Value, at: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) if text.contains('\0') => Some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| find_nul(item, format!("{at}/{index}"))),
+        serde_json::Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let here = format!("{at}/{}", key.replace('~', "~0").replace('/', "~1"));
+            if key.contains('\0') {
+                Some(here)
+            } else {
+                find_nul(item, here)
+            }
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod integral_tests {
+    #[derive(Debug, serde::Deserialize, PartialEq)]
+    struct Body {
+        year: i32,
+        latitude: f64,
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_fractions_are_not() {
+        let body: Body = super::parse_json(br#"{"year": 2020.0, "latitude": 40.5}"#).unwrap();
+        assert_eq!(
+            body,
+            Body {
+                year: 2020,
+                latitude: 40.5
+            }
+        );
+        assert!(super::parse_json::<Body>(br#"{"year": 2020.5, "latitude": 1}"#).is_err());
+    }
 }

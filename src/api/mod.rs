@@ -11,6 +11,7 @@ pub mod providers;
 pub mod responses;
 pub mod search;
 pub mod taxonomy;
+pub mod utc;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};

@@ -391,3 +391,125 @@ async fn metrics_are_off_by_default(app: TestApp) {
     let livez = app.get_json("/livez").await;
     assert_eq!(livez["status"], "ok");
 }
+
+// What schemathesis found, pinned: each was a 500 or a schema mismatch.
+on_both_backends!(inputs_found_by_fuzzing);
+async fn inputs_found_by_fuzzing(app: TestApp) {
+    // U+0000 reached the database: SQLite's CHECK (length) failed, PostgreSQL refuses it → 500.
+    let nul = app
+        .admin(
+            Method::POST,
+            "/v1/clinics",
+            Some(json!({"name": "\u{0}x"})),
+            None,
+        )
+        .await;
+    let problem = assert_problem(nul, 422).await;
+    assert_eq!(problem["errors"][0]["pointer"], "/name");
+    assert_eq!(problem["errors"][0]["code"], "invalid_character");
+    let problem = assert_problem(app.get("/v1/clinics?cursor=%00").await, 422).await;
+    assert_eq!(problem["errors"][0]["code"], "invalid_character");
+    // A website must be an ASCII http(s) URI, as the schema's pattern says.
+    for website in [
+        "https://\u{cf}",
+        "ftp://example.org",
+        "https://exa mple.org",
+    ] {
+        let response = app
+            .admin(
+                Method::POST,
+                "/v1/clinics",
+                Some(json!({"name": "W", "website": website})),
+                None,
+            )
+            .await;
+        let problem = assert_problem(response, 422).await;
+        assert_eq!(problem["errors"][0]["pointer"], "/website", "{website}");
+    }
+    // JSON Schema's integers include 2.0: accepted, stored as 2; 2.5 is not an integer.
+    let created = app
+        .admin_ok(
+            Method::POST,
+            "/v1/admin/keys",
+            Some(json!({"name": "float days", "role": "partner", "expires_in_days": 2.0})),
+            None,
+        )
+        .await;
+    assert!(created["expires_at"].is_string(), "{created}");
+    let fraction = app
+        .admin(
+            Method::POST,
+            "/v1/admin/keys",
+            Some(json!({"name": "float days", "role": "partner", "expires_in_days": 2.5})),
+            None,
+        )
+        .await;
+    assert_problem(fraction, 422).await;
+    // Timestamps are RFC 3339 with an offset, as `format: date-time` requires.
+    let clinic = app
+        .admin_ok(
+            Method::POST,
+            "/v1/clinics",
+            Some(json!({"name": "Z"})),
+            None,
+        )
+        .await;
+    let created_at = clinic["created_at"].as_str().unwrap_or_default();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created_at).is_ok(),
+        "{created_at}"
+    );
+    // An empty If-Match is not an ETag.
+    let id = clinic["id"].as_i64().unwrap();
+    let response = app
+        .request(Method::DELETE, &format!("/v1/clinics/{id}"))
+        .bearer_auth(ADMIN_KEY)
+        .header("If-Match", "")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(response, 422).await;
+}
+
+// The OpenAPI document chains creates to reads for clients and stateful testers.
+on_both_backends!(creates_link_to_their_reads);
+async fn creates_link_to_their_reads(app: TestApp) {
+    let spec = app.get_json("/openapi.json").await;
+    let links = &spec["paths"]["/v1/clinics"]["post"]["responses"]["201"]["links"];
+    assert_eq!(links["get_clinic"]["operationId"], "get_clinic");
+    assert_eq!(
+        links["get_clinic"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+    assert_eq!(
+        links["update_clinic"]["parameters"]["If-Match"],
+        "$response.header.ETag"
+    );
+    let too_many = &spec["paths"]["/v1/treatments"]["get"]["responses"]["429"];
+    assert!(too_many["headers"]["Retry-After"].is_object(), "{too_many}");
+    // And the link works: the id and ETag a create returns read and update what it created.
+    let created = app
+        .admin(
+            Method::POST,
+            "/v1/clinics",
+            Some(json!({"name": "Linked"})),
+            None,
+        )
+        .await;
+    let etag = header(&created, "etag").expect("ETag");
+    let body: serde_json::Value = created.json().await.unwrap();
+    let id = body["id"].as_i64().unwrap();
+    assert_eq!(
+        app.get(&format!("/v1/clinics/{id}")).await.status(),
+        StatusCode::OK
+    );
+    let updated = app
+        .request(Method::PATCH, &format!("/v1/clinics/{id}"))
+        .bearer_auth(ADMIN_KEY)
+        .header("If-Match", etag)
+        .json(&json!({"name": "Linked, renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+}
