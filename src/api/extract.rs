@@ -177,9 +177,7 @@ impl FromRequest for IfMatch {
             Some(value) => value
                 .to_str()
                 .ok()
-                .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
-                .and_then(|v| v.parse::<i64>().ok())
-                .filter(|v| *v >= 1)
+                .and_then(parse_etag)
                 .map(|v| IfMatch(Some(v)))
                 .ok_or_else(|| {
                     ApiError::validation(FieldError::new(
@@ -192,6 +190,18 @@ impl FromRequest for IfMatch {
         };
         std::future::ready(parsed)
     }
+}
+
+/// `"3"` or `W/"3"` (RFC 9110 entity tags are quoted), a version from 1, as the OpenAPI
+/// document's pattern for `If-Match` states.
+fn parse_etag(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    let digits = tag.strip_prefix('"')?.strip_suffix('"')?;
+    let valid = (1..=18).contains(&digits.len())
+        && !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    valid.then(|| digits.parse().ok()).flatten()
 }
 
 pub fn etag(version: i64) -> (header::HeaderName, String) {
