@@ -77,6 +77,15 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         other => other,
     };
     // Neither database stores U+0000 in text (SQLite's length() stops at it, PostgreSQL refuses it).
+    // Every body is a JSON object; serde would also take a struct from an array (`[null]`).
+    let starts_as_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if parsed.is_ok() && !starts_as_object {
+        return Err(ApiError::validation(FieldError::body(
+            "",
+            "invalid_type",
+            "the body must be a JSON object",
+        )));
+    }
     let has_nul_escape = bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"));
     if parsed.is_ok() && has_nul_escape {
         let nul = serde_json::from_slice::<serde_json::Value>(bytes)

@@ -426,6 +426,23 @@ async fn inputs_found_by_fuzzing(app: TestApp) {
         let problem = assert_problem(response, 422).await;
         assert_eq!(problem["errors"][0]["pointer"], "/website", "{website}");
     }
+    // A struct from an array: serde takes `[null]` for a one-field struct; the schema says object.
+    let provider = app
+        .create_provider(&crate::helpers::npi(4242), "2084N0400X")
+        .await;
+    let array = app
+        .request(
+            Method::PUT,
+            &format!("/v1/providers/{provider}/treatments/chronic_migraine"),
+        )
+        .bearer_auth(ADMIN_KEY)
+        .header("Content-Type", "application/json")
+        .body("[null]")
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(array, 422).await;
+    assert_eq!(problem["errors"][0]["code"], "invalid_type");
     // JSON Schema's integers include 2.0: accepted, stored as 2; 2.5 is not an integer.
     let created = app
         .admin_ok(
