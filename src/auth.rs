@@ -39,7 +39,7 @@ impl Actor {
     }
 }
 
-fn bearer_token(request: &HttpRequest) -> Result<String, ApiError> {
+pub(crate) fn bearer_token(request: &HttpRequest) -> Result<String, ApiError> {
     let value = request
         .headers()
         .get(header::AUTHORIZATION)

@@ -170,6 +170,71 @@ pub struct Settings {
         global = true
     )]
     pub workers: usize,
+
+    /// Requests a minute per client IP for traffic without a valid API key (a token bucket: this
+    /// many at once, refilled evenly over a minute). 0 turns the limit off.
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_RATE_LIMIT_PUBLIC",
+        default_value_t = 300,
+        global = true
+    )]
+    pub rate_limit_public: u32,
+
+    /// Requests a minute per partner key. 0 turns the limit off.
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_RATE_LIMIT_PARTNER",
+        default_value_t = 1200,
+        global = true
+    )]
+    pub rate_limit_partner: u32,
+
+    /// Requests a minute per admin or reviewer key. 0 turns the limit off.
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_RATE_LIMIT_STAFF",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub rate_limit_staff: u32,
+
+    /// Proxies whose `X-Forwarded-For` is believed: comma-separated IPs or CIDRs. Empty (the
+    /// default): the client is the TCP peer and `X-Forwarded-For` is ignored.
+    #[arg(long, env = "CLINIC_FINDER_TRUSTED_PROXIES", value_delimiter = ',', global = true,
+          value_parser = crate::ratelimit::IpNetwork::parse)]
+    pub trusted_proxies: Vec<crate::ratelimit::IpNetwork>,
+
+    /// Longest accepted query string, bytes (longer: 414).
+    #[arg(long, env = "CLINIC_FINDER_MAX_QUERY_BYTES", default_value_t = 2048, global = true,
+          value_parser = clap::value_parser!(u64).range(64..=65536))]
+    pub max_query_bytes: u64,
+
+    /// Origins allowed to call the API from a browser (CORS): comma-separated, exact origins such
+    /// as `https://app.example.org`. `*` admits any origin, but only for public GET and HEAD
+    /// requests without an `Authorization` header. Empty (the default): no CORS headers at all.
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// `Strict-Transport-Security: max-age=<this>` on every response; 0 (the default) sends none.
+    /// Set it when the service is reached over HTTPS only.
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_HSTS_MAX_AGE",
+        default_value_t = 0,
+        global = true
+    )]
+    pub hsts_max_age: u64,
+
+    /// Serves `/metrics` (Prometheus) to requests carrying `Authorization: Bearer <this>`
+    /// (at least 32 characters). Unset (the default): `/metrics` answers 404. Never logged.
+    #[arg(long, env = "CLINIC_FINDER_METRICS_TOKEN", hide_env_values = true, global = true, value_parser = parse_secret)]
+    pub metrics_token: Option<Secret>,
 }
 
 impl Settings {

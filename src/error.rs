@@ -137,6 +137,10 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("{0}")]
     ServiceUnavailable(String),
+    #[error("too many requests: retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("the query string is longer than {limit} bytes")]
+    UriTooLong { limit: u64 },
     #[error("internal error")]
     Internal(String),
 }
@@ -174,6 +178,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::ServiceUnavailable(_) => "service_unavailable",
+            ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::UriTooLong { .. } => "query_too_long",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -195,6 +201,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "Forbidden",
             ApiError::NotAcceptable(_) => "Not acceptable",
             ApiError::ServiceUnavailable(_) => "Service unavailable",
+            ApiError::TooManyRequests { .. } => "Too many requests",
+            ApiError::UriTooLong { .. } => "The query string is too long",
             ApiError::Internal(_) => "Internal server error",
         }
     }
@@ -246,6 +254,8 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -265,7 +275,9 @@ impl ResponseError for ApiError {
             ApiError::ServiceUnavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, "1"));
             }
-            ApiError::MethodNotAllowed => {}
+            ApiError::TooManyRequests { retry_after_secs } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
             _ => {}
         }
         response.body(serde_json::to_vec(&self.problem(None)).unwrap_or_default())

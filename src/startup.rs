@@ -29,6 +29,8 @@ pub struct AppState {
     pub clock: Clock,
     pub taxonomy: Taxonomy,
     pub settings: Settings,
+    pub limiter: crate::ratelimit::RateLimiter,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -134,6 +136,8 @@ impl Application {
             clock,
             taxonomy,
             settings,
+            limiter: Default::default(),
+            metrics: Default::default(),
         });
         if !poll_interval.is_zero() {
             spawn_feed_poller(
@@ -186,13 +190,15 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(path_error))
         .configure(crate::api::routes)
         .split_for_parts();
+    let mut api = api;
+    crate::openapi::finish(&mut api);
     let api = Arc::new(api);
-    let served = api.clone();
+    let served = Arc::new(crate::openapi::to_json(&api));
     app.route(
         "/openapi.json",
         web::get().to(move || {
-            let api = served.clone();
-            async move { HttpResponse::Ok().json(&*api) }
+            let served = served.clone();
+            async move { HttpResponse::Ok().json(&*served) }
         }),
     )
     .service(SwaggerUi::new("/docs/{_:.*}"))
@@ -200,7 +206,10 @@ pub fn build_app(
         let api = api.clone();
         async move { unmatched(&api, &request) }
     }))
+    .wrap(from_fn(crate::ratelimit::limits_middleware))
+    .wrap(from_fn(crate::security::security_middleware))
     .wrap(from_fn(request_middleware))
+    .wrap(from_fn(crate::metrics::metrics_middleware))
 }
 
 /// 405 with `Allow` when the path exists under another method, else 404.

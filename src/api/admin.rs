@@ -151,6 +151,7 @@ pub struct TransitionInput {
     pub to: String,
     /// Why: kept in the audit trail.
     #[validate(length(min = 3, max = 1000))]
+    #[schema(min_length = 3, max_length = 1000)]
     pub reason: String,
 }
 
@@ -390,6 +391,7 @@ pub async fn queue_expired(
 pub struct AuditEntry {
     pub id: i64,
     /// UTC.
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub occurred_at: NaiveDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_key_id: Option<i64>,
@@ -537,12 +539,16 @@ pub struct ApiKeyView {
     pub role: Role,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub created_at: NaiveDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::utc::serialize_option")]
     pub last_used_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::utc::serialize_option")]
     pub expires_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::utc::serialize_option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 
@@ -576,11 +582,13 @@ pub struct CreatedApiKey {
 #[schema(example = json!({"name": "Reviewer: J. Alvarez", "role": "reviewer", "expires_in_days": 365}))]
 pub struct NewApiKeyInput {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[schema(value_type = Role)]
     pub role: String,
     /// Days until the key expires, 1–3650; absent: it does not expire.
     #[validate(range(min = 1, max = 3650))]
+    #[schema(minimum = 1, maximum = 3650)]
     pub expires_in_days: Option<i64>,
 }
 

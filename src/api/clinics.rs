@@ -37,8 +37,10 @@ pub struct ClinicView {
     /// The clinic's locations.
     pub location_ids: Vec<i64>,
     /// UTC.
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub created_at: NaiveDateTime,
     /// UTC.
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Increases with every change; send it back in `If-Match` to update.
     pub version: i64,
@@ -67,14 +69,23 @@ impl ClinicView {
 #[schema(example = json!({"name": "Midtown Neurology & Headache Center", "website": "https://example-midtown-neuro.com", "phone": "+1-212-555-0142"}))]
 pub struct NewClinicInput {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    #[validate(url, length(max = 500))]
+    #[validate(url, custom(function = "super::validate::http_url"), length(max = 500))]
+    #[schema(
+        max_length = 500,
+        format = "uri",
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"
+    )]
     pub website: Option<String>,
     #[validate(length(min = 3, max = 40))]
+    #[schema(min_length = 3, max_length = 40)]
     pub phone: Option<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
 }
 
@@ -84,18 +95,27 @@ pub struct NewClinicInput {
 #[schema(example = json!({"phone": "+1-212-555-0199", "description": null}))]
 pub struct ClinicPatch {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
-    #[validate(url, length(max = 500))]
+    #[validate(url, custom(function = "super::validate::http_url"), length(max = 500))]
+    #[schema(
+        max_length = 500,
+        format = "uri",
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"
+    )]
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(min = 3, max = 40))]
+    #[schema(min_length = 3, max_length = 40)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
 }
 

@@ -47,6 +47,7 @@ pub struct CredentialView {
     pub expires_on: Option<NaiveDate>,
     pub verification_status: VerificationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_by_key_id: Option<i64>,
@@ -57,7 +58,9 @@ pub struct CredentialView {
     /// When the credential must be checked again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_due_on: Option<NaiveDate>,
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }
@@ -100,8 +103,10 @@ pub struct NewCredentialInput {
     #[schema(value_type = CredentialKind)]
     pub kind: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub issuer: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub identifier: Option<String>,
     /// USPS state code; required for a state licence.
     pub jurisdiction: Option<String>,
@@ -117,9 +122,11 @@ pub struct NewCredentialInput {
 #[schema(example = json!({"expires_on": "2029-02-28"}))]
 pub struct CredentialPatch {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub issuer: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub identifier: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     pub jurisdiction: Option<Option<String>>,
@@ -142,6 +149,16 @@ struct CredentialChanges {
     expires_on: Option<Option<NaiveDate>>,
 }
 
+/// What a primary-source check can conclude (a credential cannot be checked into `unverified`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used: the handler parses the outcome itself.
+pub enum VerificationOutcome {
+    Verified,
+    Rejected,
+    Revoked,
+}
+
 /// The outcome of checking a credential against its primary source.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -149,18 +166,20 @@ struct CredentialChanges {
     "reference": "https://search.dca.ca.gov/details/8002/A/123456", "reason": "Licence active, no actions, checked on the board's lookup"}))]
 pub struct VerificationInput {
     /// `verified`, `rejected` or `revoked`.
-    #[schema(value_type = VerificationStatus)]
+    #[schema(value_type = VerificationOutcome)]
     pub outcome: String,
     /// The primary source checked.
     #[schema(value_type = SourceType)]
     pub source_type: String,
     /// Where the evidence is: a URL or a document id.
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub reference: String,
     /// When to check again; defaults to the expiry date, or 36 months after verification.
     pub next_due_on: Option<NaiveDate>,
     /// Why: recorded in the audit trail.
     #[validate(length(min = 3, max = 1000))]
+    #[schema(min_length = 3, max_length = 1000)]
     pub reason: String,
 }
 

@@ -22,6 +22,13 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
+/// The process is alive and serving HTTP (the same as `/healthz`, under the name Kubernetes uses).
+#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+#[get("/livez")]
+pub async fn livez() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
 /// The database answers: ready for traffic.
 #[utoipa::path(tag = "health", responses((status = 200, body = Health),
     (status = 503, description = "The database is unreachable", body = ProblemDetails, content_type = "application/problem+json")))]

@@ -54,7 +54,9 @@ pub struct LocationView {
     pub external_id: Option<String>,
     /// Providers practising here (public reads list verified providers only).
     pub provider_ids: Vec<i64>,
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }
@@ -96,16 +98,21 @@ pub fn location_view(row: LocationRow, provider_ids: Vec<i64>) -> LocationView {
 pub struct NewLocationInput {
     pub clinic_id: i64,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub address_line1: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub address_line2: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// USPS state code, e.g. `NY`.
     pub state: String,
     #[validate(length(min = 3, max = 10))]
+    #[schema(min_length = 3, max_length = 10)]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2; the directory covers the US (default `US`).
     pub country: Option<String>,
@@ -120,8 +127,10 @@ pub struct NewLocationInput {
     #[serde(default)]
     pub opening_hours: WeeklyHours,
     #[validate(length(min = 3, max = 40))]
+    #[schema(min_length = 3, max_length = 40)]
     pub phone: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
 }
 
@@ -132,16 +141,21 @@ pub struct NewLocationInput {
 pub struct LocationPatch {
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<Option<String>>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub address_line1: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub address_line2: Option<Option<String>>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: Option<String>,
     pub state: Option<String>,
     #[validate(length(min = 3, max = 10))]
+    #[schema(min_length = 3, max_length = 10)]
     pub postal_code: Option<String>,
     pub country: Option<String>,
     #[schema(minimum = -90, maximum = 90)]
@@ -152,9 +166,11 @@ pub struct LocationPatch {
     pub opening_hours: Option<WeeklyHours>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(min = 3, max = 40))]
+    #[schema(min_length = 3, max_length = 40)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
 }
 

@@ -11,6 +11,7 @@ pub mod providers;
 pub mod responses;
 pub mod search;
 pub mod taxonomy;
+pub mod utc;
 pub mod validate;
 
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ pub fn routes(config: &mut ServiceConfig) {
     config
         .service(health::healthz)
         .service(health::readyz)
+        .service(health::livez)
+        .service(crate::metrics::get_metrics)
         .service(
             scope::scope("/v1")
                 .service(search::search_locations)

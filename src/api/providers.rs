@@ -58,6 +58,7 @@ pub struct PublicCredential {
     pub expires_on: Option<NaiveDate>,
     /// When a reviewer checked it against the primary source (UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
     /// The kind of primary source checked.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,7 +118,9 @@ pub struct ProviderAdminView {
     pub treatments: Vec<OfferedTreatment>,
     pub location_ids: Vec<i64>,
     pub credentials: Vec<CredentialView>,
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::api::utc::serialize")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }
@@ -227,8 +230,10 @@ pub struct NewProviderInput {
     #[schema(pattern = "^[0-9]{10}$")]
     pub npi: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub given_name: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub family_name: String,
     #[schema(value_type = Degree)]
     pub degree: String,
@@ -236,16 +241,21 @@ pub struct NewProviderInput {
     pub primary_specialty_code: String,
     #[serde(default)]
     #[validate(length(max = 10))]
+    #[schema(max_items = 10)]
     pub other_specialty_codes: Vec<String>,
     #[validate(range(min = 1940, max = 2100))]
+    #[schema(minimum = 1940, maximum = 2100)]
     pub practice_start_year: Option<i32>,
     /// ISO 639-1 codes (default `["en"]`).
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_items = 1, max_items = 20)]
     pub languages: Option<Vec<String>>,
     pub accepting_new_patients: Option<bool>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub bio: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
 }
 
@@ -257,25 +267,32 @@ pub struct ProviderPatch {
     #[schema(pattern = "^[0-9]{10}$")]
     pub npi: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub given_name: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub family_name: Option<String>,
     #[schema(value_type = Option<Degree>)]
     pub degree: Option<String>,
     pub primary_specialty_code: Option<String>,
     #[validate(length(max = 10))]
+    #[schema(max_items = 10)]
     pub other_specialty_codes: Option<Vec<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(range(min = 1940, max = 2100))]
+    #[schema(minimum = 1940, maximum = 2100)]
     pub practice_start_year: Option<Option<i32>>,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_items = 1, max_items = 20)]
     pub languages: Option<Vec<String>>,
     pub accepting_new_patients: Option<bool>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub bio: Option<Option<String>>,
     #[serde(default, deserialize_with = "super::nullable")]
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
 }
 
@@ -658,6 +675,7 @@ pub async fn unlink_location(
 pub struct TreatmentOfferInput {
     /// Procedures a year.
     #[validate(range(min = 0, max = 100000))]
+    #[schema(minimum = 0, maximum = 100000)]
     pub annual_volume: Option<i32>,
 }
 

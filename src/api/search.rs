@@ -137,6 +137,7 @@ pub struct CertificationSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_on: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
 }
 
@@ -146,6 +147,7 @@ pub struct LicenceSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::api::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_on: Option<NaiveDate>,

@@ -141,3 +141,16 @@ fn describe(error: &validator::ValidationError) -> String {
         other => other.replace('_', " "),
     }
 }
+
+/// A website: an absolute `http` or `https` URI, in printable ASCII as RFC 3986 spells URIs
+/// (an internationalised name must come punycoded, a space percent-encoded).
+pub fn http_url(value: &str) -> Result<(), validator::ValidationError> {
+    let lower = value.get(..8).unwrap_or(value).to_ascii_lowercase();
+    let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+    let printable = value.bytes().all(|b| b.is_ascii_graphic());
+    if scheme_ok && printable {
+        Ok(())
+    } else {
+        Err(validator::ValidationError::new("url"))
+    }
+}

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use crate::error::FieldError;
 
 /// One opening interval on a day, local time, `HH:MM` 24-hour; `closes` may be `24:00`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"opens": "09:00", "closes": "17:30"}))]
 pub struct OpeningInterval {
@@ -18,8 +18,89 @@ pub struct OpeningInterval {
     pub closes: String,
 }
 
+// Deserialized by hand, from JSON objects only: serde's derive would also take a struct from an
+// array (`["09:00", "17:00"]`), which the documented schema does not allow.
+
+impl<'de> Deserialize<'de> for OpeningInterval {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const FIELDS: &[&str] = &["opens", "closes"];
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = OpeningInterval;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object with `opens` and `closes`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let (mut opens, mut closes) = (None, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    let slot = match key.as_str() {
+                        "opens" => &mut opens,
+                        "closes" => &mut closes,
+                        _ => return Err(A::Error::unknown_field(&key, FIELDS)),
+                    };
+                    if slot.is_some() {
+                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                    *slot = Some(map.next_value::<String>()?);
+                }
+                Ok(OpeningInterval {
+                    opens: opens.ok_or_else(|| A::Error::missing_field("opens"))?,
+                    closes: closes.ok_or_else(|| A::Error::missing_field("closes"))?,
+                })
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
+}
+
+impl<'de> Deserialize<'de> for WeeklyHours {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const FIELDS: &[&str] = &["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        struct Days;
+        impl<'de> serde::de::Visitor<'de> for Days {
+            type Value = WeeklyHours;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of days (`mon` … `sun`)")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                use serde::de::Error;
+                let mut hours = WeeklyHours::default();
+                let mut seen = [false; 7];
+                while let Some(key) = map.next_key::<String>()? {
+                    let Some(day) = FIELDS.iter().position(|d| *d == key) else {
+                        return Err(A::Error::unknown_field(&key, FIELDS));
+                    };
+                    if std::mem::replace(&mut seen[day], true) {
+                        return Err(A::Error::custom(format!("duplicate field `{key}`")));
+                    }
+                    let intervals = map.next_value::<Vec<OpeningInterval>>()?;
+                    let slot = match day {
+                        0 => &mut hours.mon,
+                        1 => &mut hours.tue,
+                        2 => &mut hours.wed,
+                        3 => &mut hours.thu,
+                        4 => &mut hours.fri,
+                        5 => &mut hours.sat,
+                        _ => &mut hours.sun,
+                    };
+                    *slot = intervals;
+                }
+                Ok(hours)
+            }
+        }
+        deserializer.deserialize_map(Days)
+    }
+}
+
 /// Opening hours for each day of the week in the location's own timezone. A missing day is closed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"mon": [{"opens": "08:30", "closes": "17:00"}], "tue": [{"opens": "08:30", "closes": "12:00"}, {"opens": "13:00", "closes": "17:00"}], "sat": []}))]
 pub struct WeeklyHours {
@@ -262,5 +343,22 @@ mod tests {
                 ("/opening_hours/wed/0", "invalid_interval"),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod object_only_tests {
+    use super::{OpeningInterval, WeeklyHours};
+
+    #[test]
+    fn hours_come_from_objects_only() {
+        let hours: WeeklyHours =
+            serde_json::from_str(r#"{"mon": [{"opens": "09:00", "closes": "17:00"}]}"#).unwrap();
+        assert_eq!(hours.mon[0].closes, "17:00");
+        assert!(hours.tue.is_empty());
+        assert!(serde_json::from_str::<WeeklyHours>(r#"{"mon": [["09:00", "17:00"]]}"#).is_err());
+        assert!(serde_json::from_str::<WeeklyHours>(r#"[[]]"#).is_err());
+        assert!(serde_json::from_str::<WeeklyHours>(r#"{"moon": []}"#).is_err());
+        assert!(serde_json::from_str::<OpeningInterval>(r#"{"opens": "09:00"}"#).is_err());
     }
 }
