@@ -201,7 +201,9 @@ pub fn build_app(
             async move { HttpResponse::Ok().json(&*served) }
         }),
     )
-    .service(SwaggerUi::new("/docs/{_:.*}"))
+    .service(
+        SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
+    )
     .default_service(web::to(move |request: HttpRequest| {
         let api = api.clone();
         async move { unmatched(&api, &request) }

@@ -113,7 +113,11 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         serde_json::error::Category::Data => {
             let message = inner.to_string();
             // serde says "... at line 1 column 17": the pointer says where, more usefully.
-            let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+            let message = message
+                .split(" at line ")
+                .next()
+                .unwrap_or(&message)
+                .to_owned();
             let mut pointer = pointer(error.path());
             let code = if message.starts_with("unknown field") {
                 "unknown_field"

@@ -82,6 +82,17 @@ async fn served_spec_is_sound_openapi_3(app: TestApp) {
     }
     let docs = app.get("/docs/").await;
     assert_eq!(docs.status(), 200);
+    // Swagger UI loads this service's document.
+    let initializer = app
+        .get("/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        initializer.contains("\"url\": \"/openapi.json\""),
+        "{initializer}"
+    );
 }
 
 on_both_backends!(served_spec_is_sound_openapi_3,);
