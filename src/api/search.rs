@@ -765,14 +765,24 @@ fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc
     }
 }
 
-/// The JSON body, or the same results as an RFC 7946 FeatureCollection.
+/// The JSON body, or the same results as an RFC 7946 FeatureCollection, with the cursor of the
+/// next page when there is one.
 fn respond<T: Serialize>(
     results: Vec<T>,
     coordinates: Vec<Coordinates>,
-    meta: SearchMeta,
-    next_cursor: Option<String>,
-    geojson: bool,
+    parsed: &ParsedSearch,
+    outcome: &engine::SearchOutcome,
 ) -> HttpResponse {
+    let next_cursor = outcome
+        .has_more
+        .then(|| {
+            outcome
+                .hits
+                .last()
+                .map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key))
+        })
+        .flatten();
+    let (meta, geojson) = (meta(parsed, outcome.candidates_visited), parsed.geojson);
     #[derive(Serialize)]
     struct Body<T> {
         meta: SearchMeta,
@@ -863,13 +873,8 @@ pub async fn search_locations(
         let Some(location) = index.locations.get(&hit.location_id) else {
             continue;
         };
-        let clinic_name_matches = match (
-            &parsed.request.filters.text,
-            index.clinics.get(&location.row.clinic_id),
-        ) {
-            (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
-            _ => false,
-        };
+        let clinic_name_matches =
+            engine::engine::clinic_name_matches(&index, &parsed.request, location);
         let mut providers =
             engine::engine::matching_providers(&index, &matcher, location, clinic_name_matches);
         providers.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
@@ -886,7 +891,7 @@ pub async fn search_locations(
         results.push(LocationResult {
             location: place(&index, location, instant),
             distance_km: hit.distance_m / 1000.0,
-            distance_mi: hit.distance_m / 1000.0 / (METRES_PER_MILE / 1000.0),
+            distance_mi: hit.distance_m / METRES_PER_MILE,
             providers,
             ranking: ranking::explain(
                 hit.distance_m,
@@ -896,22 +901,7 @@ pub async fn search_locations(
             ),
         });
     }
-    let next_cursor = outcome
-        .has_more
-        .then(|| {
-            outcome
-                .hits
-                .last()
-                .map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key))
-        })
-        .flatten();
-    Ok(respond(
-        results,
-        points,
-        meta(&parsed, outcome.candidates_visited),
-        next_cursor,
-        parsed.geojson,
-    ))
+    Ok(respond(results, points, &parsed, &outcome))
 }
 
 /// Verified providers near a point or ZIP code, ranked by distance and credentials, one result
@@ -956,7 +946,7 @@ pub async fn search_providers(
             provider: provider_summary(provider, &matcher, &hit.credentials),
             location: place(&index, location, instant),
             distance_km: hit.distance_m / 1000.0,
-            distance_mi: hit.distance_m / 1000.0 / (METRES_PER_MILE / 1000.0),
+            distance_mi: hit.distance_m / METRES_PER_MILE,
             ranking: ranking::explain(
                 hit.distance_m,
                 parsed.request.radius_m,
@@ -965,22 +955,7 @@ pub async fn search_providers(
             ),
         });
     }
-    let next_cursor = outcome
-        .has_more
-        .then(|| {
-            outcome
-                .hits
-                .last()
-                .map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key))
-        })
-        .flatten();
-    Ok(respond(
-        results,
-        points,
-        meta(&parsed, outcome.candidates_visited),
-        next_cursor,
-        parsed.geojson,
-    ))
+    Ok(respond(results, points, &parsed, &outcome))
 }
 
 /// An RFC 7946 FeatureCollection: each feature a result, its geometry the location's point

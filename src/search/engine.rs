@@ -411,13 +411,7 @@ pub fn search_with(
                 continue;
             }
         }
-        let clinic_name_matches = match (
-            &request.filters.text,
-            index.clinics.get(&location.row.clinic_id),
-        ) {
-            (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
-            _ => false,
-        };
+        let clinic_name_matches = clinic_name_matches(index, request, location);
         let matching = matching_providers(index, &matcher, location, clinic_name_matches);
         if matching.is_empty() {
             continue;
@@ -515,6 +509,21 @@ fn can_stop(
     }
 }
 
+/// Whether the free-text filter matches the clinic's name (then every provider there passes it).
+pub fn clinic_name_matches(
+    index: &DirectoryIndex,
+    request: &SearchRequest,
+    location: &LocationEntry,
+) -> bool {
+    match (
+        &request.filters.text,
+        index.clinics.get(&location.row.clinic_id),
+    ) {
+        (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
+        _ => false,
+    }
+}
+
 /// (provider id, credential inputs, credential score) for each public provider here that passes
 /// the filters.
 pub fn matching_providers(
@@ -556,13 +565,7 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
         {
             continue;
         }
-        let clinic_name_matches = match (
-            &request.filters.text,
-            index.clinics.get(&location.row.clinic_id),
-        ) {
-            (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
-            _ => false,
-        };
+        let clinic_name_matches = clinic_name_matches(index, request, location);
         let matching = matching_providers(index, &matcher, location, clinic_name_matches);
         let candidates: Vec<Hit> = match request.mode {
             SearchMode::Locations => matching
