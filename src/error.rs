@@ -324,8 +324,8 @@ fn unique_violation_detail(message_or_constraint: &str) -> String {
     format!("a resource with this {field} already exists")
 }
 
-impl From<r2d2_error::PoolError> for ApiError {
-    fn from(error: r2d2_error::PoolError) -> Self {
+impl From<diesel::r2d2::PoolError> for ApiError {
+    fn from(error: diesel::r2d2::PoolError) -> Self {
         tracing::warn!(%error, "database pool");
         ApiError::ServiceUnavailable("the database is unavailable; retry shortly".to_owned())
     }
@@ -335,10 +335,6 @@ impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::ServiceUnavailable("the server is shutting down".to_owned())
     }
-}
-
-mod r2d2_error {
-    pub type PoolError = diesel::r2d2::PoolError;
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -14,7 +14,6 @@
 //!   one audit row saying what the batch did, from which file and source.
 //! - **Visible to running servers:** each batch records what it touched in the change feed.
 
-use std::collections::HashMap;
 use std::io::BufRead;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -433,6 +432,8 @@ fn record_from_value(mut value: serde_json::Value) -> Result<ImportRecord, Vec<F
 /// What one transaction has done so far.
 struct Batch<'o> {
     options: &'o ImportOptions,
+    /// The treatment codes, read once per batch rather than once per provider record.
+    known_treatments: Option<std::collections::HashSet<String>>,
     affected: Affected,
     first_line: Option<usize>,
     last_line: usize,
@@ -446,6 +447,7 @@ impl<'o> Batch<'o> {
     fn new(options: &'o ImportOptions) -> Batch<'o> {
         Batch {
             options,
+            known_treatments: None,
             affected: Affected::default(),
             first_line: None,
             last_line: 0,
@@ -758,14 +760,17 @@ impl<'o> Batch<'o> {
                 ),
             }
         }
-        let known_treatments: HashMap<String, ()> = crate::db::schema::treatments::table
-            .select(crate::db::schema::treatments::code)
-            .load::<String>(connection)?
-            .into_iter()
-            .map(|code| (code, ()))
-            .collect();
+        let known_treatments = match self.known_treatments.take() {
+            Some(known) => known,
+            None => crate::db::schema::treatments::table
+                .select(crate::db::schema::treatments::code)
+                .load::<String>(connection)?
+                .into_iter()
+                .collect(),
+        };
+        let known_treatments = self.known_treatments.insert(known_treatments);
         for (index, treatment) in record.treatments.iter().enumerate() {
-            if !known_treatments.contains_key(&treatment.code) {
+            if !known_treatments.contains(&treatment.code) {
                 checks.push(
                     format!("/treatments/{index}/code"),
                     "unknown_value",

@@ -89,12 +89,8 @@ async fn ensure_problem_body(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with(PROBLEM_JSON));
     let (request, response) = response.into_parts();
-    let (mut head, body) = {
-        let head = response.head().clone();
-        let headers = response.headers().clone();
-        ((head, headers), response.into_body())
-    };
-    let bytes = to_bytes(body).await.unwrap_or_default();
+    let headers = response.headers().clone();
+    let bytes = to_bytes(response.into_body()).await.unwrap_or_default();
     let mut problem: serde_json::Value = if is_problem {
         serde_json::from_slice(&bytes).unwrap_or_else(|_| fallback_problem(status))
     } else {
@@ -102,13 +98,10 @@ async fn ensure_problem_body(
     };
     problem["request_id"] = serde_json::Value::String(request_id.to_owned());
     let mut rebuilt = HttpResponse::build(status);
-    for (name, value) in head.1.iter() {
+    for (name, value) in headers.iter() {
         if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
             rebuilt.append_header((name.clone(), value.clone()));
         }
-    }
-    if status == StatusCode::METHOD_NOT_ALLOWED && !head.1.contains_key(header::ALLOW) {
-        head.0.status = status;
     }
     rebuilt.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
     let rebuilt = rebuilt.body(serde_json::to_vec(&problem).unwrap_or_default());
