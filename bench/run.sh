@@ -2,27 +2,39 @@
 # National-scale benchmark: our ranked search against PostGIS KNN and Redis GEOSEARCH on the same
 # locations, one table at the end with ratios (ours ÷ peer). See docs/benchmarks.md.
 #
-#   bench/run.sh                 # ~1,000,000 locations (1,470,000 demo providers)
-#   PROVIDERS=147000 bench/run.sh  # ~100,000 locations
+#   bench/run.sh                                   # 1,000,000 locations, 500,000 providers
+#   LOCATIONS=100000 PROVIDERS=50000 bench/run.sh  # a tenth of that
 #
-# Environment: PROVIDERS, SEED, DURATION (each load run, default 15s), CONNECTIONS (32),
-# REUSE=1 (keep an existing dataset in bench/out/), SKIP_BUILD=1, PEERS=0 (ours only), PG_URL (admin URL of the local
-# PostgreSQL with PostGIS, default postgres://postgres@127.0.0.1:5432/test).
-# Everything it starts (our server, the Redis key, the PostgreSQL database) it stops or drops.
+# It builds release, generates the data (`clinic-finder generate`), imports it into SQLite (timed),
+# serves it on SQLite and — when PostgreSQL is there — on PostgreSQL (imported the same way; with
+# the in-memory index and with PostGIS candidates), loads the same points into PostGIS and Redis
+# for the peers, and prints one table. CURVE=1 adds the cost curve (the same queries at 10k and
+# 100k locations). FLAMEGRAPH=1 records a perf profile of our server at Midtown into
+# $OUT/flamegraph.svg (needs `perf`; installs inferno with cargo if missing).
+#
+# Environment: LOCATIONS, PROVIDERS, SEED, DURATION (each load run, default 15s), CONNECTIONS (32),
+# REUSE=1 (keep an existing dataset in bench/out/), SKIP_BUILD=1, PEERS=0 (ours on SQLite only),
+# PG_URL (admin URL of the local PostgreSQL with PostGIS, default
+# postgres://postgres@127.0.0.1:5432/test).
+# Everything it starts (our servers, the Redis key, the PostgreSQL databases) it stops or drops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PROVIDERS="${PROVIDERS:-1470000}"
+LOCATIONS="${LOCATIONS:-1000000}"
+PROVIDERS="${PROVIDERS:-500000}"
 SEED="${SEED:-20261126}"
 DURATION="${DURATION:-15s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/test}"
 OUT=bench/out
-DB="$OUT/national-$PROVIDERS.sqlite3"
+NAME="national-$LOCATIONS-$PROVIDERS"
+DATA="$OUT/$NAME.ndjson"
+DB="$OUT/$NAME.sqlite3"
 BIN=target/release/clinic-finder
 PG_DB="cf_bench_$$"
+PG_OURS="cf_bench_ours_$$"
 REDIS_KEY="cf_bench_locations_$$"
-RESULTS="$OUT/results-$PROVIDERS.tsv"
+RESULTS="$OUT/results-$NAME.tsv"
 mkdir -p "$OUT"
 : >"$RESULTS"
 
@@ -46,6 +58,7 @@ cleanup() {
     [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
     redis-cli DEL "$REDIS_KEY" >/dev/null 2>&1 || true
     psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+    psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PG_OURS WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
@@ -53,25 +66,47 @@ record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"; 
 
 [[ "${SKIP_BUILD:-0}" == 1 ]] || cargo build --release --quiet
 
-# 1. The dataset.
+# 1. The dataset: generated, then imported with our importer (the import is timed).
+import_into() {  # database URL → "seconds peak-RSS-KB"
+    local timing="$OUT/import-time.txt"
+    CLINIC_FINDER_DATABASE_URL="$1" CLINIC_FINDER_LOG=warn /usr/bin/time -o "$timing" -f "%e %M" \
+        "$BIN" import "$DATA" --trusted-source benchmark >"$OUT/import.log" 2>&1
+    tail -1 "$OUT/import.log" >&2
+    cat "$timing"
+}
 if [[ "${REUSE:-0}" == 1 && -f "$DB" ]]; then
     echo "== reusing $DB"
+    IMPORT="- -"
 else
+    [[ -f "$DATA" ]] || "$BIN" generate --locations "$LOCATIONS" --providers "$PROVIDERS" --seed "$SEED" --output "$DATA"
     rm -f "$DB" "$DB-wal" "$DB-shm"
-    echo "== seeding $DB with $PROVIDERS providers"
-    /usr/bin/time -f "seed: %e s, peak RSS %M KB" env CLINIC_FINDER_DATABASE_URL="$DB" "$BIN" seed-demo --providers "$PROVIDERS" --seed "$SEED"
+    echo "== importing $DATA into $DB"
+    IMPORT=$(import_into "$DB")
+    echo "import: ${IMPORT% *} s, peak RSS $(( ${IMPORT#* } / 1024 )) MB"
 fi
-LOCATIONS=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from locations').fetchone()[0])" "$DB")
-echo "locations: $LOCATIONS"
+COUNTED=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from locations').fetchone()[0])" "$DB")
+echo "locations: $COUNTED"
 
 # 2. Our server on SQLite: start-up time, memory, and wrk per centre.
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-started=$(date +%s.%N)
-CLINIC_FINDER_DATABASE_URL="$DB" CLINIC_FINDER_BIND="127.0.0.1:$PORT" CLINIC_FINDER_LOG=warn CLINIC_FINDER_CHANGE_FEED_MS=0 \
-    "$BIN" serve >"$OUT/server.log" 2>&1 &
-SERVER_PID=$!
-until curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do sleep 0.05; done
-STARTUP=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$started" "$(date +%s.%N)")
+start_server() {  # database URL, extra env... → sets SERVER_PID and STARTUP
+    local url=$1
+    shift
+    local started
+    started=$(date +%s.%N)
+    env CLINIC_FINDER_DATABASE_URL="$url" CLINIC_FINDER_BIND="127.0.0.1:$PORT" CLINIC_FINDER_LOG=warn \
+        CLINIC_FINDER_CHANGE_FEED_MS=0 CLINIC_FINDER_RATE_LIMIT_PUBLIC=0 "$@" \
+        "$BIN" serve >"$OUT/server.log" 2>&1 &
+    SERVER_PID=$!
+    until curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do
+        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/server.log" >&2; exit 1; }
+        sleep 0.05
+    done
+    STARTUP=$(python3 -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 2))" "$started" "$(date +%s.%N)")
+}
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+start_server "$DB"
+SQLITE_STARTUP=$STARTUP
 echo "start-up to ready: ${STARTUP} s"
 
 wrk_run() {  # name url → req/s p50 p99 (ms)
@@ -85,31 +120,56 @@ wrk_run() {  # name url → req/s p50 p99 (ms)
 }
 to_ms() { python3 -c "import sys,re; v=sys.argv[1]; n=float(re.match(r'[0-9.]+',v).group()); u=v[len(str(re.match(r'[0-9.]+',v).group())):]; print(round(n*{'us':0.001,'ms':1,'s':1000}[u],3))" "$1"; }
 
-for centre in "${CENTRES[@]}"; do
-    IFS='|' read -r name lat lon <<<"$centre"
-    url="http://127.0.0.1:$PORT/v1/search/locations?lat=$lat&lon=$lon&radius=25&treatment=chronic_migraine&sort=best&limit=20"
-    visited=$(curl -fsS "$url" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["meta"]["candidates_visited"], len(b["results"]))')
-    read -r rps p50 p99 < <(wrk_run "$name" "$url")
-    echo "ours/SQLite  $name: $rps req/s, p50 $p50 ms, p99 $p99 ms (visited, results: $visited)"
-    record "ours (SQLite)" "$name" "$rps" "$p50" "$p99"
-done
+ours_runs() {  # label
+    for centre in "${CENTRES[@]}"; do
+        IFS='|' read -r name lat lon <<<"$centre"
+        url="http://127.0.0.1:$PORT/v1/search/locations?lat=$lat&lon=$lon&radius=25&treatment=chronic_migraine&sort=best&limit=20"
+        visited=$(curl -fsS "$url" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["meta"]["candidates_visited"], len(b["results"]))')
+        read -r rps p50 p99 < <(wrk_run "$name" "$url")
+        echo "$1  $name: $rps req/s, p50 $p50 ms, p99 $p99 ms (visited, results: $visited)"
+        record "$1" "$name" "$rps" "$p50" "$p99"
+    done
+}
+ours_runs "ours (SQLite)"
 RSS_KB=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
 echo "ours: resident memory after the runs: $((RSS_KB / 1024)) MB"
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+if [[ "${FLAMEGRAPH:-0}" == 1 ]]; then
+    command -v inferno-flamegraph >/dev/null 2>&1 || cargo install --quiet --locked inferno
+    url="http://127.0.0.1:$PORT/v1/search/locations?lat=40.7549&lon=-73.9840&radius=25&treatment=chronic_migraine&sort=best&limit=20"
+    wrk -t2 -c"$CONNECTIONS" -d20s "$url" >/dev/null &
+    perf record -F 999 -g --call-graph dwarf,16384 -p "$SERVER_PID" -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1
+    wait
+    perf script -i "$OUT/perf.data" 2>/dev/null | inferno-collapse-perf | inferno-flamegraph --title "Midtown search, $COUNTED locations" >"$OUT/flamegraph.svg"
+    echo "flamegraph: $OUT/flamegraph.svg"
+fi
+stop_server
 
-# 3. The HTTP ceiling here: actix-web answering /healthz (a constant JSON body).
-CLINIC_FINDER_DATABASE_URL="$DB" CLINIC_FINDER_BIND="127.0.0.1:$PORT" CLINIC_FINDER_LOG=warn CLINIC_FINDER_CHANGE_FEED_MS=0 \
-    "$BIN" serve >"$OUT/server.log" 2>&1 &
-SERVER_PID=$!
-until curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; do sleep 0.05; done
-read -r rps p50 p99 < <(wrk_run ceiling "http://127.0.0.1:$PORT/healthz")
-echo "HTTP ceiling (/healthz): $rps req/s"
+# 3. The HTTP ceiling here: actix-web answering /livez (a constant JSON body, nothing else).
+start_server "$DB"
+read -r rps p50 p99 < <(wrk_run ceiling "http://127.0.0.1:$PORT/livez")
+echo "HTTP ceiling (/livez): $rps req/s"
 record "HTTP ceiling" "-" "$rps" "$p50" "$p99"
-kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+stop_server
 
 if [[ "${PEERS:-1}" == 0 ]]; then
-    echo "PEERS=0: skipping PostGIS and Redis"
+    echo "PEERS=0: skipping PostgreSQL, PostGIS and Redis"
 else
+# 3b. Our server on PostgreSQL: the same file imported by the same command, then served with the
+# in-memory index (the default) and with candidates from PostGIS's KNN index.
+echo "== ours on PostgreSQL"
+psql "$PG_URL" -qc "CREATE DATABASE $PG_OURS" >/dev/null
+OURS_URL="${PG_URL%/*}/$PG_OURS"
+PG_IMPORT=$(import_into "$OURS_URL")
+echo "import into PostgreSQL: ${PG_IMPORT% *} s"
+start_server "$OURS_URL"
+echo "start-up to ready on PostgreSQL: ${STARTUP} s"
+ours_runs "ours (PostgreSQL)"
+stop_server
+start_server "$OURS_URL" CLINIC_FINDER_SPATIAL_INDEX=postgis
+ours_runs "ours (PostgreSQL, PostGIS candidates)"
+stop_server
+psql "$PG_URL" -qc "DROP DATABASE $PG_OURS WITH (FORCE)" >/dev/null
+
 # 4. PostGIS: the same points, GiST index, "20 nearest within 25 km", pgbench prepared.
 echo "== PostGIS peer"
 psql "$PG_URL" -qc "CREATE DATABASE $PG_DB" >/dev/null
@@ -161,17 +221,47 @@ done
 
 fi
 
+# 5b. The cost curve: the same queries at 10k and 100k locations (1M is the run above), each with
+# its own generated and imported dataset, to show how latency grows with N and local density.
+if [[ "${CURVE:-0}" == 1 ]]; then
+    for size in 10000 100000; do
+        curve_data="$OUT/curve-$size.ndjson"
+        curve_db="$OUT/curve-$size.sqlite3"
+        [[ -f "$curve_data" ]] || "$BIN" generate --locations "$size" --providers $((size / 2)) --seed "$SEED" --output "$curve_data" 2>/dev/null
+        if [[ ! -f "$curve_db" ]]; then
+            CLINIC_FINDER_DATABASE_URL="$curve_db" CLINIC_FINDER_LOG=warn "$BIN" import "$curve_data" --trusted-source benchmark >/dev/null
+        fi
+        start_server "$curve_db"
+        for centre in "${CENTRES[@]}"; do
+            IFS='|' read -r name lat lon <<<"$centre"
+            url="http://127.0.0.1:$PORT/v1/search/locations?lat=$lat&lon=$lon&radius=25&treatment=chronic_migraine&sort=best&limit=20"
+            visited=$(curl -fsS "$url" | python3 -c 'import json,sys; b=json.load(sys.stdin); print(b["meta"]["candidates_visited"])')
+            read -r rps p50 p99 < <(wrk_run "$name" "$url")
+            echo "curve $size $name: $rps req/s, p50 $p50 ms, p99 $p99 ms ($visited visited)"
+            record "curve $size" "$name" "$rps" "$p50" "$p99"
+        done
+        stop_server
+    done
+fi
+
 # 6. The table.
-python3 - "$RESULTS" "$LOCATIONS" "$STARTUP" "$RSS_KB" <<'PY'
+python3 - "$RESULTS" "$COUNTED" "$SQLITE_STARTUP" "$RSS_KB" "$IMPORT" <<'PY'
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1]), delimiter="\t"))
 centres = ["Manhattan", "Paterson NJ", "rural SD", "Columbus OH"]
 ours = {r[1]: float(r[2]) for r in rows if r[0] == "ours (SQLite)"}
 ceiling = next((float(r[2]) for r in rows if r[0] == "HTTP ceiling"), None)
-print(f"\n{int(sys.argv[2]):,} locations; start-up {sys.argv[3]} s; RSS {int(sys.argv[4]) // 1024} MB; HTTP ceiling {ceiling:,.0f} req/s\n")
+pgbench = {r[1]: float(r[2]) for r in rows if r[0] == "PostGIS KNN (pgbench)"}
+import_s, import_kb = sys.argv[5].split()
+print(f"\n{int(sys.argv[2]):,} locations; import {import_s} s; start-up {sys.argv[3]} s; "
+      f"RSS {int(sys.argv[4]) // 1024} MB; HTTP ceiling {ceiling:,.0f} req/s\n")
 print("| peer | " + " | ".join(centres) + " |")
 print("|---|" + "---|" * len(centres))
-for peer in ["ours (SQLite)", "PostGIS KNN (pgbench)", "Redis GEOSEARCH"]:
+peers = ["ours (SQLite)", "ours (PostgreSQL)", "ours (PostgreSQL, PostGIS candidates)",
+         "PostGIS KNN (pgbench)", "Redis GEOSEARCH"]
+for peer in peers:
+    if not any(r[0] == peer for r in rows):
+        continue
     cells = []
     for centre in centres:
         row = next((r for r in rows if r[0] == peer and r[1] == centre), None)
@@ -180,10 +270,24 @@ for peer in ["ours (SQLite)", "PostGIS KNN (pgbench)", "Redis GEOSEARCH"]:
             continue
         rate = float(row[2])
         cell = f"{rate:,.0f}/s, p99 {row[4]} ms" if row[4] != "-" else f"{rate:,.0f}/s, mean {row[3]} ms"
-        if peer != "ours (SQLite)" and centre in ours:
+        if not peer.startswith("ours") and centre in ours:
             cell += f" (ours ÷ peer: {ours[centre] / rate:.1f}×)"
+        if peer.startswith("ours (PostgreSQL") and centre in pgbench:
+            cell += f" (÷ pgbench: {rate / pgbench[centre]:.1f}×)"
         cells.append(cell)
     print(f"| {peer} | " + " | ".join(cells) + " |")
+curve = [r for r in rows if r[0].startswith("curve ")]
+if curve:
+    print("\nCost curve (ours, SQLite; req/s and p99 ms):\n")
+    print("| locations | " + " | ".join(centres) + " |")
+    print("|---|" + "---|" * len(centres))
+    for label in sorted({r[0] for r in curve}, key=lambda l: int(l.split()[1])) + ["ours (SQLite)"]:
+        size = label.split()[1] if label.startswith("curve") else f"{int(sys.argv[2]):,}"
+        cells = []
+        for centre in centres:
+            row = next((r for r in rows if r[0] == label and r[1] == centre), None)
+            cells.append(f"{float(row[2]):,.0f}/s, p99 {row[4]}" if row else "-")
+        print(f"| {size} | " + " | ".join(cells) + " |")
 if ceiling:
     print("\nours ÷ HTTP ceiling: " + ", ".join(f"{c} {ours[c] / ceiling:.2f}" for c in centres if c in ours))
 PY

@@ -39,9 +39,13 @@ pub enum Command {
     },
     /// Write the demo dataset as an NDJSON import file (for `import` and the benchmarks).
     Generate {
-        /// Number of providers (about 0.68 locations each).
+        /// Number of providers (about 0.68 locations each unless --locations is given).
         #[arg(long, default_value_t = 3000)]
         providers: usize,
+        /// About this many practice locations (clinics follow from it); with fewer providers
+        /// than locations each provider practises at a run of neighbouring sites.
+        #[arg(long)]
+        locations: Option<usize>,
         #[arg(long, default_value_t = 20261126)]
         seed: u64,
         /// Where to write; standard output when absent.

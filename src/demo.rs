@@ -57,7 +57,7 @@ pub fn seed_demo(
     if providers == 0 {
         return Ok(DemoSummary::default());
     }
-    let dataset = generate(providers, seed)?;
+    let dataset = generate(providers, None, seed)?;
     write_transaction(connection, |connection| insert(connection, &dataset))
 }
 
@@ -912,7 +912,14 @@ struct Dataset {
     providers: Vec<PlannedProvider>,
 }
 
-fn generate(provider_count: usize, seed: u64) -> ApiResult<Dataset> {
+/// `location_target`: generate about this many locations (clinics follow from it) instead of the
+/// default of one clinic per two providers; when providers are fewer than locations, each
+/// provider practises at several neighbouring sites so that every location has a provider.
+fn generate(
+    provider_count: usize,
+    location_target: Option<usize>,
+    seed: u64,
+) -> ApiResult<Dataset> {
     let cities = CityTable::parse(CITIES_CSV);
     if cities.cities.is_empty() {
         return Err(ApiError::internal("the embedded city list is empty"));
@@ -920,12 +927,21 @@ fn generate(provider_count: usize, seed: u64) -> ApiResult<Dataset> {
     let zips = ZipIndex::parse(ZIP_CENTROIDS_CSV);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
 
-    let clinic_count = (provider_count / 2).max(1);
-    let mut clinics = Vec::with_capacity(clinic_count);
-    let mut locations = Vec::with_capacity(clinic_count * 3 / 2);
-    for _ in 0..clinic_count {
-        plan_clinic(&mut rng, &cities, &zips, &mut clinics, &mut locations);
+    let mut clinics = Vec::new();
+    let mut locations = Vec::new();
+    match location_target {
+        Some(target) => {
+            while locations.len() < target.max(1) {
+                plan_clinic(&mut rng, &cities, &zips, &mut clinics, &mut locations);
+            }
+        }
+        None => {
+            for _ in 0..(provider_count / 2).max(1) {
+                plan_clinic(&mut rng, &cities, &zips, &mut clinics, &mut locations);
+            }
+        }
     }
+    let clinic_count = clinics.len();
 
     // Clinics in each city, to find a provider's second practice nearby.
     let mut clinics_by_city: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -936,21 +952,38 @@ fn generate(provider_count: usize, seed: u64) -> ApiResult<Dataset> {
             .push(index);
     }
 
-    // Every clinic gets at least one provider; the rest join clinics at random.
-    let mut home_clinics: Vec<usize> = (0..clinic_count).collect();
-    home_clinics.extend((clinic_count..provider_count).map(|_| rng.gen_range(0..clinic_count)));
-    home_clinics.truncate(provider_count);
-    home_clinics.shuffle(&mut rng);
+    let mut practices: Vec<Practice> = if provider_count >= locations.len() {
+        // Every clinic gets at least one provider; the rest join clinics at random.
+        let mut home_clinics: Vec<usize> = (0..clinic_count).collect();
+        home_clinics
+            .extend((clinic_count..provider_count).map(|_| rng.gen_range(0..clinic_count)));
+        home_clinics.truncate(provider_count);
+        home_clinics.into_iter().map(Practice::HomeClinic).collect()
+    } else {
+        // Fewer providers than sites: deal the sites, city by city, into one run of neighbouring
+        // sites per provider, so every site has a provider and nobody commutes across the country.
+        let mut sites: Vec<usize> = (0..locations.len()).collect();
+        sites.sort_by_key(|&site| (clinics[locations[site].clinic_index].city_index, site));
+        let per_provider = sites.len() as f64 / provider_count.max(1) as f64;
+        (0..provider_count)
+            .map(|n| {
+                let start = (n as f64 * per_provider) as usize;
+                let end = (((n + 1) as f64 * per_provider) as usize).min(sites.len());
+                Practice::Sites(sites[start..end.max(start + 1)].to_vec())
+            })
+            .collect()
+    };
+    practices.shuffle(&mut rng);
 
     let mut npi_bases = HashSet::with_capacity(provider_count);
     let mut providers = Vec::with_capacity(provider_count);
-    for home_clinic in home_clinics {
+    for practice in practices {
         let provider = plan_provider(
             &mut rng,
             &clinics,
             &locations,
             &clinics_by_city,
-            home_clinic,
+            practice,
             &mut npi_bases,
         );
         providers.push(provider);
@@ -1103,14 +1136,26 @@ fn opening_hours(rng: &mut ChaCha8Rng) -> WeeklyHours {
     }
 }
 
+/// Where a planned provider works.
+enum Practice {
+    /// A site of this clinic, sometimes a second one nearby.
+    HomeClinic(usize),
+    /// Exactly these sites (the first one's clinic is home).
+    Sites(Vec<usize>),
+}
+
 fn plan_provider(
     rng: &mut ChaCha8Rng,
     clinics: &[PlannedClinic],
     locations: &[PlannedLocation],
     clinics_by_city: &HashMap<usize, Vec<usize>>,
-    home_clinic_index: usize,
+    practice: Practice,
     npi_bases: &mut HashSet<u32>,
 ) -> PlannedProvider {
+    let home_clinic_index = match &practice {
+        Practice::HomeClinic(clinic) => *clinic,
+        Practice::Sites(sites) => locations[sites[0]].clinic_index,
+    };
     let home_clinic = &clinics[home_clinic_index];
     let theme = home_clinic.theme;
     let degree = *pick_weighted(rng, theme.degrees);
@@ -1152,20 +1197,25 @@ fn plan_provider(
         _ => time_between(rng, created_at, created_at + Duration::days(30)),
     };
 
-    // Practice locations: a site of the home clinic, sometimes a second one nearby.
-    let home_location = pick(rng, &home_clinic.location_indexes);
-    let mut location_indexes = vec![home_location];
-    if rng.gen_bool(0.25) {
-        if let Some(second) = second_location(
-            rng,
-            clinics,
-            clinics_by_city,
-            home_clinic_index,
-            home_location,
-        ) {
-            location_indexes.push(second);
+    let (home_location, location_indexes) = match practice {
+        Practice::Sites(sites) => (sites[0], sites),
+        Practice::HomeClinic(_) => {
+            let home_location = pick(rng, &home_clinic.location_indexes);
+            let mut location_indexes = vec![home_location];
+            if rng.gen_bool(0.25) {
+                if let Some(second) = second_location(
+                    rng,
+                    clinics,
+                    clinics_by_city,
+                    home_clinic_index,
+                    home_location,
+                ) {
+                    location_indexes.push(second);
+                }
+            }
+            (home_location, location_indexes)
         }
-    }
+    };
 
     let mut specialties_held = vec![primary_specialty];
     specialties_held.extend(&secondary_specialties);
@@ -2064,9 +2114,10 @@ fn insert_credentials(
 pub fn write_import_file(
     mut output: impl std::io::Write,
     providers: usize,
+    locations: Option<usize>,
     seed: u64,
 ) -> std::io::Result<DemoSummary> {
-    let dataset = generate(providers, seed).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let dataset = generate(providers, locations, seed).map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut summary = DemoSummary {
         clinics: dataset.clinics.len(),
         locations: dataset.locations.len(),

@@ -14,6 +14,7 @@
 //!   one audit row saying what the batch did, from which file and source.
 //! - **Visible to running servers:** each batch records what it touched in the change feed.
 
+use std::collections::HashSet;
 use std::io::BufRead;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -25,9 +26,10 @@ use crate::api::credentials::check_fields as check_credential_fields;
 use crate::api::locations::check_place;
 use crate::api::providers::{check_provider_fields, languages_json, ProviderFields};
 use crate::api::validate::Checks;
-use crate::db::models::NewAuditEntry;
+use crate::db::models::{NewAuditEntry, NewCredential};
 use crate::db::schema::{
-    audit_log, clinics, credentials, locations, provider_treatments, providers,
+    audit_log, clinics, credentials, locations, provider_locations, provider_specialties,
+    provider_treatments, providers,
 };
 use crate::db::{self, write_transaction, DbConnection};
 use crate::domain::{CredentialKind, SourceType, VerificationStatus, VettingStatus, WeeklyHours};
@@ -35,7 +37,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::search::feed;
 use crate::search::Affected;
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicRecord {
     #[validate(length(min = 1, max = 100))]
@@ -50,7 +52,7 @@ pub struct ClinicRecord {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct LocationRecord {
     #[validate(length(min = 1, max = 100))]
@@ -77,7 +79,7 @@ pub struct LocationRecord {
     pub phone: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct TreatmentRecord {
     pub code: String,
@@ -85,7 +87,7 @@ pub struct TreatmentRecord {
     pub annual_volume: Option<i32>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderRecord {
     pub npi: String,
@@ -117,7 +119,7 @@ pub struct ProviderRecord {
 }
 
 /// A primary-source check done before the import (only with `--trusted-source`).
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationRecord {
     pub status: String,
@@ -128,7 +130,7 @@ pub struct VerificationRecord {
     pub next_due_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialRecord {
     pub provider_npi: String,
@@ -146,12 +148,19 @@ pub struct CredentialRecord {
 }
 
 /// One record of the import file; its `"type"` says which.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum ImportRecord {
     Clinic(ClinicRecord),
     Location(LocationRecord),
     Provider(ProviderRecord),
     Credential(CredentialRecord),
+}
+
+impl ImportRecord {
+    /// Written by a single statement (the lookups before it only read).
+    fn is_one_write(&self) -> bool {
+        !matches!(self, ImportRecord::Provider(_))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,23 +235,305 @@ enum Outcome {
     Created,
     Updated,
     Unchanged,
+    /// A new row held back for a multi-row statement (see [`Pending`]); counted when written.
+    Deferred,
+}
+
+/// New rows held back to be written with one multi-row statement per few hundred: a bulk load is
+/// mostly inserts, and a statement per row spends most of its time preparing SQL. Only rows of
+/// one record type wait at a time (a record of another type may refer to them), and a record
+/// repeating a waiting one's key waits until they are written (it is then an update).
+#[derive(Default)]
+struct Pending {
+    clinics: Vec<(usize, ClinicRecord)>,
+    /// With the clinic id and the opening hours' JSON, resolved when the record was checked.
+    locations: Vec<(usize, LocationRecord, i64, String)>,
+    credentials: Vec<(usize, CredentialRecord, NewCredential)>,
+    /// With the ids of its locations, its languages' JSON and its vetting status.
+    providers: Vec<(usize, ProviderRecord, Vec<i64>, String, VettingStatus)>,
+    keys: HashSet<String>,
+}
+
+impl Pending {
+    fn len(&self) -> usize {
+        self.clinics.len() + self.locations.len() + self.credentials.len() + self.providers.len()
+    }
+
+    /// Whether `record` must wait until the rows held are written.
+    fn must_flush_before(&self, record: &ImportRecord) -> bool {
+        let held_of_type = match record {
+            ImportRecord::Clinic(_) => self.clinics.len(),
+            ImportRecord::Location(_) => self.locations.len(),
+            ImportRecord::Credential(_) => self.credentials.len(),
+            ImportRecord::Provider(_) => self.providers.len(),
+        };
+        let same_type = held_of_type == self.len();
+        !same_type || pending_key(record).is_some_and(|key| self.keys.contains(&key))
+    }
+
+    /// The records held, in file order.
+    fn into_records(self) -> Vec<(usize, ImportRecord)> {
+        let mut records: Vec<(usize, ImportRecord)> = self
+            .clinics
+            .into_iter()
+            .map(|(line, record)| (line, ImportRecord::Clinic(record)))
+            .chain(
+                self.locations
+                    .into_iter()
+                    .map(|(line, record, ..)| (line, ImportRecord::Location(record))),
+            )
+            .chain(
+                self.credentials
+                    .into_iter()
+                    .map(|(line, record, _)| (line, ImportRecord::Credential(record))),
+            )
+            .chain(
+                self.providers
+                    .into_iter()
+                    .map(|(line, record, ..)| (line, ImportRecord::Provider(record))),
+            )
+            .collect();
+        records.sort_by_key(|(line, _)| *line);
+        records
+    }
+}
+
+/// The key a record upserts by, for the record types whose new rows wait in [`Pending`].
+fn pending_key(record: &ImportRecord) -> Option<String> {
+    match record {
+        ImportRecord::Clinic(r) => Some(format!("clinic\u{0}{}", r.external_id)),
+        ImportRecord::Location(r) => Some(format!("location\u{0}{}", r.external_id)),
+        ImportRecord::Credential(r) => Some(format!(
+            "credential\u{0}{}\u{0}{}\u{0}{}\u{0}{}",
+            r.provider_npi,
+            r.kind,
+            r.issuer,
+            r.identifier.as_deref().unwrap_or("\u{0}")
+        )),
+        ImportRecord::Provider(r) => Some(format!("provider\u{0}{}", r.npi)),
+    }
+}
+
+/// Rows per multi-row statement (16 columns × 500 stays far below both backends' bind limits).
+const INSERT_CHUNK: usize = 500;
+
+/// Writes the rows held; the ids of the clinics and locations created, and the providers whose
+/// credentials were.
+fn insert_pending(connection: &mut DbConnection, pending: &Pending) -> ApiResult<Affected> {
+    let now = db::now();
+    let mut affected = Affected::default();
+    for chunk in pending.clinics.chunks(INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(_, r)| {
+                (
+                    clinics::name.eq(&r.name),
+                    clinics::website.eq(&r.website),
+                    clinics::phone.eq(&r.phone),
+                    clinics::description.eq(&r.description),
+                    clinics::external_id.eq(&r.external_id),
+                    clinics::created_at.eq(now),
+                    clinics::updated_at.eq(now),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = crate::with_backend!(connection, |connection| diesel::insert_into(
+            clinics::table
+        )
+        .values(rows)
+        .returning(clinics::id)
+        .get_results(connection))?;
+        affected.clinics.extend(ids);
+    }
+    for chunk in pending.locations.chunks(INSERT_CHUNK) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(_, r, clinic_id, hours)| {
+                (
+                    (
+                        locations::clinic_id.eq(*clinic_id),
+                        locations::name.eq(&r.name),
+                        locations::address_line1.eq(&r.address_line1),
+                        locations::address_line2.eq(&r.address_line2),
+                        locations::city.eq(&r.city),
+                        locations::state.eq(&r.state),
+                        locations::postal_code.eq(&r.postal_code),
+                        locations::country.eq(r.country.as_deref().unwrap_or("US")),
+                    ),
+                    (
+                        locations::latitude.eq(r.latitude),
+                        locations::longitude.eq(r.longitude),
+                        locations::timezone.eq(&r.timezone),
+                        locations::opening_hours.eq(hours),
+                        locations::phone.eq(&r.phone),
+                        locations::external_id.eq(&r.external_id),
+                        locations::created_at.eq(now),
+                        locations::updated_at.eq(now),
+                    ),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = crate::with_backend!(connection, |connection| diesel::insert_into(
+            locations::table
+        )
+        .values(rows)
+        .returning(locations::id)
+        .get_results(connection))?;
+        affected.locations.extend(ids);
+    }
+    for chunk in pending.credentials.chunks(INSERT_CHUNK) {
+        // Tuples of bound values, not the `Insertable` struct: an `Option` field of a struct means
+        // "DEFAULT", which SQLite cannot put in a multi-row VALUES (diesel would write row by row).
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(_, _, row)| {
+                (
+                    (
+                        credentials::provider_id.eq(row.provider_id),
+                        credentials::kind.eq(&row.kind),
+                        credentials::issuer.eq(&row.issuer),
+                        credentials::identifier.eq(&row.identifier),
+                        credentials::jurisdiction.eq(&row.jurisdiction),
+                        credentials::specialty_code.eq(&row.specialty_code),
+                        credentials::issued_on.eq(row.issued_on),
+                        credentials::expires_on.eq(row.expires_on),
+                    ),
+                    (
+                        credentials::verification_status.eq(&row.verification_status),
+                        credentials::verified_at.eq(row.verified_at),
+                        credentials::verification_source_type.eq(&row.verification_source_type),
+                        credentials::verification_reference.eq(&row.verification_reference),
+                        credentials::next_due_on.eq(row.next_due_on),
+                        credentials::created_at.eq(row.created_at),
+                        credentials::updated_at.eq(row.updated_at),
+                    ),
+                )
+            })
+            .collect();
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            credentials::table
+        )
+        .values(rows)
+        .execute(connection))?;
+        affected
+            .providers
+            .extend(chunk.iter().map(|(_, _, row)| row.provider_id));
+    }
+    for chunk in pending.providers.chunks(INSERT_CHUNK) {
+        insert_new_providers(connection, chunk, now, &mut affected)?;
+    }
+    Ok(affected)
+}
+
+/// New providers with their specialties, practice locations and treatments: a statement per
+/// table per chunk.
+fn insert_new_providers(
+    connection: &mut DbConnection,
+    chunk: &[(usize, ProviderRecord, Vec<i64>, String, VettingStatus)],
+    now: NaiveDateTime,
+    affected: &mut Affected,
+) -> ApiResult<()> {
+    let rows: Vec<_> = chunk
+        .iter()
+        .map(|(_, r, _, languages, status)| {
+            (
+                providers::npi.eq(&r.npi),
+                providers::given_name.eq(&r.given_name),
+                providers::family_name.eq(&r.family_name),
+                providers::degree.eq(&r.degree),
+                providers::primary_specialty_code.eq(&r.primary_specialty_code),
+                providers::practice_start_year.eq(r.practice_start_year),
+                providers::languages.eq(languages),
+                providers::accepting_new_patients.eq(r.accepting_new_patients.unwrap_or(true)),
+                providers::bio.eq(&r.bio),
+                providers::vetting_status.eq(status.as_str()),
+                providers::external_id.eq(&r.external_id),
+                providers::created_at.eq(now),
+                providers::updated_at.eq(now),
+            )
+        })
+        .collect();
+    let inserted: Vec<(i64, String)> =
+        crate::with_backend!(connection, |connection| diesel::insert_into(providers::table)
+            .values(rows)
+            .returning((providers::id, providers::npi))
+            .get_results(connection))?;
+    let ids: std::collections::HashMap<String, i64> =
+        inserted.into_iter().map(|(id, npi)| (npi, id)).collect();
+    let (mut specialties, mut links, mut treatments) = (Vec::new(), Vec::new(), Vec::new());
+    for (_, record, location_ids, ..) in chunk {
+        let id = *ids
+            .get(&record.npi)
+            .ok_or_else(|| ApiError::internal("an inserted provider came back without its id"))?;
+        let mut codes = record.other_specialty_codes.clone();
+        codes.sort();
+        codes.dedup();
+        specialties.extend(codes.into_iter().map(|code| {
+            (
+                provider_specialties::provider_id.eq(id),
+                provider_specialties::specialty_code.eq(code),
+            )
+        }));
+        let mut location_ids = location_ids.clone();
+        location_ids.sort_unstable();
+        location_ids.dedup();
+        affected.locations.extend(&location_ids);
+        links.extend(location_ids.into_iter().map(|location_id| {
+            (
+                provider_locations::provider_id.eq(id),
+                provider_locations::location_id.eq(location_id),
+                provider_locations::created_at.eq(now),
+            )
+        }));
+        treatments.extend(record.treatments.iter().map(|treatment| {
+            (
+                provider_treatments::provider_id.eq(id),
+                provider_treatments::treatment_code.eq(treatment.code.clone()),
+                provider_treatments::annual_volume.eq(treatment.annual_volume),
+                provider_treatments::created_at.eq(now),
+            )
+        }));
+        affected.providers.push(id);
+    }
+    for rows in specialties.chunks(INSERT_CHUNK) {
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            provider_specialties::table
+        )
+        .values(rows)
+        .execute(connection))?;
+    }
+    for rows in links.chunks(INSERT_CHUNK) {
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            provider_locations::table
+        )
+        .values(rows)
+        .execute(connection))?;
+    }
+    for rows in treatments.chunks(INSERT_CHUNK) {
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            provider_treatments::table
+        )
+        .values(rows)
+        .execute(connection))?;
+    }
+    Ok(())
 }
 
 /// Reads records from `input` and applies them.
 pub fn import(
     connection: &mut DbConnection,
-    input: impl BufRead + 'static,
+    input: impl BufRead + Send + 'static,
     options: &ImportOptions,
 ) -> ApiResult<ImportReport> {
     let mut report = ImportReport::default();
-    let records = read_records(input, options.format);
+    let records = ParseAhead::start(input, options.format);
     if options.atomic {
         let outcome = write_transaction(connection, |connection| {
             let mut batch = Batch::new(options);
             for (line, record) in records {
                 batch.apply(connection, line, record, &mut report)?;
             }
-            batch.finish(connection)?;
+            batch.finish(connection, &mut report)?;
             if report.rejected.is_empty() {
                 Ok(())
             } else {
@@ -274,7 +565,7 @@ pub fn import(
             for (line, record) in records.by_ref().take(options.batch_size) {
                 batch.apply(connection, line, record, &mut report)?;
             }
-            batch.finish(connection)
+            batch.finish(connection, &mut report)
         })?;
     }
     Ok(report)
@@ -282,10 +573,63 @@ pub fn import(
 
 type ParsedLine = (usize, Result<ImportRecord, Vec<FieldError>>);
 
+/// Parses on a thread of its own, a bounded queue ahead of the writer: on two cores the JSON and
+/// CSV work overlaps the database work instead of adding to it, and memory stays flat. Records
+/// travel in chunks: one hand-over per record would cost more in wake-ups than it saves.
+struct ParseAhead {
+    queue: std::sync::mpsc::Receiver<Vec<ParsedLine>>,
+    chunk: std::vec::IntoIter<ParsedLine>,
+    parser: Option<std::thread::JoinHandle<()>>,
+}
+
+const PARSE_CHUNK: usize = 512;
+
+impl ParseAhead {
+    fn start(input: impl BufRead + Send + 'static, format: Format) -> ParseAhead {
+        let (sender, queue) = std::sync::mpsc::sync_channel(8);
+        let parser = std::thread::spawn(move || {
+            let mut records = read_records(input, format);
+            loop {
+                let chunk: Vec<ParsedLine> = records.by_ref().take(PARSE_CHUNK).collect();
+                if chunk.is_empty() || sender.send(chunk).is_err() {
+                    break; // the end, or the writer stopped (an error aborted the import)
+                }
+            }
+        });
+        ParseAhead {
+            queue,
+            chunk: Vec::new().into_iter(),
+            parser: Some(parser),
+        }
+    }
+}
+
+impl Iterator for ParseAhead {
+    type Item = ParsedLine;
+
+    fn next(&mut self) -> Option<ParsedLine> {
+        loop {
+            if let Some(parsed) = self.chunk.next() {
+                return Some(parsed);
+            }
+            match self.queue.recv() {
+                Ok(chunk) => self.chunk = chunk.into_iter(),
+                Err(_) => {
+                    // The parser is done; if it panicked, the import must not look complete.
+                    if let Some(Err(panic)) = self.parser.take().map(|parser| parser.join()) {
+                        std::panic::resume_unwind(panic);
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+}
+
 fn read_records(
-    input: impl BufRead + 'static,
+    input: impl BufRead + Send + 'static,
     format: Format,
-) -> Box<dyn Iterator<Item = ParsedLine>> {
+) -> Box<dyn Iterator<Item = ParsedLine> + Send> {
     match format {
         Format::Ndjson => Box::new(
             input
@@ -433,14 +777,19 @@ fn record_from_value(mut value: serde_json::Value) -> Result<ImportRecord, Vec<F
 struct Batch<'o> {
     options: &'o ImportOptions,
     /// The treatment codes, read once per batch rather than once per provider record.
-    known_treatments: Option<std::collections::HashSet<String>>,
+    known_treatments: Option<HashSet<String>>,
     affected: Affected,
     first_line: Option<usize>,
     last_line: usize,
+    /// The line of the record being applied.
+    line: usize,
     created: usize,
     updated: usize,
     unchanged: usize,
     rejected: usize,
+    /// Whether new rows may wait for a multi-row statement (off while replaying one that failed).
+    deferring: bool,
+    pending: Pending,
 }
 
 impl<'o> Batch<'o> {
@@ -451,10 +800,13 @@ impl<'o> Batch<'o> {
             affected: Affected::default(),
             first_line: None,
             last_line: 0,
+            line: 0,
             created: 0,
             updated: 0,
             unchanged: 0,
             rejected: 0,
+            deferring: true,
+            pending: Pending::default(),
         }
     }
 
@@ -468,15 +820,66 @@ impl<'o> Batch<'o> {
         report.read += 1;
         self.first_line.get_or_insert(line);
         self.last_line = line;
+        if let Ok(record) = &record {
+            if self.pending.must_flush_before(record) {
+                self.flush(connection, report)?;
+            }
+        }
+        self.apply_now(connection, line, record, report)
+    }
+
+    /// Writes the new rows held back. If a multi-row statement fails, none of them stays written
+    /// and their records are replayed one by one, so each failure is reported against its line.
+    fn flush(&mut self, connection: &mut DbConnection, report: &mut ImportReport) -> ApiResult<()> {
+        if self.pending.len() == 0 {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        match connection.transaction(|connection| insert_pending(connection, &pending)) {
+            Ok(affected) => {
+                self.created += pending.len();
+                report.created += pending.len();
+                self.affected.clinics.extend(affected.clinics);
+                self.affected.locations.extend(affected.locations);
+                self.affected.providers.extend(affected.providers);
+            }
+            Err(_) => {
+                self.deferring = false;
+                for (line, record) in pending.into_records() {
+                    self.apply_now(connection, line, Ok(record), report)?;
+                }
+                self.deferring = true;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_now(
+        &mut self,
+        connection: &mut DbConnection,
+        line: usize,
+        record: Result<ImportRecord, Vec<FieldError>>,
+        report: &mut ImportReport,
+    ) -> ApiResult<()> {
+        self.line = line;
+        let key = record.as_ref().ok().and_then(pending_key);
         // Each record in a savepoint: a record that fails half-way leaves nothing behind, and
-        // on PostgreSQL a failed statement does not poison the rest of the batch.
+        // on PostgreSQL a failed statement does not poison the rest of the batch. On SQLite a
+        // failed statement undoes only itself, so a record written by one statement needs no
+        // savepoint (two fewer statements per record: most of a bulk load).
         let outcome = match record {
+            Ok(record) if record.is_one_write() && matches!(connection, DbConnection::Sqlite(_)) => {
+                self.apply_record(connection, record)
+            }
             Ok(record) => {
                 connection.transaction(|connection| self.apply_record(connection, record))
             }
             Err(errors) => Err(ApiError::Validation(errors)),
         };
         match outcome {
+            Ok(Outcome::Deferred) => {
+                self.pending.keys.extend(key);
+            }
             Ok(Outcome::Created) => {
                 self.created += 1;
                 report.created += 1;
@@ -505,8 +908,9 @@ impl<'o> Batch<'o> {
         Ok(())
     }
 
-    /// The change feed and one audit row for the batch.
-    fn finish(self, connection: &mut DbConnection) -> ApiResult<()> {
+    /// The rows still held, the change feed and one audit row for the batch.
+    fn finish(mut self, connection: &mut DbConnection, report: &mut ImportReport) -> ApiResult<()> {
+        self.flush(connection, report)?;
         feed::record(connection, &self.affected)?;
         let Some(first_line) = self.first_line else {
             return Ok(());
@@ -586,6 +990,10 @@ impl<'o> Batch<'o> {
                     ))
                     .execute(connection)?;
                 (row.id, Outcome::Updated)
+            }
+            None if self.deferring => {
+                self.pending.clinics.push((self.line, record.clone()));
+                return Ok(Outcome::Deferred);
             }
             None => {
                 let id = diesel::insert_into(clinics::table)
@@ -687,6 +1095,12 @@ impl<'o> Batch<'o> {
                     (row.id, Outcome::Updated)
                 }
             }
+            None if self.deferring => {
+                self.pending
+                    .locations
+                    .push((self.line, record.clone(), clinic_id, hours.clone()));
+                return Ok(Outcome::Deferred);
+            }
             None => {
                 let id = diesel::insert_into(locations::table)
                     .values((
@@ -787,6 +1201,13 @@ impl<'o> Batch<'o> {
             .first(connection)
             .optional()?;
         let languages = languages_json(&languages);
+        if existing.is_none() && self.deferring {
+            let status = vetting_status.unwrap_or(VettingStatus::Pending);
+            self.pending
+                .providers
+                .push((self.line, record, location_ids, languages, status));
+            return Ok(Outcome::Deferred);
+        }
         let accepting = record.accepting_new_patients.unwrap_or(true);
         let (id, mut outcome) = match existing {
             Some(row) => {
@@ -1023,6 +1444,28 @@ impl<'o> Batch<'o> {
                     ))
                     .execute(connection)?;
                 Outcome::Updated
+            }
+            None if self.deferring => {
+                let row = NewCredential {
+                    provider_id,
+                    kind: record.kind.clone(),
+                    issuer: record.issuer.clone(),
+                    identifier: record.identifier.clone(),
+                    jurisdiction: record.jurisdiction.clone(),
+                    specialty_code: record.specialty_code.clone(),
+                    issued_on: record.issued_on,
+                    expires_on: record.expires_on,
+                    verification_status: status,
+                    verified_at,
+                    verified_by_key_id: None,
+                    verification_source_type: source,
+                    verification_reference: reference,
+                    next_due_on,
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.pending.credentials.push((self.line, record, row));
+                return Ok(Outcome::Deferred);
             }
             None => {
                 diesel::insert_into(credentials::table)

@@ -20,9 +20,10 @@ fn main() -> ExitCode {
         Command::Migrate => open(&settings).map(|_| println!("migrations applied")),
         Command::Generate {
             providers,
+            locations,
             seed,
             output,
-        } => generate(providers, seed, output),
+        } => generate(providers, locations, seed, output),
         Command::Import {
             file,
             format,
@@ -152,16 +153,27 @@ fn healthcheck(settings: &Settings) -> Result<(), String> {
     }
 }
 
-fn generate(providers: usize, seed: u64, output: Option<std::path::PathBuf>) -> Result<(), String> {
+fn generate(
+    providers: usize,
+    locations: Option<usize>,
+    seed: u64,
+    output: Option<std::path::PathBuf>,
+) -> Result<(), String> {
     let summary = match output {
         Some(path) => {
             let file =
                 std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            clinic_finder::demo::write_import_file(std::io::BufWriter::new(file), providers, seed)
+            clinic_finder::demo::write_import_file(
+                std::io::BufWriter::new(file),
+                providers,
+                locations,
+                seed,
+            )
         }
         None => clinic_finder::demo::write_import_file(
             std::io::BufWriter::new(std::io::stdout().lock()),
             providers,
+            locations,
             seed,
         ),
     }
@@ -194,7 +206,7 @@ fn import(
         }
         _ => Format::Ndjson,
     };
-    let input: Box<dyn std::io::BufRead> = if file.as_os_str() == "-" {
+    let input: Box<dyn std::io::BufRead + Send> = if file.as_os_str() == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::with_capacity(

@@ -694,15 +694,15 @@ fn provider_summary(
     let active: Vec<_> = provider.active_credentials(today).collect();
     ProviderSummary {
         id: provider.id,
-        given_name: provider.given_name.clone(),
-        family_name: provider.family_name.clone(),
-        primary_specialty_code: provider.primary_specialty_code.clone(),
-        languages: provider.languages.clone(),
+        given_name: provider.given_name.to_string(),
+        family_name: provider.family_name.to_string(),
+        primary_specialty_code: provider.primary_specialty_code.to_string(),
+        languages: provider.languages.iter().map(|l| l.to_string()).collect(),
         accepting_new_patients: provider.accepting_new_patients,
         treatments: provider
             .treatments
             .iter()
-            .map(|(code, _)| code.clone())
+            .map(|(code, _)| code.to_string())
             .collect(),
         credentials: CredentialSummary {
             degree: provider.degree,
@@ -711,7 +711,7 @@ fn provider_summary(
                 .iter()
                 .filter(|c| c.kind == CredentialKind::StateLicense)
                 .map(|c| LicenceSummary {
-                    state: c.jurisdiction.clone(),
+                    state: c.jurisdiction.as_deref().map(str::to_owned),
                     verified_at: c.verified_at,
                     expires_on: c.expires_on,
                     next_due_on: c.next_due_on,
@@ -721,8 +721,8 @@ fn provider_summary(
                 .iter()
                 .filter(|c| c.kind == CredentialKind::BoardCertification)
                 .map(|c| CertificationSummary {
-                    issuer: c.issuer.clone(),
-                    specialty_code: c.specialty_code.clone(),
+                    issuer: c.issuer.to_string(),
+                    specialty_code: c.specialty_code.as_deref().map(str::to_owned),
                     relevant: matcher.is_relevant_certification(c.specialty_code.as_deref()),
                     expires_on: c.expires_on,
                     verified_at: c.verified_at,
@@ -736,31 +736,31 @@ fn provider_summary(
 }
 
 fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc>) -> PlaceSummary {
-    let row = &location.row;
-    let clinic = index.clinics.get(&row.clinic_id);
+    let clinic = index.clinics.get(&location.clinic_id);
+    let text = |value: &Option<Box<str>>| value.as_deref().map(str::to_owned);
     PlaceSummary {
-        location_id: row.id,
+        location_id: location.id,
         clinic: ClinicSummary {
-            id: row.clinic_id,
-            name: clinic.map(|c| c.name.clone()).unwrap_or_default(),
-            website: clinic.and_then(|c| c.website.clone()),
-            phone: clinic.and_then(|c| c.phone.clone()),
+            id: location.clinic_id,
+            name: clinic.map(|c| c.name.to_string()).unwrap_or_default(),
+            website: clinic.and_then(|c| text(&c.website)),
+            phone: clinic.and_then(|c| text(&c.phone)),
         },
-        name: row.name.clone(),
+        name: location.name.as_deref().map(str::to_owned),
         address: Address {
-            line1: row.address_line1.clone(),
-            line2: row.address_line2.clone(),
-            city: row.city.clone(),
-            state: row.state.clone(),
-            postal_code: row.postal_code.clone(),
-            country: row.country.clone(),
+            line1: location.address_line1.to_string(),
+            line2: location.address_line2.as_deref().map(str::to_owned),
+            city: location.city.to_string(),
+            state: location.state.to_string(),
+            postal_code: location.postal_code.to_string(),
+            country: location.country.to_string(),
         },
         coordinates: Coordinates {
-            lat: row.latitude,
-            lon: row.longitude,
+            lat: location.latitude,
+            lon: location.longitude,
         },
-        timezone: row.timezone.clone(),
-        phone: row.phone.clone(),
+        timezone: location.timezone.name().to_owned(),
+        phone: text(&location.phone),
         opening: location.hours.status_at(location.timezone, instant),
     }
 }
@@ -885,8 +885,8 @@ pub async fn search_locations(
             })
             .collect();
         points.push(Coordinates {
-            lat: location.row.latitude,
-            lon: location.row.longitude,
+            lat: location.latitude,
+            lon: location.longitude,
         });
         results.push(LocationResult {
             location: place(&index, location, instant),
@@ -939,8 +939,8 @@ pub async fn search_providers(
             continue;
         };
         points.push(Coordinates {
-            lat: location.row.latitude,
-            lon: location.row.longitude,
+            lat: location.latitude,
+            lon: location.longitude,
         });
         results.push(ProviderResult {
             provider: provider_summary(provider, &matcher, &hit.credentials),

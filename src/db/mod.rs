@@ -228,6 +228,11 @@ impl Database {
         Ok(self.pool.get()?)
     }
 
+    /// A connection if one is free right now (without waiting for the pool's timeout).
+    pub fn try_connection(&self) -> Option<PooledDb> {
+        self.pool.try_get()
+    }
+
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
         (state.connections, state.idle_connections)

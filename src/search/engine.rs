@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::geodesy::{geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
-use super::index::{DirectoryIndex, LocationEntry, ProviderEntry};
+use super::index::{contains_ignoring_case, IdMap, DirectoryIndex, LocationEntry, ProviderEntry};
 use super::ranking::{self, CredentialInputs};
 use crate::domain::{Coordinates, CredentialKind, Degree};
 
@@ -168,13 +168,14 @@ impl<'a> ProviderMatcher<'a> {
             && !provider
                 .treatments
                 .iter()
-                .any(|(code, _)| filters.treatments.contains(code))
+                .any(|(code, _)| filters.treatments.iter().any(|t| **t == **code))
         {
             return None;
         }
         if !filters.specialties.is_empty()
             && !filters.specialties.iter().any(|s| {
-                *s == provider.primary_specialty_code || provider.specialty_codes.contains(s)
+                **s == *provider.primary_specialty_code
+                    || provider.specialty_codes.iter().any(|code| **code == **s)
             })
         {
             return None;
@@ -186,7 +187,7 @@ impl<'a> ProviderMatcher<'a> {
             && !filters
                 .languages
                 .iter()
-                .any(|l| provider.languages.contains(l))
+                .any(|l| provider.languages.iter().any(|spoken| **spoken == **l))
         {
             return None;
         }
@@ -204,7 +205,7 @@ impl<'a> ProviderMatcher<'a> {
             return None;
         }
         if let Some(text) = &filters.text {
-            if !clinic_name_matches && !provider.name_lower.contains(text.as_str()) {
+            if !clinic_name_matches && !provider.name_contains(text) {
                 return None;
             }
         }
@@ -245,7 +246,7 @@ impl<'a> ProviderMatcher<'a> {
         inputs.annual_procedure_volume = provider
             .treatments
             .iter()
-            .filter(|(code, _)| treatments.is_empty() || treatments.contains(code))
+            .filter(|(code, _)| treatments.is_empty() || treatments.iter().any(|t| **t == **code))
             .filter_map(|(_, volume)| volume.map(|v| v.max(0) as u32))
             .max();
         inputs
@@ -282,7 +283,7 @@ pub fn memory_streams<'a>(
     let ceilings_hold = request.now.year() <= index.ceilings_valid_through_year;
     let forest = match request.filters.treatments.as_slice() {
         [treatment] => match index.treatment_forests.get(treatment) {
-            Some(&forest) => &index.forests[forest],
+            Some(&forest) => &index.forests[usize::from(forest)],
             None => return Vec::new(), // nobody public offers it
         },
         _ => &index.forests[0],
@@ -337,14 +338,14 @@ pub fn search_with(
     let matcher = ProviderMatcher::new(index, request);
     let target = request.limit + 1; // one more than asked tells whether another page follows
     let mut best: BTreeSet<Ranked> = BTreeSet::new();
-    let mut hits: HashMap<i64, Hit> = HashMap::new();
+    let mut hits: IdMap<Hit> = IdMap::default();
     let mut candidates_visited = 0;
     let mut streams: Vec<(f64, Candidates<'_>)> = streams
         .into_iter()
         .map(|stream| (stream.credential_ceiling, stream.candidates.peekable()))
         .collect();
 
-    let consider = |hit: Hit, best: &mut BTreeSet<Ranked>, hits: &mut HashMap<i64, Hit>| {
+    let consider = |hit: Hit, best: &mut BTreeSet<Ranked>, hits: &mut IdMap<Hit>| {
         let key = hit.key;
         if let Some(existing) = hits.get(&key.id) {
             if existing.key.rank_cmp(&key) != Ordering::Greater {
@@ -419,8 +420,8 @@ pub fn search_with(
         let distance_m = geodesic_distance_m(
             request.centre.lat,
             request.centre.lon,
-            location.row.latitude,
-            location.row.longitude,
+            location.latitude,
+            location.longitude,
         );
         if distance_m > request.radius_m {
             continue;
@@ -436,12 +437,12 @@ pub fn search_with(
                 let key = RankKey {
                     primary: primary(request.sort, distance_m, request.radius_m, score),
                     distance_m,
-                    id: location.row.id,
+                    id: location.id,
                 };
                 consider(
                     Hit {
                         key,
-                        location_id: location.row.id,
+                        location_id: location.id,
                         provider_id,
                         distance_m,
                         credentials: inputs,
@@ -460,7 +461,7 @@ pub fn search_with(
                     consider(
                         Hit {
                             key,
-                            location_id: location.row.id,
+                            location_id: location.id,
                             provider_id,
                             distance_m,
                             credentials: inputs,
@@ -517,9 +518,9 @@ pub fn clinic_name_matches(
 ) -> bool {
     match (
         &request.filters.text,
-        index.clinics.get(&location.row.clinic_id),
+        index.clinics.get(&location.clinic_id),
     ) {
-        (Some(text), Some(clinic)) => clinic.name_lower.contains(text.as_str()),
+        (Some(text), Some(clinic)) => contains_ignoring_case(&clinic.name, text),
         _ => false,
     }
 }
@@ -552,8 +553,8 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
         let distance_m = geodesic_distance_m(
             request.centre.lat,
             request.centre.lon,
-            location.row.latitude,
-            location.row.longitude,
+            location.latitude,
+            location.longitude,
         );
         if distance_m > request.radius_m {
             continue;
@@ -575,9 +576,9 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
                     key: RankKey {
                         primary: primary(request.sort, distance_m, request.radius_m, score),
                         distance_m,
-                        id: location.row.id,
+                        id: location.id,
                     },
-                    location_id: location.row.id,
+                    location_id: location.id,
                     provider_id,
                     distance_m,
                     credentials: inputs,
@@ -592,7 +593,7 @@ pub fn search_exhaustive(index: &DirectoryIndex, request: &SearchRequest) -> Vec
                         distance_m,
                         id: provider_id,
                     },
-                    location_id: location.row.id,
+                    location_id: location.id,
                     provider_id,
                     distance_m,
                     credentials: inputs,

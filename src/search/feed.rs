@@ -28,20 +28,27 @@ const PAGE: i64 = 1000;
 /// Appends one row per touched entity; called inside the write's transaction.
 pub fn record(connection: &mut DbConnection, affected: &Affected) -> ApiResult<()> {
     let now = db::now();
-    let entries = affected
+    let entries: Vec<_> = affected
         .clinics
         .iter()
         .map(|id| ("clinic", *id))
         .chain(affected.locations.iter().map(|id| ("location", *id)))
-        .chain(affected.providers.iter().map(|id| ("provider", *id)));
-    for (entity, entity_id) in entries {
-        diesel::insert_into(change_log::table)
-            .values((
+        .chain(affected.providers.iter().map(|id| ("provider", *id)))
+        .map(|(entity, entity_id)| {
+            (
                 change_log::entity.eq(entity),
                 change_log::entity_id.eq(entity_id),
                 change_log::changed_at.eq(now),
-            ))
-            .execute(connection)?;
+            )
+        })
+        .collect();
+    // Multi-row statements: a bulk import touches thousands of entities per batch.
+    for rows in entries.chunks(500) {
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            change_log::table
+        )
+        .values(rows)
+        .execute(connection))?;
     }
     Ok(())
 }

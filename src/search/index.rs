@@ -3,7 +3,8 @@
 //! ranks on. Built from the database at start-up and refreshed, entity by entity, by every write
 //! after it commits (the database stays the source of truth). See docs/architecture.md.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -14,7 +15,6 @@ use rstar::RTree;
 
 use super::geodesy::unit_vector;
 use super::ranking::{credential_score, CredentialInputs};
-use crate::db::models::{ClinicRow, LocationRow, ProviderRow};
 use crate::db::schema::{
     clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
     providers, treatment_specialties,
@@ -28,26 +28,113 @@ use crate::error::{ApiError, ApiResult};
 
 pub type IndexedPoint = GeomWithData<[f64; 3], i64>;
 
-#[derive(Debug, Clone)]
-pub struct ClinicEntry {
-    pub id: i64,
-    pub name: String,
-    pub name_lower: String,
-    pub website: Option<String>,
-    pub phone: Option<String>,
+/// Maps keyed by database ids. Ids are small sequential integers, not attacker-chosen strings,
+/// so a multiplicative hash replaces SipHash on the hottest lookups of the search walk.
+pub type IdMap<V> = HashMap<i64, V, BuildHasherDefault<IdHasher>>;
+
+#[derive(Default, Clone, Copy)]
+pub struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(byte)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_i64(&mut self, id: i64) {
+        // Fibonacci hashing: spreads sequential ids over the high bits hashbrown uses.
+        self.0 = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A shared, immutable string. Codes, cities, states, issuers and names repeat across a national
+/// directory: the index keeps one copy of each (see [`Interner`]).
+pub type Sym = Arc<str>;
+
+/// One copy of each repeated string the index holds.
+#[derive(Default)]
+pub struct Interner {
+    strings: HashSet<Sym>,
+    hours: HashMap<String, Arc<CompiledHours>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, text: &str) -> Sym {
+        if let Some(existing) = self.strings.get(text) {
+            return existing.clone();
+        }
+        let sym: Sym = Arc::from(text);
+        self.strings.insert(sym.clone());
+        sym
+    }
+
+    /// Takes in another interner's strings (after loading in parallel).
+    fn absorb(&mut self, other: Interner) {
+        self.strings.extend(other.strings);
+        self.hours.extend(other.hours);
+    }
+
+    fn intern_opt(&mut self, text: Option<&str>) -> Option<Sym> {
+        text.map(|text| self.intern(text))
+    }
+
+    /// The compiled weekly hours of this JSON text (clinics and their branches mostly share a
+    /// handful of schedules, and compiled hours are seven small vectors).
+    fn hours(&mut self, json: &str) -> ApiResult<Arc<CompiledHours>> {
+        if let Some(hours) = self.hours.get(json) {
+            return Ok(hours.clone());
+        }
+        let weekly_hours: WeeklyHours = serde_json::from_str(json).map_err(ApiError::internal)?;
+        let hours = Arc::new(
+            weekly_hours
+                .compile("/opening_hours")
+                .map_err(|_| ApiError::internal("stored opening hours are invalid"))?,
+        );
+        self.hours.insert(json.to_owned(), hours.clone());
+        Ok(hours)
+    }
 }
 
 #[derive(Debug, Clone)]
+pub struct ClinicEntry {
+    pub id: i64,
+    pub name: Box<str>,
+    pub website: Option<Box<str>>,
+    pub phone: Option<Box<str>>,
+}
+
+/// A location as search filters, ranks and shows it.
+#[derive(Debug, Clone)]
 pub struct LocationEntry {
-    pub row: LocationRow,
-    pub point: [f64; 3],
+    pub id: i64,
+    pub clinic_id: i64,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: Option<Sym>,
+    pub address_line1: Box<str>,
+    pub address_line2: Option<Sym>,
+    pub city: Sym,
+    pub state: Sym,
+    pub postal_code: Sym,
+    pub country: Sym,
+    pub phone: Option<Box<str>>,
+    pub timezone: Tz,
+    pub hours: Arc<CompiledHours>,
     /// The trees that hold this location: (forest, credential tier). Forest 0 holds every
     /// location with a public provider; forest `1 + t` those where one offers treatment `t`.
-    pub placements: Vec<(usize, usize)>,
-    pub timezone: Tz,
-    pub hours: CompiledHours,
+    pub placements: Vec<(u16, u8)>,
     /// Every provider linked here; only those in the index's provider map are public.
-    pub provider_ids: Vec<i64>,
+    pub provider_ids: Box<[i64]>,
+}
+
+impl LocationEntry {
+    /// The location's point on the unit sphere (where the R*-trees hold it).
+    pub fn point(&self) -> [f64; 3] {
+        unit_vector(self.latitude, self.longitude)
+    }
 }
 
 /// A verified credential (unexpired or not: freshness is decided per request).
@@ -55,9 +142,9 @@ pub struct LocationEntry {
 pub struct VerifiedCredential {
     pub id: i64,
     pub kind: CredentialKind,
-    pub issuer: String,
-    pub jurisdiction: Option<String>,
-    pub specialty_code: Option<String>,
+    pub issuer: Sym,
+    pub jurisdiction: Option<Sym>,
+    pub specialty_code: Option<Sym>,
     pub expires_on: Option<NaiveDate>,
     pub verified_at: Option<NaiveDateTime>,
     pub source_type: Option<SourceType>,
@@ -74,19 +161,18 @@ impl VerifiedCredential {
 #[derive(Debug, Clone)]
 pub struct ProviderEntry {
     pub id: i64,
-    pub npi: String,
-    pub given_name: String,
-    pub family_name: String,
-    pub name_lower: String,
+    pub npi: Box<str>,
+    pub given_name: Sym,
+    pub family_name: Sym,
     pub degree: Degree,
-    pub primary_specialty_code: String,
-    pub specialty_codes: Vec<String>,
+    pub primary_specialty_code: Sym,
+    pub specialty_codes: Box<[Sym]>,
     pub practice_start_year: Option<i32>,
-    pub languages: Vec<String>,
+    pub languages: Box<[Sym]>,
     pub accepting_new_patients: bool,
     /// (treatment code, recorded procedures a year)
-    pub treatments: Vec<(String, Option<i32>)>,
-    pub credentials: Vec<VerifiedCredential>,
+    pub treatments: Box<[(Sym, Option<i32>)]>,
+    pub credentials: Box<[VerifiedCredential]>,
 }
 
 impl ProviderEntry {
@@ -109,6 +195,25 @@ impl ProviderEntry {
         self.practice_start_year
             .map(|start| (today.year() - start).max(0) as u32)
     }
+
+    /// Whether "given family" contains `needle` (already lower-cased), ignoring case.
+    pub fn name_contains(&self, needle: &str) -> bool {
+        contains_ignoring_case(&format!("{} {}", self.given_name, self.family_name), needle)
+    }
+}
+
+/// Whether `haystack` contains `needle` (already lower-cased), ignoring case; allocates only for
+/// non-ASCII text.
+pub fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    if haystack.is_ascii() {
+        let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+        needle.is_empty()
+            || haystack
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle))
+    } else {
+        haystack.to_lowercase().contains(needle)
+    }
 }
 
 /// Locations are split into this many credential tiers, one R*-tree each.
@@ -124,12 +229,12 @@ pub struct DirectoryIndex {
     /// waits on locations whose credentials cannot compete.
     pub forests: Vec<Vec<RTree<IndexedPoint>>>,
     /// treatment code → its forest.
-    pub treatment_forests: HashMap<String, usize>,
-    pub locations: HashMap<i64, LocationEntry>,
-    pub clinics: HashMap<i64, ClinicEntry>,
-    pub providers: HashMap<i64, ProviderEntry>,
+    pub treatment_forests: HashMap<String, u16>,
+    pub locations: IdMap<LocationEntry>,
+    pub clinics: IdMap<ClinicEntry>,
+    pub providers: IdMap<ProviderEntry>,
     /// provider → the locations it is linked to (every link, public or not).
-    pub provider_locations: HashMap<i64, Vec<i64>>,
+    pub provider_locations: IdMap<Vec<i64>>,
     /// treatment code → specialty codes that usually treat it.
     pub treatment_specialties: HashMap<String, Vec<String>>,
     /// The tier ceilings hold through the end of this year (experience grows with time).
@@ -145,10 +250,10 @@ impl Default for DirectoryIndex {
         DirectoryIndex {
             forests: vec![empty_forest()],
             treatment_forests: HashMap::new(),
-            locations: HashMap::new(),
-            clinics: HashMap::new(),
-            providers: HashMap::new(),
-            provider_locations: HashMap::new(),
+            locations: IdMap::default(),
+            clinics: IdMap::default(),
+            providers: IdMap::default(),
+            provider_locations: IdMap::default(),
             treatment_specialties: HashMap::new(),
             ceilings_valid_through_year: chrono::Utc::now().year() + 1,
         }
@@ -192,8 +297,9 @@ impl Affected {
 #[derive(Clone, Default)]
 pub struct SearchIndex {
     inner: Arc<RwLock<DirectoryIndex>>,
-    /// Serialises refreshes so that a slower, older reload cannot overwrite a newer one.
-    refresh_lock: Arc<Mutex<()>>,
+    /// Serialises refreshes so that a slower, older reload cannot overwrite a newer one; holds
+    /// the strings and schedules the index shares.
+    refresh_lock: Arc<Mutex<Interner>>,
 }
 
 impl SearchIndex {
@@ -203,12 +309,30 @@ impl SearchIndex {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Builds the whole index from the database.
-    pub fn load(connection: &mut DbConnection) -> ApiResult<SearchIndex> {
-        let index = DirectoryIndex::load_all(connection)?;
+    /// Builds the whole index from the database. The places (clinics, locations and their
+    /// links) and the verified providers (with their credentials) load side by side, on a second
+    /// connection, when the pool has one free.
+    pub fn load(connection: &mut DbConnection, database: &Database) -> ApiResult<SearchIndex> {
+        let mut second = database.try_connection();
+        let (places, providers) = match second.as_deref_mut() {
+            Some(other) => std::thread::scope(|scope| {
+                let providers = scope.spawn(|| load_providers(other));
+                let places = load_places(connection);
+                let providers = providers
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (places, providers)
+            }),
+            None => (load_places(connection), load_providers(connection)),
+        };
+        let (mut index, mut interner) = places?;
+        let (providers, provider_strings) = providers?;
+        index.providers = providers;
+        interner.absorb(provider_strings);
+        index.rebuild_tiers();
         Ok(SearchIndex {
             inner: Arc::new(RwLock::new(index)),
-            refresh_lock: Arc::default(),
+            refresh_lock: Arc::new(Mutex::new(interner)),
         })
     }
 
@@ -224,7 +348,7 @@ impl SearchIndex {
         connection: &mut DbConnection,
         affected: &Affected,
     ) -> ApiResult<()> {
-        let _serial = self
+        let mut interner = self
             .refresh_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -236,12 +360,12 @@ impl SearchIndex {
         let locations = affected
             .locations
             .iter()
-            .map(|&id| Ok((id, load_location(connection, id)?)))
+            .map(|&id| Ok((id, load_location(connection, &mut interner, id)?)))
             .collect::<ApiResult<Vec<_>>>()?;
         let providers = affected
             .providers
             .iter()
-            .map(|&id| Ok((id, load_provider(connection, id)?)))
+            .map(|&id| Ok((id, load_provider(connection, &mut interner, id)?)))
             .collect::<ApiResult<Vec<_>>>()?;
         let mut index = self
             .inner
@@ -280,7 +404,7 @@ impl DirectoryIndex {
             Some(code) => specialty.is_some_and(|s| {
                 self.treatment_specialties
                     .get(code)
-                    .is_some_and(|list| list.iter().any(|l| l == s))
+                    .is_some_and(|list| list.iter().any(|l| **l == *s))
             }),
         };
         let inputs = CredentialInputs {
@@ -296,7 +420,7 @@ impl DirectoryIndex {
             annual_procedure_volume: provider
                 .treatments
                 .iter()
-                .filter(|(code, _)| treatment.is_none_or(|t| t == code))
+                .filter(|(code, _)| treatment.is_none_or(|t| t == &**code))
                 .filter_map(|(_, v)| v.map(|v| v.max(0) as u32))
                 .max(),
         };
@@ -308,25 +432,25 @@ impl DirectoryIndex {
         (tier + 1) as f64 / CREDENTIAL_TIERS as f64
     }
 
-    fn tier_for(best: f64) -> usize {
+    fn tier_for(best: f64) -> u8 {
         // The smallest tier whose ceiling is at least `best`.
         let tier = (best * CREDENTIAL_TIERS as f64 - 1e-9).ceil().max(1.0) as usize - 1;
-        tier.min(CREDENTIAL_TIERS - 1)
+        tier.min(CREDENTIAL_TIERS - 1) as u8
     }
 
     /// The forest of a treatment, created on first use.
-    fn forest_of(&mut self, treatment: &str) -> usize {
+    fn forest_of(&mut self, treatment: &str) -> u16 {
         if let Some(&forest) = self.treatment_forests.get(treatment) {
             return forest;
         }
         self.forests.push(empty_forest());
-        let forest = self.forests.len() - 1;
+        let forest = (self.forests.len() - 1) as u16;
         self.treatment_forests.insert(treatment.to_owned(), forest);
         forest
     }
 
     /// Where a location belongs now: (forest, tier) for every forest it is in, sorted.
-    fn placements_of(&mut self, id: i64) -> Vec<(usize, usize)> {
+    fn placements_of(&mut self, id: i64) -> Vec<(u16, u8)> {
         let Some(location) = self.locations.get(&id) else {
             return Vec::new();
         };
@@ -342,9 +466,9 @@ impl DirectoryIndex {
             .iter()
             .map(|p| self.credential_ceiling(p, None))
             .fold(0.0, f64::max);
-        let mut by_treatment: Vec<(String, f64)> = Vec::new();
+        let mut by_treatment: Vec<(Sym, f64)> = Vec::new();
         for provider in &public {
-            for (code, _) in &provider.treatments {
+            for (code, _) in provider.treatments.iter() {
                 let ceiling = self.credential_ceiling(provider, Some(code));
                 match by_treatment.iter_mut().find(|(c, _)| c == code) {
                     Some((_, best)) => *best = best.max(ceiling),
@@ -372,22 +496,23 @@ impl DirectoryIndex {
         }
         let (old, point) = (
             std::mem::replace(&mut location.placements, new.clone()),
-            location.point,
+            location.point(),
         );
         for &(forest, tier) in old.iter().filter(|p| !new.contains(p)) {
-            self.forests[forest][tier].remove(&GeomWithData::new(point, id));
+            self.forests[forest as usize][tier as usize].remove(&GeomWithData::new(point, id));
         }
         for &(forest, tier) in new.iter().filter(|p| !old.contains(p)) {
-            self.forests[forest][tier].insert(GeomWithData::new(point, id));
+            self.forests[forest as usize][tier as usize].insert(GeomWithData::new(point, id));
         }
     }
 
     fn remove_location(&mut self, id: i64) {
         if let Some(old) = self.locations.remove(&id) {
+            let point = old.point();
             for &(forest, tier) in &old.placements {
-                self.forests[forest][tier].remove(&GeomWithData::new(old.point, id));
+                self.forests[forest as usize][tier as usize].remove(&GeomWithData::new(point, id));
             }
-            for provider_id in &old.provider_ids {
+            for provider_id in old.provider_ids.iter() {
                 if let Some(ids) = self.provider_locations.get_mut(provider_id) {
                     ids.retain(|location_id| *location_id != id);
                 }
@@ -396,9 +521,9 @@ impl DirectoryIndex {
     }
 
     pub fn insert_location(&mut self, mut location: LocationEntry) {
-        let id = location.row.id;
+        let id = location.id;
         location.placements = Vec::new();
-        for provider_id in &location.provider_ids {
+        for provider_id in location.provider_ids.iter() {
             self.provider_locations
                 .entry(*provider_id)
                 .or_default()
@@ -434,11 +559,13 @@ impl DirectoryIndex {
             let Some(location) = self.locations.get_mut(&id) else {
                 continue;
             };
+            let point = location.point();
             for &(forest, tier) in &placements {
+                let forest = forest as usize;
                 while points.len() <= forest {
                     points.push(vec![Vec::new(); CREDENTIAL_TIERS]);
                 }
-                points[forest][tier].push(GeomWithData::new(location.point, id));
+                points[forest][tier as usize].push(GeomWithData::new(point, id));
             }
             location.placements = placements;
         }
@@ -451,148 +578,198 @@ impl DirectoryIndex {
             .collect();
     }
 
-    fn load_all(connection: &mut DbConnection) -> ApiResult<DirectoryIndex> {
-        let mut index = DirectoryIndex::default();
-        for (treatment, specialty) in treatment_specialties::table
-            .select((
-                treatment_specialties::treatment_code,
-                treatment_specialties::specialty_code,
-            ))
-            .load::<(String, String)>(connection)?
-        {
-            index
-                .treatment_specialties
-                .entry(treatment)
-                .or_default()
-                .push(specialty);
-        }
-        for row in clinics::table
-            .select(ClinicRow::as_select())
-            .load(connection)?
-        {
-            index.clinics.insert(row.id, clinic_entry(row));
-        }
-        let mut links: HashMap<i64, Vec<i64>> = HashMap::new();
-        for (provider_id, location_id) in provider_locations::table
-            .select((
-                provider_locations::provider_id,
-                provider_locations::location_id,
-            ))
-            .order((
-                provider_locations::location_id,
-                provider_locations::provider_id,
-            ))
-            .load::<(i64, i64)>(connection)?
-        {
-            links.entry(location_id).or_default().push(provider_id);
-        }
-        for row in locations::table
-            .select(LocationRow::as_select())
-            .load(connection)?
-        {
-            let provider_ids = links.remove(&row.id).unwrap_or_default();
-            for provider_id in &provider_ids {
-                index
-                    .provider_locations
-                    .entry(*provider_id)
-                    .or_default()
-                    .push(row.id);
-            }
-            let entry = location_entry(row, provider_ids)?;
-            index.locations.insert(entry.row.id, entry);
-        }
-
-        let verified = VettingStatus::Verified.as_str();
-        let provider_rows = providers::table
-            .filter(providers::vetting_status.eq(verified))
-            .select(ProviderRow::as_select())
-            .load(connection)?;
-        let mut specialties: HashMap<i64, Vec<String>> = HashMap::new();
-        for (provider_id, code) in provider_specialties::table
-            .inner_join(providers::table)
-            .filter(providers::vetting_status.eq(verified))
-            .select((
-                provider_specialties::provider_id,
-                provider_specialties::specialty_code,
-            ))
-            .load::<(i64, String)>(connection)?
-        {
-            specialties.entry(provider_id).or_default().push(code);
-        }
-        let mut treatments: HashMap<i64, Vec<(String, Option<i32>)>> = HashMap::new();
-        for (provider_id, code, volume) in provider_treatments::table
-            .inner_join(providers::table)
-            .filter(providers::vetting_status.eq(verified))
-            .select((
-                provider_treatments::provider_id,
-                provider_treatments::treatment_code,
-                provider_treatments::annual_volume,
-            ))
-            .load::<(i64, String, Option<i32>)>(connection)?
-        {
-            treatments
-                .entry(provider_id)
-                .or_default()
-                .push((code, volume));
-        }
-        let mut verified_credentials: HashMap<i64, Vec<VerifiedCredential>> = HashMap::new();
-        for row in credentials::table
-            .inner_join(providers::table)
-            .filter(providers::vetting_status.eq(verified))
-            .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
-            .select(VerifiedCredentialRow::as_select())
-            .load(connection)?
-        {
-            verified_credentials
-                .entry(row.provider_id)
-                .or_default()
-                .push(verified_credential(row)?);
-        }
-        for row in provider_rows {
-            let id = row.id;
-            let entry = provider_entry(
-                row,
-                specialties.remove(&id).unwrap_or_default(),
-                treatments.remove(&id).unwrap_or_default(),
-                verified_credentials.remove(&id).unwrap_or_default(),
-            )?;
-            index.providers.insert(id, entry);
-        }
-        index.rebuild_tiers();
-        Ok(index)
-    }
 }
 
-fn clinic_entry(row: ClinicRow) -> ClinicEntry {
+/// Clinics, locations and their provider links, and the treatment taxonomy: an index without
+/// providers or trees yet.
+fn load_places(connection: &mut DbConnection) -> ApiResult<(DirectoryIndex, Interner)> {
+    let mut interner = Interner::default();
+    let mut index = DirectoryIndex::default();
+    for (treatment, specialty) in treatment_specialties::table
+        .select((
+            treatment_specialties::treatment_code,
+            treatment_specialties::specialty_code,
+        ))
+        .load::<(String, String)>(connection)?
+    {
+        index
+            .treatment_specialties
+            .entry(treatment)
+            .or_default()
+            .push(specialty);
+    }
+    for row in clinics::table
+        .select(SearchClinicRow::as_select())
+        .load(connection)?
+    {
+        index.clinics.insert(row.id, clinic_entry(row));
+    }
+    let mut links: IdMap<Vec<i64>> = IdMap::default();
+    for (provider_id, location_id) in provider_locations::table
+        .select((
+            provider_locations::provider_id,
+            provider_locations::location_id,
+        ))
+        .order((
+            provider_locations::location_id,
+            provider_locations::provider_id,
+        ))
+        .load::<(i64, i64)>(connection)?
+    {
+        links.entry(location_id).or_default().push(provider_id);
+    }
+    let location_rows = locations::table
+        .select(SearchLocationRow::as_select())
+        .load(connection)?;
+    index.locations.reserve(location_rows.len());
+    for row in location_rows {
+        let provider_ids = links.remove(&row.id).unwrap_or_default();
+        for provider_id in &provider_ids {
+            index
+                .provider_locations
+                .entry(*provider_id)
+                .or_default()
+                .push(row.id);
+        }
+        let entry = location_entry(&mut interner, row, provider_ids)?;
+        index.locations.insert(entry.id, entry);
+    }
+    Ok((index, interner))
+}
+
+/// Every verified provider with its specialties, treatments and verified credentials.
+fn load_providers(connection: &mut DbConnection) -> ApiResult<(IdMap<ProviderEntry>, Interner)> {
+    let mut interner = Interner::default();
+    let verified = VettingStatus::Verified.as_str();
+    let provider_rows = providers::table
+        .filter(providers::vetting_status.eq(verified))
+        .select(SearchProviderRow::as_select())
+        .load(connection)?;
+    let mut specialties: IdMap<Vec<Sym>> = IdMap::default();
+    for (provider_id, code) in provider_specialties::table
+        .inner_join(providers::table)
+        .filter(providers::vetting_status.eq(verified))
+        .select((
+            provider_specialties::provider_id,
+            provider_specialties::specialty_code,
+        ))
+        .load::<(i64, String)>(connection)?
+    {
+        specialties
+            .entry(provider_id)
+            .or_default()
+            .push(interner.intern(&code));
+    }
+    let mut treatments: IdMap<Vec<(Sym, Option<i32>)>> = IdMap::default();
+    for (provider_id, code, volume) in provider_treatments::table
+        .inner_join(providers::table)
+        .filter(providers::vetting_status.eq(verified))
+        .select((
+            provider_treatments::provider_id,
+            provider_treatments::treatment_code,
+            provider_treatments::annual_volume,
+        ))
+        .load::<(i64, String, Option<i32>)>(connection)?
+    {
+        treatments
+            .entry(provider_id)
+            .or_default()
+            .push((interner.intern(&code), volume));
+    }
+    let mut verified_credentials: IdMap<Vec<VerifiedCredential>> = IdMap::default();
+    for row in credentials::table
+        .inner_join(providers::table)
+        .filter(providers::vetting_status.eq(verified))
+        .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
+        .select(VerifiedCredentialRow::as_select())
+        .load(connection)?
+    {
+        verified_credentials
+            .entry(row.provider_id)
+            .or_default()
+            .push(verified_credential(&mut interner, row)?);
+    }
+    let mut providers = IdMap::default();
+    providers.reserve(provider_rows.len());
+    for row in provider_rows {
+        let id = row.id;
+        let entry = provider_entry(
+            &mut interner,
+            row,
+            specialties.remove(&id).unwrap_or_default(),
+            treatments.remove(&id).unwrap_or_default(),
+            verified_credentials.remove(&id).unwrap_or_default(),
+        )?;
+        providers.insert(id, entry);
+    }
+    Ok((providers, interner))
+}
+
+/// The columns of a clinic that search shows (not its description).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = clinics)]
+pub struct SearchClinicRow {
+    pub id: i64,
+    pub name: String,
+    pub website: Option<String>,
+    pub phone: Option<String>,
+}
+
+fn clinic_entry(row: SearchClinicRow) -> ClinicEntry {
     ClinicEntry {
         id: row.id,
-        name_lower: row.name.to_lowercase(),
-        name: row.name,
-        website: row.website,
-        phone: row.phone,
+        name: row.name.into(),
+        website: row.website.map(Into::into),
+        phone: row.phone.map(Into::into),
     }
 }
 
-pub fn location_entry(row: LocationRow, provider_ids: Vec<i64>) -> ApiResult<LocationEntry> {
+/// The columns of a location that search filters on and shows (no timestamps to parse).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct SearchLocationRow {
+    pub id: i64,
+    pub clinic_id: i64,
+    pub name: Option<String>,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub postal_code: String,
+    pub country: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub timezone: String,
+    pub opening_hours: String,
+    pub phone: Option<String>,
+}
+
+pub fn location_entry(
+    interner: &mut Interner,
+    row: SearchLocationRow,
+    provider_ids: Vec<i64>,
+) -> ApiResult<LocationEntry> {
     let timezone: Tz = row
         .timezone
         .parse()
         .map_err(|_| ApiError::internal(format!("location {}: bad timezone", row.id)))?;
-    let weekly_hours: WeeklyHours =
-        serde_json::from_str(&row.opening_hours).map_err(ApiError::internal)?;
-    let hours = weekly_hours
-        .compile("/opening_hours")
-        .map_err(|_| ApiError::internal("stored opening hours are invalid"))?;
-    // The compiled hours are what search needs; the JSON text would only take memory.
-    let mut row = row;
-    row.opening_hours = String::new();
     Ok(LocationEntry {
-        point: unit_vector(row.latitude, row.longitude),
-        placements: Vec::new(),
+        id: row.id,
+        clinic_id: row.clinic_id,
+        latitude: row.latitude,
+        longitude: row.longitude,
+        name: interner.intern_opt(row.name.as_deref()),
+        address_line1: row.address_line1.into(),
+        address_line2: interner.intern_opt(row.address_line2.as_deref()),
+        city: interner.intern(&row.city),
+        state: interner.intern(&row.state),
+        postal_code: interner.intern(&row.postal_code),
+        country: interner.intern(&row.country),
+        phone: row.phone.map(Into::into),
         timezone,
-        hours,
-        provider_ids,
-        row,
+        hours: interner.hours(&row.opening_hours)?,
+        placements: Vec::new(),
+        provider_ids: provider_ids.into(),
     })
 }
 
@@ -612,14 +789,17 @@ struct VerifiedCredentialRow {
     next_due_on: Option<NaiveDate>,
 }
 
-fn verified_credential(row: VerifiedCredentialRow) -> ApiResult<VerifiedCredential> {
+fn verified_credential(
+    interner: &mut Interner,
+    row: VerifiedCredentialRow,
+) -> ApiResult<VerifiedCredential> {
     Ok(VerifiedCredential {
         id: row.id,
         kind: CredentialKind::parse(&row.kind)
             .ok_or_else(|| ApiError::internal("unknown credential kind"))?,
-        issuer: row.issuer,
-        jurisdiction: row.jurisdiction,
-        specialty_code: row.specialty_code,
+        issuer: interner.intern(&row.issuer),
+        jurisdiction: interner.intern_opt(row.jurisdiction.as_deref()),
+        specialty_code: interner.intern_opt(row.specialty_code.as_deref()),
         expires_on: row.expires_on,
         verified_at: row.verified_at,
         source_type: row
@@ -630,42 +810,62 @@ fn verified_credential(row: VerifiedCredentialRow) -> ApiResult<VerifiedCredenti
     })
 }
 
+/// The columns of a provider that search needs (not the biography).
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = providers)]
+struct SearchProviderRow {
+    id: i64,
+    npi: String,
+    given_name: String,
+    family_name: String,
+    degree: String,
+    primary_specialty_code: String,
+    practice_start_year: Option<i32>,
+    languages: String,
+    accepting_new_patients: bool,
+}
+
 fn provider_entry(
-    row: ProviderRow,
-    specialty_codes: Vec<String>,
-    treatments: Vec<(String, Option<i32>)>,
+    interner: &mut Interner,
+    row: SearchProviderRow,
+    specialty_codes: Vec<Sym>,
+    treatments: Vec<(Sym, Option<i32>)>,
     credentials: Vec<VerifiedCredential>,
 ) -> ApiResult<ProviderEntry> {
+    let languages: Vec<String> = serde_json::from_str(&row.languages).map_err(ApiError::internal)?;
     Ok(ProviderEntry {
         id: row.id,
-        name_lower: format!("{} {}", row.given_name, row.family_name).to_lowercase(),
-        npi: row.npi,
-        given_name: row.given_name,
-        family_name: row.family_name,
+        npi: row.npi.into(),
+        given_name: interner.intern(&row.given_name),
+        family_name: interner.intern(&row.family_name),
         degree: Degree::parse(&row.degree).ok_or_else(|| ApiError::internal("unknown degree"))?,
-        primary_specialty_code: row.primary_specialty_code,
-        specialty_codes,
+        primary_specialty_code: interner.intern(&row.primary_specialty_code),
+        specialty_codes: specialty_codes.into(),
         practice_start_year: row.practice_start_year,
-        languages: serde_json::from_str(&row.languages).map_err(ApiError::internal)?,
+        languages: languages.iter().map(|l| interner.intern(l)).collect(),
         accepting_new_patients: row.accepting_new_patients,
-        treatments,
-        credentials,
+        treatments: treatments.into(),
+        credentials: credentials.into(),
     })
 }
 
 fn load_clinic(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ClinicEntry>> {
     let row = clinics::table
         .find(id)
-        .select(ClinicRow::as_select())
+        .select(SearchClinicRow::as_select())
         .first(connection)
         .optional()?;
     Ok(row.map(clinic_entry))
 }
 
-fn load_location(connection: &mut DbConnection, id: i64) -> ApiResult<Option<LocationEntry>> {
+fn load_location(
+    connection: &mut DbConnection,
+    interner: &mut Interner,
+    id: i64,
+) -> ApiResult<Option<LocationEntry>> {
     let Some(row) = locations::table
         .find(id)
-        .select(LocationRow::as_select())
+        .select(SearchLocationRow::as_select())
         .first(connection)
         .optional()?
     else {
@@ -676,25 +876,29 @@ fn load_location(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Loc
         .order(provider_locations::provider_id)
         .select(provider_locations::provider_id)
         .load(connection)?;
-    Ok(Some(location_entry(row, provider_ids)?))
+    Ok(Some(location_entry(interner, row, provider_ids)?))
 }
 
 /// The provider as public search sees it: `None` unless it exists and is verified.
-fn load_provider(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ProviderEntry>> {
+fn load_provider(
+    connection: &mut DbConnection,
+    interner: &mut Interner,
+    id: i64,
+) -> ApiResult<Option<ProviderEntry>> {
     let Some(row) = providers::table
         .find(id)
         .filter(providers::vetting_status.eq(VettingStatus::Verified.as_str()))
-        .select(ProviderRow::as_select())
+        .select(SearchProviderRow::as_select())
         .first(connection)
         .optional()?
     else {
         return Ok(None);
     };
-    let specialties = provider_specialties::table
+    let specialties: Vec<String> = provider_specialties::table
         .filter(provider_specialties::provider_id.eq(id))
         .select(provider_specialties::specialty_code)
         .load(connection)?;
-    let treatments = provider_treatments::table
+    let treatments: Vec<(String, Option<i32>)> = provider_treatments::table
         .filter(provider_treatments::provider_id.eq(id))
         .select((
             provider_treatments::treatment_code,
@@ -707,9 +911,15 @@ fn load_provider(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Pro
         .select(VerifiedCredentialRow::as_select())
         .load(connection)?
         .into_iter()
-        .map(verified_credential)
+        .map(|row| verified_credential(interner, row))
         .collect::<ApiResult<Vec<_>>>()?;
+    let specialties = specialties.iter().map(|s| interner.intern(s)).collect();
+    let treatments = treatments
+        .iter()
+        .map(|(code, volume)| (interner.intern(code), *volume))
+        .collect();
     Ok(Some(provider_entry(
+        interner,
         row,
         specialties,
         treatments,
@@ -723,8 +933,7 @@ mod tests {
     use chrono::NaiveDateTime;
 
     fn location(id: i64, provider_ids: Vec<i64>) -> LocationEntry {
-        let created = NaiveDateTime::default();
-        let row = LocationRow {
+        let row = SearchLocationRow {
             id,
             clinic_id: 1,
             name: None,
@@ -739,34 +948,29 @@ mod tests {
             timezone: "UTC".into(),
             opening_hours: "{}".into(),
             phone: None,
-            external_id: None,
-            created_at: created,
-            updated_at: created,
-            version: 1,
         };
-        location_entry(row, provider_ids).unwrap()
+        location_entry(&mut Interner::default(), row, provider_ids).unwrap()
     }
 
     fn provider(id: i64, kinds: &[CredentialKind]) -> ProviderEntry {
         ProviderEntry {
             id,
-            npi: String::new(),
-            given_name: String::new(),
-            family_name: String::new(),
-            name_lower: String::new(),
+            npi: "".into(),
+            given_name: "".into(),
+            family_name: "".into(),
             degree: Degree::Md,
-            primary_specialty_code: String::new(),
-            specialty_codes: Vec::new(),
+            primary_specialty_code: "".into(),
+            specialty_codes: Box::new([]),
             practice_start_year: Some(2020),
-            languages: Vec::new(),
+            languages: Box::new([]),
             accepting_new_patients: true,
-            treatments: Vec::new(),
+            treatments: Box::new([]),
             credentials: kinds
                 .iter()
                 .map(|&kind| VerifiedCredential {
                     id,
                     kind,
-                    issuer: String::new(),
+                    issuer: "".into(),
                     jurisdiction: None,
                     specialty_code: None,
                     expires_on: None,
@@ -787,10 +991,10 @@ mod tests {
             assert_eq!(location.placements, expected, "location {id}");
             for (forest, trees) in index.forests.iter().enumerate() {
                 for (tier, tree) in trees.iter().enumerate() {
-                    let present = tree.contains(&GeomWithData::new(location.point, id));
+                    let present = tree.contains(&GeomWithData::new(location.point(), id));
                     assert_eq!(
                         present,
-                        expected.contains(&(forest, tier)),
+                        expected.contains(&(forest as u16, tier as u8)),
                         "location {id} in forest {forest} tier {tier}"
                     );
                 }
@@ -827,9 +1031,7 @@ mod tests {
 
         // Offering a treatment adds the treatment's forest.
         let mut offering = provider(1, &certified);
-        offering
-            .treatments
-            .push(("chronic_migraine".into(), Some(100)));
+        offering.treatments = Box::new([("chronic_migraine".into(), Some(100))]);
         index.replace_provider(1, Some(offering));
         assert_consistent(&mut index);
         let forest = index.treatment_forests["chronic_migraine"];
