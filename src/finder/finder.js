@@ -264,11 +264,18 @@ function resultItem(result, rank, unit) {
   return item;
 }
 
+/// `next_opening` is the location's own local time with its offset ("2026-12-01T09:00:00-05:00"):
+/// shown as that wall-clock time, which is what the clinic's door says, not converted to the
+/// reader's timezone.
 function openingText(opening) {
   if (opening.open) return "Open now";
   if (opening.next_opening) {
-    const next = new Date(opening.next_opening);
-    return `Closed · opens ${next.toLocaleString(undefined, { weekday: "short", hour: "2-digit", minute: "2-digit" })}`;
+    const [date, time] = opening.next_opening.split("T");
+    const weekday = new Date(`${date}T12:00:00Z`).toLocaleDateString("en-US", {
+      weekday: "short",
+      timeZone: "UTC",
+    });
+    return `Closed · opens ${weekday} ${time.slice(0, 5)} local time`;
   }
   return "Closed";
 }
@@ -374,6 +381,7 @@ function positionPlot(meta, results, unit) {
     `the circle is the search radius, north is up.`;
   svg.append(title);
   svg.append(svgElement("circle", { cx: middle, cy: middle, r: circleRadius, class: "radius" }));
+  svg.append(svgElement("circle", { cx: middle, cy: middle, r: circleRadius / 2, class: "half-radius" }));
   svg.append(svgElement("line", { x1: middle - 8, y1: middle, x2: middle + 8, y2: middle, class: "centre" }));
   svg.append(svgElement("line", { x1: middle, y1: middle - 8, x2: middle, y2: middle + 8, class: "centre" }));
   const north = svgElement("text", { x: middle, y: 14, class: "label", "text-anchor": "middle" });
@@ -382,8 +390,8 @@ function positionPlot(meta, results, unit) {
   const radiusLabel = svgElement("text", { x: size - 4, y: size - 6, class: "label", "text-anchor": "end" });
   radiusLabel.textContent =
     unit === "mi"
-      ? `radius ${formatNumber(meta.radius_km / 1.609344, 1)} mi`
-      : `radius ${formatNumber(meta.radius_km, 1)} km`;
+      ? `radius ${formatNumber(meta.radius_km / 1.609344, 1)} mi (inner ring: half)`
+      : `radius ${formatNumber(meta.radius_km, 1)} km (inner ring: half)`;
   svg.append(radiusLabel);
 
   // Worst rank first, so that the best result is drawn on top where points overlap.

@@ -41,10 +41,23 @@ async function offline(context: BrowserContext): Promise<void> {
   });
 }
 
+/// Query strings of the requests the test makes fail on purpose; any other HTTP error fails it.
+const EXPECTED_ERRORS = ["postal_code=1234&"];
+
 function watch(page: Page, name: string): void {
   page.on("pageerror", (error) => pageErrors.push(`${name}: uncaught ${error.message}`));
+  page.on("response", (response) => {
+    const expected = EXPECTED_ERRORS.some((query) => response.url().includes(query));
+    if (response.status() >= 400 && !expected) {
+      pageErrors.push(`${name}: HTTP ${response.status()} from ${response.url()}`);
+    }
+  });
   page.on("console", (message) => {
-    if (message.type() === "error") pageErrors.push(`${name}: console error: ${message.text()}`);
+    // Chromium logs every HTTP error response as a console error; those are judged above.
+    const httpError = message.text().startsWith("Failed to load resource: the server responded");
+    if (message.type() === "error" && !httpError) {
+      pageErrors.push(`${name}: console error: ${message.text()}`);
+    }
   });
 }
 
@@ -141,20 +154,46 @@ async function docs(context: BrowserContext): Promise<void> {
   const path = await operation.locator(".opblock-summary-path").getAttribute("data-path");
   check(path === "/v1/search/locations", `the search operation shows path ${path}`);
   await operation.locator(".opblock-summary-control").click();
-  const zipInput = operation.locator('tr[data-param-name="postal_code"] input');
+  const parameter = (name: string) => operation.locator(`tr[data-param-name="${name}"]`);
+  await parameter("postal_code").waitFor();
+  const screenshot = join(artifacts, "docs-search-operation.png");
+  await operation.evaluate((node) => node.scrollIntoView({ block: "start" }));
+  await page.screenshot({ path: screenshot });
+
+  // Try it out: Swagger UI fills each field with its example; keep only a ZIP near-me query.
   await operation.getByRole("button", { name: "Try it out" }).click();
-  await zipInput.fill(postalCode);
-  await operation.locator('tr[data-param-name="treatment"] input').fill(treatment);
+  const fields = operation.locator("tr[data-param-name] input");
+  for (let index = 0; index < (await fields.count()); index += 1) {
+    await fields.nth(index).fill("");
+  }
+  await parameter("postal_code").locator("input").fill(postalCode);
+  await parameter("treatment").locator("input").fill(treatment);
+  // Search answers JSON or GeoJSON; the media type picker of the 200 response sets `Accept`.
+  await operation
+    .locator(".response-control-media-type--accept-controller select")
+    .first()
+    .selectOption("application/json");
   await operation.getByRole("button", { name: "Execute" }).click();
   // The live response from the API, called by Swagger UI from the browser under the docs' CSP.
-  const status = operation.locator(".live-responses-table .response .response-col_status").first();
-  await status.waitFor({ timeout: 30_000 });
-  const statusText = (await status.textContent())?.trim() ?? "";
-  check(statusText.startsWith("200"), `Try it out on the search answered "${statusText}"`);
-  await operation.scrollIntoViewIfNeeded();
-  const screenshot = join(artifacts, "docs-search-operation.png");
-  await operation.screenshot({ path: screenshot });
-  console.log(`browser: /docs/ rendered the search operation; Try it out → ${statusText}; ${screenshot}`);
+  const live = operation.locator(".live-responses-table").first();
+  await live.waitFor({ timeout: 30_000 });
+  const response = live.locator("tr.response").first();
+  const statusText = (await response.locator("td.response-col_status").textContent())?.trim() ?? "";
+  const bodyText = (await response.locator(".response-col_description pre").first().textContent()) ?? "";
+  check(statusText === "200", `Try it out on the search answered "${statusText}": ${bodyText}`);
+  let found = -1;
+  try {
+    found = (JSON.parse(bodyText) as { results: unknown[] }).results.length;
+  } catch {
+    failures.push(`Try it out shows a body that is not a search answer: ${bodyText.slice(0, 200)}`);
+  }
+  check(found > 0, `Try it out found ${found} locations near ZIP ${postalCode}`);
+  const tryScreenshot = join(artifacts, "docs-try-it-out.png");
+  await live.screenshot({ path: tryScreenshot });
+  console.log(
+    `browser: /docs/ rendered the search operation (${screenshot}); ` +
+      `Try it out → ${statusText}, ${found} locations (${tryScreenshot})`,
+  );
   await page.close();
 }
 
