@@ -163,11 +163,7 @@ pub async fn security_middleware(
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        csp,
-    );
+    set(headers, header::CONTENT_SECURITY_POLICY, csp);
     set(
         headers,
         HeaderName::from_static("cross-origin-resource-policy"),

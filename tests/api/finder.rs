@@ -39,7 +39,10 @@ on_both_backends!(
 async fn the_finder_page_is_html_with_a_strict_csp(app: TestApp) {
     let response = app.get("/").await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(header(&response, "content-type"), "text/html; charset=utf-8");
+    assert_eq!(
+        header(&response, "content-type"),
+        "text/html; charset=utf-8"
+    );
     let csp = header(&response, "content-security-policy");
     let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
     for expected in [
@@ -73,12 +76,17 @@ async fn the_finder_page_is_html_with_a_strict_csp(app: TestApp) {
     assert!(!inline_handler, "an inline event handler in {html}");
     // Nothing from elsewhere: every reference is a path on this server.
     for reference in references(&html) {
-        assert!(reference.starts_with('/'), "{reference} is not on this server");
+        assert!(
+            reference.starts_with('/'),
+            "{reference} is not on this server"
+        );
     }
 
     // The page's CSP is the page's alone: API responses keep theirs.
     let api = app.get("/v1/treatments").await;
-    assert!(header(&api, "content-security-policy").starts_with("default-src 'none'; frame-ancestors"));
+    assert!(
+        header(&api, "content-security-policy").starts_with("default-src 'none'; frame-ancestors")
+    );
 }
 
 async fn every_asset_the_page_references_is_served(app: TestApp) {
@@ -88,7 +96,10 @@ async fn every_asset_the_page_references_is_served(app: TestApp) {
         ("/finder/finder.js", "text/javascript; charset=utf-8"),
         ("/finder/finder.css", "text/css; charset=utf-8"),
     ] {
-        assert!(references.iter().any(|r| r == asset), "the page loads {asset}");
+        assert!(
+            references.iter().any(|r| r == asset),
+            "the page loads {asset}"
+        );
         let response = app.get(asset).await;
         assert_eq!(response.status(), StatusCode::OK, "{asset}");
         assert_eq!(header(&response, "content-type"), content_type, "{asset}");
@@ -103,15 +114,31 @@ async fn every_asset_the_page_references_is_served(app: TestApp) {
 }
 
 async fn the_page_calls_documented_operations_and_is_not_one(app: TestApp) {
-    let script = app.get("/finder/finder.js").await.text().await.expect("body");
+    let script = app
+        .get("/finder/finder.js")
+        .await
+        .text()
+        .await
+        .expect("body");
     let spec: Value = app.get_json("/openapi.json").await;
     let paths = spec["paths"].as_object().expect("paths");
     for called in ["/v1/search/locations", "/v1/treatments"] {
-        assert!(script.contains(&format!("\"{called}\"")), "the page calls {called}");
-        assert!(paths[called].get("get").is_some(), "{called} is a documented GET");
+        assert!(
+            script.contains(&format!("\"{called}\"")),
+            "the page calls {called}"
+        );
+        assert!(
+            paths[called].get("get").is_some(),
+            "{called} is a documented GET"
+        );
         // Public: the page has no key to send.
-        assert!(paths[called]["get"].get("security").is_none(), "{called} is public");
+        assert!(
+            paths[called]["get"].get("security").is_none(),
+            "{called} is public"
+        );
     }
     // The page is not an API operation.
-    assert!(paths.keys().all(|path| path != "/" && !path.starts_with("/finder")));
+    assert!(paths
+        .keys()
+        .all(|path| path != "/" && !path.starts_with("/finder")));
 }
