@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod finder;
 pub mod import;
 pub mod metrics;
 pub mod openapi;

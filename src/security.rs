@@ -1,7 +1,8 @@
 //! Security headers on every response, and CORS from the configuration.
 //!
 //! API responses get a `Content-Security-Policy` of `default-src 'none'` (they are data, never a
-//! page); Swagger UI under `/docs/` gets one that lets its own scripts and styles run. Responses to
+//! page); Swagger UI under `/docs/` gets one that lets its own scripts and styles run, and the
+//! finder page at `/` one that lets it load its own script and style and call the API. Responses to
 //! a request with `Authorization` are never stored by a cache (`Cache-Control: no-store`).
 //!
 //! CORS: an allowlisted origin may make any request, keyed or not; `*` in the list admits every
@@ -24,6 +25,10 @@ const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// script; it fetches `/openapi.json` from the same origin.
 const DOCS_CSP: &str = "default-src 'none'; script-src 'self' 'unsafe-inline'; \
 style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'";
+/// The finder page at `/` runs its own script and style (no inline code) and calls the API on the
+/// same origin; nothing else.
+const FINDER_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 /// Headers a browser script may read on a cross-origin response.
 const EXPOSED: &str = "ETag, Location, Retry-After, X-Request-Id, RateLimit-Limit, \
 RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy";
@@ -91,7 +96,12 @@ pub async fn security_middleware(
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
     let keyed = request.headers().contains_key(header::AUTHORIZATION);
-    let is_docs = request.path() == "/docs" || request.path().starts_with("/docs/");
+    let csp = match request.path() {
+        "/docs" => DOCS_CSP,
+        path if path.starts_with("/docs/") => DOCS_CSP,
+        crate::finder::PAGE_PATH => FINDER_CSP,
+        _ => API_CSP,
+    };
 
     let preflight_method = request
         .headers()
@@ -153,11 +163,7 @@ pub async fn security_middleware(
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        if is_docs { DOCS_CSP } else { API_CSP },
-    );
+    set(headers, header::CONTENT_SECURITY_POLICY, csp);
     set(
         headers,
         HeaderName::from_static("cross-origin-resource-policy"),

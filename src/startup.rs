@@ -204,6 +204,8 @@ pub fn build_app(
     .service(
         SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
     )
+    // The finder page: registered here, after the split, so that it stays out of the document.
+    .configure(crate::finder::routes)
     .default_service(web::to(move |request: HttpRequest| {
         let api = api.clone();
         async move { unmatched(&api, &request) }
