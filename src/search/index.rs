@@ -930,7 +930,6 @@ fn load_provider(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
 
     fn location(id: i64, provider_ids: Vec<i64>) -> LocationEntry {
         let row = SearchLocationRow {
