@@ -136,9 +136,11 @@ fn negotiate(request: &HttpRequest, format: Option<&str>, pretty: Option<&str>) 
     match format {
         // `_format` overrides `Accept` (FHIR R4 http.html#mime-type).
         Some(format) if FORMATS.contains(&format) => return Ok(pretty),
-        Some(format) => return Err(ApiError::NotAcceptable(format!(
+        Some(format) => {
+            return Err(ApiError::NotAcceptable(format!(
             "`_format={format}`: this server speaks FHIR JSON only (json, application/fhir+json)"
-        ))),
+        )))
+        }
         None => {}
     }
     let accept = request
@@ -925,9 +927,20 @@ pub async fn metadata(
 }
 
 /// Documents the edge errors `openapi::finish` adds to every operation (414, 429) as
-/// OperationOutcomes on the facade's paths, which is what those clients get.
+/// OperationOutcomes on the facade's paths, which is what those clients get, and adds the
+/// OperationOutcome schema (the `FhirErrors` responses refer to it but do not register it).
 pub fn document_edge_errors(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+    let mut schemas = vec![(
+        OperationOutcome::name().into_owned(),
+        OperationOutcome::schema(),
+    )];
+    OperationOutcome::schemas(&mut schemas);
+    api.components
+        .get_or_insert_with(Default::default)
+        .schemas
+        .extend(schemas);
     for (path, item) in api.paths.paths.iter_mut() {
         if !outcome::is_fhir_path(path) {
             continue;
