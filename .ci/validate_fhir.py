@@ -9,8 +9,8 @@ required elements, data types and primitive formats (ids, dates, URIs, codes...)
 check required value-set bindings, so this script checks the codes of the bindings the facade
 uses (Bundle.type, Location.status, ...) itself.
 
-It reads, through the API only: the CapabilityStatement; a Location near-search Bundle and its
-next page; each Location read and its Organization; the PractitionerRole Bundle of each location
+It reads, through the API only: the CapabilityStatement; up to 5 pages of a Location
+near-search (following `next` links); each Location read and its Organization; the PractitionerRole Bundle of each location
 found; each role read; each Practitioner; and OperationOutcomes for a bad `near` and a missing
 Practitioner. It prints the count of each resource type validated and exits non-zero on the first
 failure.
@@ -132,18 +132,24 @@ def main():
     # A centre where the demo data has public locations: the first location the v1 API lists.
     with urllib.request.urlopen(f"{base}/v1/locations?limit=1", timeout=30) as response:
         first = json.loads(response.read())["items"][0]["coordinates"]
-    near = urllib.parse.quote(f"{first['lat']}|{first['lon']}|50|km")
-    bundle = validate_bundle(get(f"{fhir}/Location?near={near}&_count=10"), "Location")
-    locations = [entry["resource"] for entry in bundle.get("entry", [])]
-    check(len(locations) >= 2, f"the near search found {len(locations)} locations")
-    distances = [entry["search"]["extension"][0]["valueDistance"]["value"] for entry in bundle["entry"]]
+    near = urllib.parse.quote(f"{first['lat']}|{first['lon']}|300|km")
+    # Pages of 3, following `next` (at most 5 pages): the distances ascend across pages too.
+    url, pages, locations, distances = f"{fhir}/Location?near={near}&_count=3", 0, [], []
+    while url and pages < 5:
+        bundle = validate_bundle(get(url), "Location")
+        pages += 1
+        for entry in bundle.get("entry", []):
+            locations.append(entry["resource"])
+            distances.append(entry["search"]["extension"][0]["valueDistance"]["value"])
+        url = next_link(bundle)
+    check(pages >= 2, f"the near search gave {pages} page(s); expected to page")
     check(distances == sorted(distances), f"distances not ascending: {distances}")
-    if next_link(bundle):
-        validate_bundle(get(next_link(bundle)), "Location")
+    ids = [location["id"] for location in locations]
+    check(len(ids) == len(set(ids)), f"a location came back twice: {ids}")
 
     practitioners = set()
     qualifications = 0
-    for location in locations[:5]:
+    for location in locations:
         validate(get(f"{fhir}/Location/{location['id']}"), "Location")
         validate(get(f"{fhir}/{location['managingOrganization']['reference']}"), "Organization")
         roles = validate_bundle(
