@@ -24,6 +24,7 @@ the time of the request. Errors are RFC 9457 problem details (`application/probl
         (name = "vetting", description = "Reviewer workflow: lifecycle, verification, queues, audit trail"),
         (name = "keys", description = "API keys (admin)"),
         (name = "health", description = "Liveness and readiness"),
+        (name = "FHIR", description = "Read-only FHIR R4 facade (application/fhir+json; errors are OperationOutcomes): docs/fhir.md"),
     ),
     modifiers(&SecurityAddon)
 )]
@@ -208,4 +209,5 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+    crate::api::fhir::document_edge_errors(api);
 }

@@ -213,6 +213,10 @@ pub fn build_app(
     .wrap(from_fn(crate::ratelimit::limits_middleware))
     .wrap(from_fn(crate::security::security_middleware))
     .wrap(from_fn(request_middleware))
+    // Outside the request middleware: it turns the problem+json that makes into OperationOutcomes.
+    .wrap(from_fn(
+        crate::api::fhir::outcome::operation_outcome_middleware,
+    ))
     .wrap(from_fn(crate::metrics::metrics_middleware))
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod clinics;
 pub mod credentials;
 pub mod extract;
+pub mod fhir;
 pub mod health;
 pub mod locations;
 pub mod providers;
@@ -66,6 +67,16 @@ pub fn routes(config: &mut ServiceConfig) {
                 .service(admin::create_key)
                 .service(admin::list_keys)
                 .service(admin::revoke_key),
+        )
+        .service(
+            scope::scope("/fhir")
+                .service(fhir::metadata)
+                .service(fhir::search_location)
+                .service(fhir::read_location)
+                .service(fhir::read_organization)
+                .service(fhir::read_practitioner)
+                .service(fhir::search_practitioner_role)
+                .service(fhir::read_practitioner_role),
         );
 }
 

@@ -622,8 +622,8 @@ fn parse_search(
     })
 }
 
-/// Runs the engine on the configured spatial index.
-async fn run_search(
+/// Runs the engine on the configured spatial index (also the FHIR facade's `Location?near`).
+pub(crate) async fn run_search(
     state: &web::Data<AppState>,
     request: &SearchRequest,
 ) -> ApiResult<engine::SearchOutcome> {

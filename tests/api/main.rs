@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 mod backends;
 mod crud;
 mod errors;
+mod fhir;
 mod finder;
 mod hardening;
 mod import;
