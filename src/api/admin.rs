@@ -59,7 +59,10 @@ fn list_page(
     (limit, after)
 }
 
-/// Any provider, whatever its vetting state (admin, reviewer).
+/// Get any provider.
+///
+/// Any provider whatever its vetting state, with all its credentials verified or not (admin,
+/// reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id")),
     responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
 #[get("/admin/providers/{id}")]
@@ -81,7 +84,9 @@ pub async fn get_provider_admin(
         .json(provider))
 }
 
-/// Every provider, optionally in one vetting status (admin, reviewer).
+/// List all providers.
+///
+/// Every provider, optionally in one vetting status, ordered by id (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AdminProviderListParams),
     responses((status = 200, body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/providers")]
@@ -155,9 +160,11 @@ pub struct TransitionInput {
     pub reason: String,
 }
 
-/// Move a provider through the lifecycle (admin, reviewer): pending → under_review →
-/// verified | rejected; verified → suspended → verified; rejected → pending. Needs `If-Match`.
-/// Becoming verified needs a verified, unexpired state licence.
+/// Move a provider through the lifecycle.
+///
+/// Moves a provider (admin, reviewer): pending → under_review → verified | rejected; verified →
+/// suspended → verified; rejected → pending. Needs `If-Match` and a reason. Becoming verified needs
+/// a verified, unexpired state licence; 409 lists the states allowed from where the provider is.
 #[utoipa::path(tag = "vetting", request_body = TransitionInput, security(("api_key" = ["admin", "reviewer"])),
     params(("id" = i64, Path, description = "Provider id"), ("If-Match" = String, Header, description = "The provider's ETag")),
     responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
@@ -224,7 +231,9 @@ fn has_active_licence(provider: &ProviderAdminView, today: NaiveDate) -> bool {
     })
 }
 
-/// Providers waiting for review: `pending` and `under_review`, oldest first (admin, reviewer).
+/// Queue: providers waiting for review.
+///
+/// Providers in `pending` and `under_review`, oldest first (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
     responses((status = 200, body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/queue/pending")]
@@ -319,7 +328,10 @@ fn credential_queue(
     ))
 }
 
-/// Verified credentials that expire, or are due for re-verification, within N days (admin, reviewer).
+/// Queue: credentials expiring soon.
+///
+/// Verified credentials that expire, or are due for re-verification, within `within_days` days
+/// (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(ExpiringParams),
     responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expiring")]
@@ -367,7 +379,10 @@ pub async fn queue_expiring(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Verified credentials that have expired: their providers may have left search (admin, reviewer).
+/// Queue: expired credentials.
+///
+/// Verified credentials that have expired: their providers may have left search until they are
+/// renewed (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
     responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expired")]
@@ -388,6 +403,11 @@ pub async fn queue_expired(
 
 /// One audited write.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 4182, "occurred_at": "2026-11-20T14:03:00Z", "actor_key_id": 1, "actor_role": "admin",
+    "action": "clinic.update", "target_type": "clinic", "target_id": "7",
+    "before": {"id": 7, "name": "Midtown Neurology & Headache Center", "phone": "+1-212-555-0142", "location_ids": [11, 12], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1},
+    "after": {"id": 7, "name": "Midtown Neurology & Headache Center", "phone": "+1-212-555-0199", "location_ids": [11, 12], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-20T14:03:00Z", "version": 2},
+    "request_id": "5f0c6b1e9d7a4c21"}))]
 pub struct AuditEntry {
     pub id: i64,
     /// UTC.
@@ -473,7 +493,10 @@ fn parse_instant(
     }
 }
 
-/// The audit trail, newest first (admin, reviewer).
+/// Audit trail.
+///
+/// Every write, newest first: who, when, what, the resource before and after, and why (admin,
+/// reviewer). Filter by target, acting key, action or time.
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AuditParams),
     responses((status = 200, body = Page<AuditEntry>), AdminReadErrors))]
 #[get("/admin/audit")]
@@ -533,6 +556,7 @@ pub async fn list_audit(
 
 /// An API key's public facts (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "name": "Reviewer: J. Alvarez", "role": "reviewer", "prefix": "cf_BwgJCgsM", "created_at": "2026-11-01T09:00:00Z", "last_used_at": "2026-11-20T14:03:00Z", "expires_at": "2027-11-01T09:00:00Z"}))]
 pub struct ApiKeyView {
     pub id: i64,
     pub name: String,
@@ -569,6 +593,7 @@ impl From<ApiKeyRow> for ApiKeyView {
 
 /// A new key: the secret is in this response and nowhere else.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "name": "Reviewer: J. Alvarez", "role": "reviewer", "prefix": "cf_BwgJCgsM", "created_at": "2026-11-01T09:00:00Z", "expires_at": "2027-11-01T09:00:00Z", "secret": "cf_BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY"}))]
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKeyView,
@@ -592,7 +617,10 @@ pub struct NewApiKeyInput {
     pub expires_in_days: Option<i64>,
 }
 
-/// Create an API key (admin).
+/// Create an API key.
+///
+/// Creates a key with a role (admin). The secret is in this response only; the service stores its
+/// SHA-256 hash.
 #[utoipa::path(tag = "keys", request_body = NewApiKeyInput, security(("api_key" = ["admin"])),
     responses((status = 201, body = CreatedApiKey), WriteErrors))]
 #[post("/admin/keys")]
@@ -638,7 +666,10 @@ pub async fn create_key(
     Ok(HttpResponse::Created().json(CreatedApiKey { key, secret }))
 }
 
-/// List API keys (admin).
+/// List API keys.
+///
+/// Every key's id, name, role and prefix, and when it was created, last used, expires or was
+/// revoked; never the secret (admin).
 #[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(super::ListParams),
     responses((status = 200, body = Page<ApiKeyView>), AdminReadErrors))]
 #[get("/admin/keys")]
@@ -662,7 +693,9 @@ pub async fn list_keys(
     )))
 }
 
-/// Revoke an API key (admin). Idempotent: revoking a revoked key changes nothing.
+/// Revoke an API key.
+///
+/// Revokes a key at once (admin). Idempotent: revoking a revoked key changes nothing.
 #[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Key id")),
     responses((status = 200, body = ApiKeyView), WriteErrors))]
 #[post("/admin/keys/{id}/revoke")]

@@ -37,7 +37,7 @@ pub struct Address {
     "address": {"line1": "350 5th Ave", "city": "New York", "state": "NY", "postal_code": "10118", "country": "US"},
     "coordinates": {"lat": 40.7484, "lon": -73.9857}, "timezone": "America/New_York",
     "opening_hours": {"mon": [{"opens": "09:00", "closes": "17:00"}]}, "phone": "+1-212-555-0100",
-    "provider_ids": [42], "created_at": "2026-11-01T09:00:00", "updated_at": "2026-11-01T09:00:00", "version": 1}))]
+    "provider_ids": [42], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1}))]
 pub struct LocationView {
     pub id: i64,
     pub clinic_id: i64,
@@ -251,7 +251,10 @@ fn admin_view(connection: &mut db::DbConnection, row: LocationRow) -> ApiResult<
     Ok(location_view(row, provider_ids))
 }
 
-/// List locations, by id.
+/// List locations.
+///
+/// Every clinic location, ordered by id, optionally of one clinic, a page at a time: pass
+/// `next_cursor` back as `cursor` for the next page.
 #[utoipa::path(tag = "locations", params(LocationListParams), responses((status = 200, body = Page<LocationView>), ListErrors))]
 #[get("/locations")]
 pub async fn list_locations(
@@ -304,7 +307,10 @@ pub async fn list_locations(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// A location, with the verified providers who practise there.
+/// Get a location.
+///
+/// One location with its address, coordinates, timezone, opening hours and the verified providers
+/// who practise there.
 #[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id")),
     responses((status = 200, body = LocationView, headers(("ETag" = String))), ReadErrors))]
 #[get("/locations/{id}")]
@@ -325,7 +331,10 @@ pub async fn get_location(
         .json(location))
 }
 
-/// Create a location (admin).
+/// Create a location.
+///
+/// Adds a site to a clinic (admin). It is searchable at once. Answers 201 with the location, its
+/// `Location` and its `ETag`.
 #[utoipa::path(tag = "locations", request_body = NewLocationInput, security(("api_key" = ["admin"])),
     responses((status = 201, body = LocationView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/locations")]
@@ -399,7 +408,10 @@ pub async fn create_location(
         .json(location))
 }
 
-/// Update a location (admin); moving it moves it in search at once. Needs `If-Match`.
+/// Update a location.
+///
+/// Changes the fields sent (admin); moving it moves it in search at once. Needs `If-Match` with the
+/// location's current ETag: 412 when it has changed since, 428 without it.
 #[utoipa::path(tag = "locations", request_body = LocationPatch, security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Location id"), ("If-Match" = String, Header, description = "The location's ETag")),
     responses((status = 200, body = LocationView, headers(("ETag" = String))), WriteErrors))]
@@ -467,7 +479,10 @@ pub async fn update_location(
         .json(location))
 }
 
-/// Delete a location (admin); its provider links go with it.
+/// Delete a location.
+///
+/// Deletes a location (admin); its provider links go with it. With `If-Match`, only at that
+/// version.
 #[utoipa::path(tag = "locations", security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
