@@ -84,7 +84,8 @@ pub fn document_json() -> String {
 }
 
 /// The document as JSON. utoipa 5 writes a link's `operationId` as `operation_id` (its `Link`
-/// has no camelCase rename); this puts the OpenAPI names back.
+/// has no camelCase rename); this puts the OpenAPI names back. It also derives the examples of
+/// pages and arrays from their items' and drops the components nothing refers to.
 pub fn to_json(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut value = serde_json::to_value(api).unwrap_or_default();
     let operations = value
