@@ -64,7 +64,7 @@ fn list_page(
 /// Any provider whatever its vetting state, with all its credentials verified or not (admin,
 /// reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
+    responses((status = 200, description = "The provider, with every credential", body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
 #[get("/admin/providers/{id}")]
 pub async fn get_provider_admin(
     state: web::Data<AppState>,
@@ -88,7 +88,7 @@ pub async fn get_provider_admin(
 ///
 /// Every provider, optionally in one vetting status, ordered by id (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AdminProviderListParams),
-    responses((status = 200, body = Page<ProviderAdminView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of providers", body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/providers")]
 pub async fn list_providers_admin(
     state: web::Data<AppState>,
@@ -167,7 +167,7 @@ pub struct TransitionInput {
 /// a verified, unexpired state licence; 409 lists the states allowed from where the provider is.
 #[utoipa::path(tag = "vetting", request_body = TransitionInput, security(("api_key" = ["admin", "reviewer"])),
     params(("id" = i64, Path, description = "Provider id"), ("If-Match" = String, Header, description = "The provider's ETag")),
-    responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
+    responses((status = 200, description = "The provider in its new state", body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
 #[post("/admin/providers/{id}/transitions")]
 pub async fn transition_provider(
     state: web::Data<AppState>,
@@ -235,7 +235,7 @@ fn has_active_licence(provider: &ProviderAdminView, today: NaiveDate) -> bool {
 ///
 /// Providers in `pending` and `under_review`, oldest first (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
-    responses((status = 200, body = Page<ProviderAdminView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of providers waiting for review", body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/queue/pending")]
 pub async fn queue_pending(
     state: web::Data<AppState>,
@@ -333,7 +333,7 @@ fn credential_queue(
 /// Verified credentials that expire, or are due for re-verification, within `within_days` days
 /// (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(ExpiringParams),
-    responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of credentials expiring soon", body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expiring")]
 pub async fn queue_expiring(
     state: web::Data<AppState>,
@@ -384,7 +384,7 @@ pub async fn queue_expiring(
 /// Verified credentials that have expired: their providers may have left search until they are
 /// renewed (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
-    responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of expired credentials", body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expired")]
 pub async fn queue_expired(
     state: web::Data<AppState>,
@@ -498,7 +498,7 @@ fn parse_instant(
 /// Every write, newest first: who, when, what, the resource before and after, and why (admin,
 /// reviewer). Filter by target, acting key, action or time.
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AuditParams),
-    responses((status = 200, body = Page<AuditEntry>), AdminReadErrors))]
+    responses((status = 200, description = "A page of audit entries, newest first", body = Page<AuditEntry>), AdminReadErrors))]
 #[get("/admin/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,
@@ -622,7 +622,7 @@ pub struct NewApiKeyInput {
 /// Creates a key with a role (admin). The secret is in this response only; the service stores its
 /// SHA-256 hash.
 #[utoipa::path(tag = "keys", request_body = NewApiKeyInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = CreatedApiKey), WriteErrors))]
+    responses((status = 201, description = "The key, with its secret (shown only here)", body = CreatedApiKey), WriteErrors))]
 #[post("/admin/keys")]
 pub async fn create_key(
     state: web::Data<AppState>,
@@ -671,7 +671,7 @@ pub async fn create_key(
 /// Every key's id, name, role and prefix, and when it was created, last used, expires or was
 /// revoked; never the secret (admin).
 #[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(super::ListParams),
-    responses((status = 200, body = Page<ApiKeyView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of keys", body = Page<ApiKeyView>), AdminReadErrors))]
 #[get("/admin/keys")]
 pub async fn list_keys(
     state: web::Data<AppState>,
@@ -697,7 +697,7 @@ pub async fn list_keys(
 ///
 /// Revokes a key at once (admin). Idempotent: revoking a revoked key changes nothing.
 #[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Key id")),
-    responses((status = 200, body = ApiKeyView), WriteErrors))]
+    responses((status = 200, description = "The key, revoked", body = ApiKeyView), WriteErrors))]
 #[post("/admin/keys/{id}/revoke")]
 pub async fn revoke_key(
     state: web::Data<AppState>,

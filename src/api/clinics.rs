@@ -128,7 +128,7 @@ fn view(connection: &mut db::DbConnection, row: ClinicRow) -> ApiResult<ClinicVi
 ///
 /// Every clinic, ordered by id, a page at a time: pass `next_cursor` back as `cursor` for the next
 /// page.
-#[utoipa::path(tag = "clinics", params(ListParams), responses((status = 200, body = Page<ClinicView>), ListErrors))]
+#[utoipa::path(tag = "clinics", params(ListParams), responses((status = 200, description = "A page of clinics", body = Page<ClinicView>), ListErrors))]
 #[get("/clinics")]
 pub async fn list_clinics(
     state: web::Data<AppState>,
@@ -175,7 +175,7 @@ pub async fn list_clinics(
 /// One clinic with the ids of its locations. The `ETag` carries the clinic's version, which an
 /// admin sends back in `If-Match` to update it.
 #[utoipa::path(tag = "clinics", params(("id" = i64, Path, description = "Clinic id")),
-    responses((status = 200, body = ClinicView, headers(("ETag" = String, description = "The version, for If-Match"))), ReadErrors))]
+    responses((status = 200, description = "The clinic", body = ClinicView, headers(("ETag" = String, description = "The version, for If-Match"))), ReadErrors))]
 #[get("/clinics/{id}")]
 pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
@@ -196,7 +196,7 @@ pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiRe
 /// Adds a clinic (admin). Answers 201 with the clinic, its `Location` and its `ETag`; the write is
 /// in the audit trail.
 #[utoipa::path(tag = "clinics", request_body = NewClinicInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = ClinicView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
+    responses((status = 201, description = "The clinic, created", body = ClinicView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/clinics")]
 pub async fn create_clinic(
     state: web::Data<AppState>,
@@ -248,7 +248,7 @@ pub async fn create_clinic(
 /// Match` with the clinic's current ETag: 412 when it has changed since, 428 without it.
 #[utoipa::path(tag = "clinics", request_body = ClinicPatch, security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Clinic id"), ("If-Match" = String, Header, description = "The clinic's ETag, e.g. \"3\"")),
-    responses((status = 200, body = ClinicView, headers(("ETag" = String))), WriteErrors))]
+    responses((status = 200, description = "The clinic, updated", body = ClinicView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/clinics/{id}")]
 pub async fn update_clinic(
     state: web::Data<AppState>,

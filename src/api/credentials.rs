@@ -237,7 +237,7 @@ fn get(connection: &mut DbConnection, id: i64) -> ApiResult<CredentialRow> {
 /// It starts `unverified` and counts publicly only once verified.
 #[utoipa::path(tag = "credentials", request_body = NewCredentialInput, security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 201, body = CredentialView, headers(("ETag" = String))), WriteErrors))]
+    responses((status = 201, description = "The credential, created (unverified)", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[post("/providers/{id}/credentials")]
 pub async fn create_credential(
     state: web::Data<AppState>,
@@ -317,7 +317,7 @@ pub async fn create_credential(
 /// again. Needs `If-Match` with the credential's current ETag.
 #[utoipa::path(tag = "credentials", request_body = CredentialPatch, security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Credential id"), ("If-Match" = String, Header, description = "The credential's ETag")),
-    responses((status = 200, body = CredentialView, headers(("ETag" = String))), WriteErrors))]
+    responses((status = 200, description = "The credential, updated and back to unverified", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/credentials/{id}")]
 pub async fn update_credential(
     state: web::Data<AppState>,
@@ -453,7 +453,7 @@ pub async fn delete_credential(
 /// ETag.
 #[utoipa::path(tag = "vetting", request_body = VerificationInput, security(("api_key" = ["admin", "reviewer"])),
     params(("id" = i64, Path, description = "Credential id"), ("If-Match" = String, Header, description = "The credential's ETag")),
-    responses((status = 200, body = CredentialView, headers(("ETag" = String))), WriteErrors))]
+    responses((status = 200, description = "The credential with the outcome recorded", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[post("/credentials/{id}/verification")]
 pub async fn verify_credential(
     state: web::Data<AppState>,

@@ -255,7 +255,7 @@ fn admin_view(connection: &mut db::DbConnection, row: LocationRow) -> ApiResult<
 ///
 /// Every clinic location, ordered by id, optionally of one clinic, a page at a time: pass
 /// `next_cursor` back as `cursor` for the next page.
-#[utoipa::path(tag = "locations", params(LocationListParams), responses((status = 200, body = Page<LocationView>), ListErrors))]
+#[utoipa::path(tag = "locations", params(LocationListParams), responses((status = 200, description = "A page of locations", body = Page<LocationView>), ListErrors))]
 #[get("/locations")]
 pub async fn list_locations(
     state: web::Data<AppState>,
@@ -312,7 +312,7 @@ pub async fn list_locations(
 /// One location with its address, coordinates, timezone, opening hours and the verified providers
 /// who practise there.
 #[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id")),
-    responses((status = 200, body = LocationView, headers(("ETag" = String))), ReadErrors))]
+    responses((status = 200, description = "The location", body = LocationView, headers(("ETag" = String))), ReadErrors))]
 #[get("/locations/{id}")]
 pub async fn get_location(
     state: web::Data<AppState>,
@@ -336,7 +336,7 @@ pub async fn get_location(
 /// Adds a site to a clinic (admin). It is searchable at once. Answers 201 with the location, its
 /// `Location` and its `ETag`.
 #[utoipa::path(tag = "locations", request_body = NewLocationInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = LocationView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
+    responses((status = 201, description = "The location, created", body = LocationView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/locations")]
 pub async fn create_location(
     state: web::Data<AppState>,
@@ -414,7 +414,7 @@ pub async fn create_location(
 /// location's current ETag: 412 when it has changed since, 428 without it.
 #[utoipa::path(tag = "locations", request_body = LocationPatch, security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Location id"), ("If-Match" = String, Header, description = "The location's ETag")),
-    responses((status = 200, body = LocationView, headers(("ETag" = String))), WriteErrors))]
+    responses((status = 200, description = "The location, updated", body = LocationView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/locations/{id}")]
 pub async fn update_location(
     state: web::Data<AppState>,

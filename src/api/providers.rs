@@ -367,7 +367,7 @@ pub(crate) fn languages_json(languages: &[String]) -> String {
 ///
 /// The public profiles of verified providers, ordered by id, a page at a time. Unvetted, rejected
 /// and suspended providers never appear.
-#[utoipa::path(tag = "providers", params(ListParams), responses((status = 200, body = Page<ProviderProfile>), ListErrors))]
+#[utoipa::path(tag = "providers", params(ListParams), responses((status = 200, description = "A page of verified providers' public profiles", body = Page<ProviderProfile>), ListErrors))]
 #[get("/providers")]
 pub async fn list_providers(
     state: web::Data<AppState>,
@@ -404,7 +404,7 @@ pub async fn list_providers(
 /// time of the request, and how fresh each verification is. 404 for a provider that is not
 /// verified.
 #[utoipa::path(tag = "providers", params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 200, body = ProviderProfile), ReadErrors))]
+    responses((status = 200, description = "The provider's public profile", body = ProviderProfile), ReadErrors))]
 #[get("/providers/{id}")]
 pub async fn get_provider(
     state: web::Data<AppState>,
@@ -426,7 +426,7 @@ pub async fn get_provider(
 /// Adds a provider (admin). It starts `pending` and stays out of public view until a reviewer
 /// verifies it. The NPI must pass its check digit and be unique.
 #[utoipa::path(tag = "providers", request_body = NewProviderInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = ProviderAdminView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
+    responses((status = 201, description = "The provider, created (pending)", body = ProviderAdminView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/providers")]
 pub async fn create_provider(
     state: web::Data<AppState>,
@@ -501,7 +501,7 @@ pub async fn create_provider(
 /// Needs `If-Match` with the provider's current ETag.
 #[utoipa::path(tag = "providers", request_body = ProviderPatch, security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Provider id"), ("If-Match" = String, Header, description = "The provider's ETag")),
-    responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
+    responses((status = 200, description = "The provider, updated", body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/providers/{id}")]
 pub async fn update_provider(
     state: web::Data<AppState>,
@@ -708,7 +708,7 @@ pub struct TreatmentOfferInput {
 /// Idempotent; a second call replaces the volume.
 #[utoipa::path(tag = "providers", request_body = TreatmentOfferInput, security(("api_key" = ["admin"])),
     params(("id" = i64, Path, description = "Provider id"), ("code" = String, Path, description = "Treatment code")),
-    responses((status = 200, body = OfferedTreatment), WriteErrors))]
+    responses((status = 200, description = "The treatment as the provider now offers it", body = OfferedTreatment), WriteErrors))]
 #[put("/providers/{id}/treatments/{code}")]
 pub async fn set_treatment(
     state: web::Data<AppState>,

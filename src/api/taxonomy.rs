@@ -36,7 +36,7 @@ pub struct SpecialtyView {
 ///
 /// Every botulinum toxin indication the directory knows, with its label status and the specialties
 /// that usually treat it. Use a `code` as `treatment` in search.
-#[utoipa::path(tag = "taxonomy", responses((status = 200, body = Vec<TreatmentView>), ListErrors))]
+#[utoipa::path(tag = "taxonomy", responses((status = 200, description = "Every treatment", body = Vec<TreatmentView>), ListErrors))]
 #[get("/treatments")]
 pub async fn list_treatments(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(&state.taxonomy.treatments))
@@ -46,7 +46,7 @@ pub async fn list_treatments(state: web::Data<AppState>) -> ApiResult<HttpRespon
 ///
 /// Every NUCC provider taxonomy specialty the directory knows. Use a `code` as `specialty` in
 /// search.
-#[utoipa::path(tag = "taxonomy", responses((status = 200, body = Vec<SpecialtyView>), ListErrors))]
+#[utoipa::path(tag = "taxonomy", responses((status = 200, description = "Every specialty", body = Vec<SpecialtyView>), ListErrors))]
 #[get("/specialties")]
 pub async fn list_specialties(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(&state.taxonomy.specialties))

@@ -104,6 +104,12 @@ async fn served_spec_is_sound_openapi_3(app: TestApp) {
                 contents.extend(content.iter().map(|(t, c)| (format!("request {t}"), c)));
             }
             for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|text| !text.is_empty()),
+                    "{method} {path}: {status} has a description"
+                );
                 if let Some(content) = response["content"].as_object() {
                     contents.extend(content.iter().map(|(t, c)| (format!("{status} {t}"), c)));
                 }
