@@ -307,6 +307,7 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
                         utoipa::openapi::ObjectBuilder::new()
                             .schema_type(Type::String)
                             .pattern(Some(r#"^(W/)?"[1-9][0-9]{0,17}(-[0-9a-f]{16})?"$"#))
+                            .examples([serde_json::json!("\"1\"")])
                             .into(),
                     );
                 }

@@ -31,9 +31,9 @@ const REVIEWERS: &[Role] = &[Role::Admin, Role::Reviewer];
 #[into_params(parameter_in = Query)]
 pub struct AdminProviderListParams {
     /// Only providers in this vetting status.
-    #[param(value_type = Option<VettingStatus>)]
+    #[param(value_type = Option<VettingStatus>, example = "pending")]
     pub vetting_status: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -63,7 +63,7 @@ fn list_page(
 ///
 /// Any provider whatever its vetting state, with all its credentials verified or not (admin,
 /// reviewer).
-#[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id")),
+#[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id", example = 7)),
     responses((status = 200, description = "The provider, with every credential", body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
 #[get("/admin/providers/{id}")]
 pub async fn get_provider_admin(
@@ -166,7 +166,7 @@ pub struct TransitionInput {
 /// suspended → verified; rejected → pending. Needs `If-Match` and a reason. Becoming verified needs
 /// a verified, unexpired state licence; 409 lists the states allowed from where the provider is.
 #[utoipa::path(tag = "vetting", request_body = TransitionInput, security(("api_key" = ["admin", "reviewer"])),
-    params(("id" = i64, Path, description = "Provider id"), ("If-Match" = String, Header, description = "The provider's ETag")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("If-Match" = String, Header, description = "The provider's ETag")),
     responses((status = 200, description = "The provider in its new state", body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
 #[post("/admin/providers/{id}/transitions")]
 pub async fn transition_provider(
@@ -278,9 +278,9 @@ pub async fn queue_pending(
 #[into_params(parameter_in = Query)]
 pub struct ExpiringParams {
     /// Credentials due (expiring or due for re-verification) within this many days, 1–365 (default 30).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 365, example = 30)]
     pub within_days: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -457,19 +457,22 @@ impl From<AuditRow> for AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// e.g. `provider`, `credential`, `clinic`, `location`, `api_key`.
+    #[param(example = "provider")]
     pub target_type: Option<String>,
+    #[param(example = "42")]
     pub target_id: Option<String>,
     /// The acting key's id.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, example = 2)]
     pub actor_key_id: Option<String>,
+    #[param(example = "provider.transition")]
     pub action: Option<String>,
     /// From this instant (RFC 3339), inclusive.
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-01T00:00:00Z")]
     pub since: Option<String>,
     /// Before this instant (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
     pub until: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -696,7 +699,7 @@ pub async fn list_keys(
 /// Revoke an API key.
 ///
 /// Revokes a key at once (admin). Idempotent: revoking a revoked key changes nothing.
-#[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Key id")),
+#[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Key id", example = 2)),
     responses((status = 200, description = "The key, revoked", body = ApiKeyView), WriteErrors))]
 #[post("/admin/keys/{id}/revoke")]
 pub async fn revoke_key(

@@ -174,7 +174,7 @@ pub async fn list_clinics(
 ///
 /// One clinic with the ids of its locations. The `ETag` carries the clinic's version, which an
 /// admin sends back in `If-Match` to update it.
-#[utoipa::path(tag = "clinics", params(("id" = i64, Path, description = "Clinic id")),
+#[utoipa::path(tag = "clinics", params(("id" = i64, Path, description = "Clinic id", example = 7)),
     responses((status = 200, description = "The clinic", body = ClinicView, headers(("ETag" = String, description = "The version, for If-Match"))), ReadErrors))]
 #[get("/clinics/{id}")]
 pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
@@ -247,7 +247,7 @@ pub async fn create_clinic(
 /// Changes the fields sent (admin); absent fields stay, `null` clears an optional one. Needs `If-
 /// Match` with the clinic's current ETag: 412 when it has changed since, 428 without it.
 #[utoipa::path(tag = "clinics", request_body = ClinicPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Clinic id"), ("If-Match" = String, Header, description = "The clinic's ETag, e.g. \"3\"")),
+    params(("id" = i64, Path, description = "Clinic id", example = 7), ("If-Match" = String, Header, description = "The clinic's ETag, e.g. \"3\"")),
     responses((status = 200, description = "The clinic, updated", body = ClinicView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/clinics/{id}")]
 pub async fn update_clinic(
@@ -300,7 +300,7 @@ pub async fn update_clinic(
 /// Deletes a clinic and its locations (admin); the providers' links to those locations go with
 /// them. With `If-Match`, only at that version.
 #[utoipa::path(tag = "clinics", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Clinic id"), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
+    params(("id" = i64, Path, description = "Clinic id", example = 7), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/clinics/{id}")]
 pub async fn delete_clinic(

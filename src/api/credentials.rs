@@ -236,7 +236,7 @@ fn get(connection: &mut DbConnection, id: i64) -> ApiResult<CredentialRow> {
 /// Adds a licence, board certification, DEA registration or training record to a provider (admin).
 /// It starts `unverified` and counts publicly only once verified.
 #[utoipa::path(tag = "credentials", request_body = NewCredentialInput, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id")),
+    params(("id" = i64, Path, description = "Provider id", example = 7)),
     responses((status = 201, description = "The credential, created (unverified)", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[post("/providers/{id}/credentials")]
 pub async fn create_credential(
@@ -316,7 +316,7 @@ pub async fn create_credential(
 /// Changes a credential (admin). It returns to `unverified`: a changed credential must be checked
 /// again. Needs `If-Match` with the credential's current ETag.
 #[utoipa::path(tag = "credentials", request_body = CredentialPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Credential id"), ("If-Match" = String, Header, description = "The credential's ETag")),
+    params(("id" = i64, Path, description = "Credential id", example = 7), ("If-Match" = String, Header, description = "The credential's ETag")),
     responses((status = 200, description = "The credential, updated and back to unverified", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/credentials/{id}")]
 pub async fn update_credential(
@@ -413,7 +413,7 @@ pub async fn update_credential(
 ///
 /// Deletes a credential (admin). Public profiles and search stop counting it at once; a provider
 /// whose only verified licence it was leaves search.
-#[utoipa::path(tag = "credentials", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Credential id")),
+#[utoipa::path(tag = "credentials", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Credential id", example = 7)),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/credentials/{id}")]
 pub async fn delete_credential(
@@ -452,7 +452,7 @@ pub async fn delete_credential(
 /// type and reference, the outcome and the reason. Needs `If-Match` with the credential's current
 /// ETag.
 #[utoipa::path(tag = "vetting", request_body = VerificationInput, security(("api_key" = ["admin", "reviewer"])),
-    params(("id" = i64, Path, description = "Credential id"), ("If-Match" = String, Header, description = "The credential's ETag")),
+    params(("id" = i64, Path, description = "Credential id", example = 7), ("If-Match" = String, Header, description = "The credential's ETag")),
     responses((status = 200, description = "The credential with the outcome recorded", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[post("/credentials/{id}/verification")]
 pub async fn verify_credential(

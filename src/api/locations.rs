@@ -232,10 +232,10 @@ pub(crate) fn check_place(
 #[into_params(parameter_in = Query)]
 pub struct LocationListParams {
     /// Only this clinic's locations.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, example = 7)]
     pub clinic_id: Option<String>,
     /// Items per page, 1–100 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -311,7 +311,7 @@ pub async fn list_locations(
 ///
 /// One location with its address, coordinates, timezone, opening hours and the verified providers
 /// who practise there.
-#[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id")),
+#[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id", example = 7)),
     responses((status = 200, description = "The location", body = LocationView, headers(("ETag" = String))), ReadErrors))]
 #[get("/locations/{id}")]
 pub async fn get_location(
@@ -413,7 +413,7 @@ pub async fn create_location(
 /// Changes the fields sent (admin); moving it moves it in search at once. Needs `If-Match` with the
 /// location's current ETag: 412 when it has changed since, 428 without it.
 #[utoipa::path(tag = "locations", request_body = LocationPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Location id"), ("If-Match" = String, Header, description = "The location's ETag")),
+    params(("id" = i64, Path, description = "Location id", example = 7), ("If-Match" = String, Header, description = "The location's ETag")),
     responses((status = 200, description = "The location, updated", body = LocationView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/locations/{id}")]
 pub async fn update_location(
@@ -484,7 +484,7 @@ pub async fn update_location(
 /// Deletes a location (admin); its provider links go with it. With `If-Match`, only at that
 /// version.
 #[utoipa::path(tag = "locations", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
+    params(("id" = i64, Path, description = "Location id", example = 7), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/locations/{id}")]
 pub async fn delete_location(

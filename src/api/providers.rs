@@ -403,7 +403,7 @@ pub async fn list_providers(
 /// A verified provider's public profile with the credentials that are verified and unexpired at the
 /// time of the request, and how fresh each verification is. 404 for a provider that is not
 /// verified.
-#[utoipa::path(tag = "providers", params(("id" = i64, Path, description = "Provider id")),
+#[utoipa::path(tag = "providers", params(("id" = i64, Path, description = "Provider id", example = 7)),
     responses((status = 200, description = "The provider's public profile", body = ProviderProfile), ReadErrors))]
 #[get("/providers/{id}")]
 pub async fn get_provider(
@@ -500,7 +500,7 @@ pub async fn create_provider(
 /// Changes the provider's details sent (admin); absent fields stay, `null` clears an optional one.
 /// Needs `If-Match` with the provider's current ETag.
 #[utoipa::path(tag = "providers", request_body = ProviderPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("If-Match" = String, Header, description = "The provider's ETag")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("If-Match" = String, Header, description = "The provider's ETag")),
     responses((status = 200, description = "The provider, updated", body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/providers/{id}")]
 pub async fn update_provider(
@@ -571,7 +571,7 @@ pub async fn update_provider(
 ///
 /// Deletes a provider with its credentials, location links and treatments (admin). With `If-Match`,
 /// only at that version.
-#[utoipa::path(tag = "providers", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Provider id")),
+#[utoipa::path(tag = "providers", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Provider id", example = 7)),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/providers/{id}")]
 pub async fn delete_provider(
@@ -612,7 +612,7 @@ pub async fn delete_provider(
 ///
 /// Says that a provider practises at a location (admin). Idempotent: linking twice changes nothing.
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("location_id" = i64, Path, description = "Location id")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("location_id" = i64, Path, description = "Location id", example = 7)),
     responses((status = 204, description = "Linked"), WriteErrors))]
 #[put("/providers/{id}/locations/{location_id}")]
 pub async fn link_location(
@@ -653,7 +653,7 @@ pub async fn link_location(
 ///
 /// Removes a provider from a location (admin); the provider and the location stay.
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("location_id" = i64, Path, description = "Location id")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("location_id" = i64, Path, description = "Location id", example = 7)),
     responses((status = 204, description = "Unlinked"), WriteErrors))]
 #[delete("/providers/{id}/locations/{location_id}")]
 pub async fn unlink_location(
@@ -707,7 +707,7 @@ pub struct TreatmentOfferInput {
 /// Says that a provider offers a treatment (admin), with its yearly procedure volume when known.
 /// Idempotent; a second call replaces the volume.
 #[utoipa::path(tag = "providers", request_body = TreatmentOfferInput, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("code" = String, Path, description = "Treatment code")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = String, Path, description = "Treatment code", example = "chronic_migraine")),
     responses((status = 200, description = "The treatment as the provider now offers it", body = OfferedTreatment), WriteErrors))]
 #[put("/providers/{id}/treatments/{code}")]
 pub async fn set_treatment(
@@ -762,7 +762,7 @@ pub async fn set_treatment(
 /// Stops listing a treatment for a provider (admin); search for that treatment no longer finds
 /// them.
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("code" = String, Path, description = "Treatment code")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = String, Path, description = "Treatment code", example = "chronic_migraine")),
     responses((status = 204, description = "Removed"), WriteErrors))]
 #[delete("/providers/{id}/treatments/{code}")]
 pub async fn remove_treatment(

@@ -43,7 +43,7 @@ pub struct SearchParams {
     #[param(value_type = Option<f64>, example = 25)]
     pub radius: Option<String>,
     /// Unit of `radius`: `km` (default) or `mi`.
-    #[param(value_type = Option<String>, pattern = "^(km|mi)$")]
+    #[param(value_type = Option<String>, pattern = "^(km|mi)$", example = "mi")]
     pub unit: Option<String>,
     /// Treatment codes (`GET /v1/treatments`), comma-separated, e.g. `chronic_migraine`.
     #[param(value_type = Option<String>, example = "chronic_migraine")]
@@ -55,36 +55,36 @@ pub struct SearchParams {
     #[param(value_type = Option<String>, example = "MD,DO")]
     pub degree: Option<String>,
     /// At least this many years in practice.
-    #[param(value_type = Option<i64>, minimum = 0, maximum = 80)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 80, example = 5)]
     pub min_years_experience: Option<String>,
     /// `true`: only providers with a verified, unexpired board certification relevant to the
     /// treatment; `false`: only those without.
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     pub board_certified: Option<String>,
     /// ISO 639-1 language codes, comma-separated, e.g. `es`.
     #[param(value_type = Option<String>, example = "es")]
     pub language: Option<String>,
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     pub accepting_new_patients: Option<String>,
     /// `true`: only locations open now, in their own timezone.
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     pub open_now: Option<String>,
     /// Only locations open at this instant (RFC 3339), in their own timezone.
     #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T15:30:00Z")]
     pub open_at: Option<String>,
     /// Text the clinic's or the provider's name contains (case-insensitive), 2–100 characters.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, example = "headache")]
     pub q: Option<String>,
     /// `best` (default), `distance` or `credentials`.
-    #[param(value_type = Option<Sort>)]
+    #[param(value_type = Option<Sort>, example = "distance")]
     pub sort: Option<String>,
     /// Results per page, 1–50 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 50)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 50, example = 10)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page of the same query.
     pub cursor: Option<String>,
     /// `geojson` for an RFC 7946 FeatureCollection (same as `Accept: application/geo+json`).
-    #[param(value_type = Option<String>, pattern = "^(json|geojson)$")]
+    #[param(value_type = Option<String>, pattern = "^(json|geojson)$", example = "geojson")]
     pub format: Option<String>,
 }
 
