@@ -392,7 +392,7 @@ alone (`\"3\"`). `If-Match` on an update accepts either.",
             .schema(Some(string()))
             .description(Some(
                 "ETags of copies the client holds (or `*`): when one still matches, the answer is \
-304 with no body. Compared weakly (RFC 9110 §13.1.2).",
+304 with no body. Compared weakly (RFC 9110 §13.1.2). Requests with a key are never answered 304.",
             ))
             .example(Some(serde_json::json!("\"3-0123456789abcdef\"")))
             .build(),
