@@ -180,13 +180,17 @@ fn same_secret(presented: &str, expected: &str) -> bool {
     Sha256::digest(presented.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
-/// Prometheus metrics (text exposition format 0.0.4). Served only when the service is configured
-/// with a metrics token (`CLINIC_FINDER_METRICS_TOKEN`), to requests carrying it as a bearer;
-/// otherwise this path answers 404.
+/// Prometheus metrics.
+///
+/// Responses by route, method and status, and latency histograms by route, in the Prometheus text
+/// exposition format 0.0.4. Served only when the service is configured with a metrics token
+/// (`CLINIC_FINDER_METRICS_TOKEN`), to requests carrying it as a bearer; otherwise this path
+/// answers 404.
 #[utoipa::path(tag = "health",
     security(("metrics_token" = [])),
     responses(
-        (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain",
+            example = json!("# HELP http_requests_total HTTP responses by route template, method and status.\n# TYPE http_requests_total counter\nhttp_requests_total{method=\"GET\",route=\"/v1/search/providers\",status=\"200\"} 1027\n")),
         (status = 401, description = "Missing or wrong metrics token", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 404, description = "Metrics are not enabled on this service", body = ProblemDetails, content_type = "application/problem+json"),
     ))]

@@ -12,19 +12,28 @@ use utoipa::{Modify, OpenApi};
 only providers an admin has verified, and only credentials verified against their primary source and unexpired at \
 the time of the request. Errors are RFC 9457 problem details (`application/problem+json`). Writes need \
 `Authorization: Bearer <key>`; the roles a key needs are listed in each operation's security requirement.",
-        license(name = "MIT OR Apache-2.0"),
+        contact(name = "clinic-finder maintainers"),
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
+    // Relative: the API is wherever this document is served from.
+    servers((url = "/", description = "This service: the host that serves this document")),
     tags(
-        (name = "search", description = "Near-me search ranked by distance and credentials"),
-        (name = "providers", description = "Provider profiles; admin writes"),
-        (name = "credentials", description = "Credentials (admin writes)"),
-        (name = "clinics", description = "Clinics"),
-        (name = "locations", description = "A clinic's locations"),
-        (name = "taxonomy", description = "Treatments and specialties"),
-        (name = "vetting", description = "Reviewer workflow: lifecycle, verification, queues, audit trail"),
-        (name = "keys", description = "API keys (admin)"),
-        (name = "health", description = "Liveness and readiness"),
-        (name = "FHIR", description = "Read-only FHIR R4 facade (application/fhir+json; errors are OperationOutcomes): docs/fhir.md"),
+        (name = "search", description = "Near-me search for clinic locations and providers, ranked by distance and \
+verified credentials, with an explanation of every rank; JSON or GeoJSON"),
+        (name = "providers", description = "Public profiles of verified providers with their verified, unexpired \
+credentials; admin writes to providers, their locations and the treatments they offer"),
+        (name = "credentials", description = "Licences, board certifications, DEA registrations and training \
+records; admins write them, reviewers verify them against the primary source"),
+        (name = "clinics", description = "Clinics: the practices that run one or more locations"),
+        (name = "locations", description = "A clinic's sites: address, coordinates, timezone and opening hours"),
+        (name = "taxonomy", description = "The treatments (botulinum toxin indications) and NUCC specialties that \
+search filters by"),
+        (name = "vetting", description = "Reviewer workflow: the provider lifecycle, credential verification, work \
+queues and the audit trail"),
+        (name = "keys", description = "API keys and their roles (admin only)"),
+        (name = "health", description = "Liveness, readiness and metrics for operators and orchestrators"),
+        (name = "FHIR", description = "Read-only FHIR R4 facade (application/fhir+json; errors are \
+OperationOutcomes): docs/fhir.md"),
     ),
     modifiers(&SecurityAddon)
 )]
@@ -77,7 +86,8 @@ pub fn document_json() -> String {
 }
 
 /// The document as JSON. utoipa 5 writes a link's `operationId` as `operation_id` (its `Link`
-/// has no camelCase rename); this puts the OpenAPI names back.
+/// has no camelCase rename); this puts the OpenAPI names back. It also derives the examples of
+/// pages and arrays from their items' and drops the components nothing refers to.
 pub fn to_json(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
     let mut value = serde_json::to_value(api).unwrap_or_default();
     let operations = value
@@ -108,7 +118,119 @@ pub fn to_json(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
             }
         }
     }
+    if let Some(schemas) = value
+        .pointer_mut("/components/schemas")
+        .and_then(|schemas| schemas.as_object_mut())
+    {
+        page_examples(schemas);
+    }
+    array_examples(&mut value);
+    drop_unreferenced_schemas(&mut value);
     value
+}
+
+/// A response that is an array of a schema with an example (`GET /v1/treatments`) gets an
+/// example of one item.
+fn array_examples(document: &mut serde_json::Value) {
+    let schemas = document
+        .pointer("/components/schemas")
+        .cloned()
+        .unwrap_or_default();
+    let contents = document
+        .get_mut("paths")
+        .and_then(|paths| paths.as_object_mut())
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut())
+        .filter_map(|operation| operation.get_mut("responses")?.as_object_mut())
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|response| response.get_mut("content")?.as_object_mut())
+        .flat_map(|content| content.values_mut())
+        .filter_map(|media| media.as_object_mut());
+    for media in contents {
+        let item_example = media
+            .get("schema")
+            .filter(|schema| schema["type"] == "array")
+            .and_then(|schema| schema.pointer("/items/$ref")?.as_str())
+            .and_then(|reference| reference.strip_prefix("#/components/schemas/"))
+            .and_then(|name| schemas.get(name)?.get("example"));
+        if let (Some(example), false) = (item_example, media.contains_key("example")) {
+            media.insert("example".to_owned(), serde_json::json!([example]));
+        }
+    }
+}
+
+/// A page schema (`Page_ClinicView`, a generic utoipa writes out per item type) gets an example
+/// built from its item's: one item and a cursor.
+fn page_examples(schemas: &mut serde_json::Map<String, serde_json::Value>) {
+    for (name, schema) in schemas.iter_mut() {
+        if !name.starts_with("Page_") || schema.get("example").is_some() {
+            continue;
+        }
+        let item = schema.pointer("/properties/items/items/example").cloned();
+        if let (Some(item), Some(schema)) = (item, schema.as_object_mut()) {
+            schema.insert(
+                "example".to_owned(),
+                serde_json::json!({"items": [item], "next_cursor": "eyJpZCI6N30"}),
+            );
+        }
+    }
+}
+
+/// utoipa registers every generic argument as a component even where the generic inlines it
+/// (`Page<AuditEntry>` inlines `AuditEntry`); a component nothing refers to is noise to clients.
+fn drop_unreferenced_schemas(document: &mut serde_json::Value) {
+    fn refs(value: &serde_json::Value, skip: Option<&str>, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(reference)) = map.get("$ref") {
+                    if let Some(name) = reference.strip_prefix("#/components/schemas/") {
+                        found.push(name.to_owned());
+                    }
+                }
+                for (key, value) in map {
+                    if skip != Some(key.as_str()) {
+                        refs(value, None, found);
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, None, found)),
+            _ => {}
+        }
+    }
+    loop {
+        let Some(schemas) = document
+            .pointer("/components/schemas")
+            .and_then(|s| s.as_object())
+        else {
+            return;
+        };
+        let mut used = Vec::new();
+        refs(document, Some("components"), &mut used);
+        for (name, schema) in schemas {
+            // A schema's reference to itself does not keep it.
+            let mut inner = Vec::new();
+            refs(schema, None, &mut inner);
+            used.extend(inner.into_iter().filter(|reference| reference != name));
+        }
+        let unused: Vec<String> = schemas
+            .keys()
+            .filter(|name| !used.contains(name))
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            return;
+        }
+        if let Some(schemas) = document
+            .pointer_mut("/components/schemas")
+            .and_then(|s| s.as_object_mut())
+        {
+            for name in unused {
+                schemas.remove(&name);
+            }
+        }
+    }
 }
 
 /// What the routes cannot say about themselves, added to the generated document: the edge limits
@@ -117,7 +239,7 @@ pub fn to_json(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
 pub fn finish(api: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::link::LinkBuilder;
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, Type};
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Type};
 
     let problem = || {
         ContentBuilder::new()
@@ -166,6 +288,9 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         ("create_key", "revoke_key", false),
     ];
     for (path, item) in api.paths.paths.iter_mut() {
+        if let (Some(policy), Some(get)) = (crate::caching::policy(path), item.get.as_mut()) {
+            document_caching(get, policy);
+        }
         let exempt = ["/livez", "/healthz", "/readyz", "/metrics"].contains(&path.as_str());
         for operation in [
             &mut item.get,
@@ -183,15 +308,32 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
                     parameter.schema = Some(
                         utoipa::openapi::ObjectBuilder::new()
                             .schema_type(Type::String)
-                            .pattern(Some(r#"^(W/)?"[1-9][0-9]{0,17}"$"#))
+                            .pattern(Some(r#"^(W/)?"[1-9][0-9]{0,17}(-[0-9a-f]{16})?"$"#))
+                            .examples([serde_json::json!("\"1\"")])
                             .into(),
                     );
                 }
             }
+            // No requirement means public: say so with the empty requirement, so that clients
+            // and linters do not read it as an oversight.
+            operation.security.get_or_insert_with(|| {
+                vec![utoipa::openapi::security::SecurityRequirement::default()]
+            });
             let responses = &mut operation.responses.responses;
             responses.insert("414".to_owned(), too_long.clone().into());
             if !exempt {
                 responses.insert("429".to_owned(), too_many.clone().into());
+            }
+            let takes_body = operation.request_body.is_some();
+            for (status, response) in responses.iter_mut() {
+                let (RefOr::T(response), Ok(status)) = (response, status.parse::<u16>()) else {
+                    continue;
+                };
+                if let Some(content) = response.content.get_mut(crate::error::PROBLEM_JSON) {
+                    if content.example.is_none() && content.examples.is_empty() {
+                        content.example = problem_example(status, path, takes_body);
+                    }
+                }
             }
             let id = operation.operation_id.as_deref().unwrap_or_default();
             for (_, target, with_etag) in LINKS.iter().filter(|(create, ..)| *create == id) {
@@ -210,4 +352,135 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         }
     }
     crate::api::fhir::document_edge_errors(api);
+}
+
+/// Documents what `caching::caching_middleware` does on a public read: the `If-None-Match`
+/// parameter, the `ETag`, `Cache-Control` (and `Vary`) headers of the 200, and the 304.
+fn document_caching(
+    operation: &mut utoipa::openapi::path::Operation,
+    policy: crate::caching::Policy,
+) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, RefOr, Required, ResponseBuilder, Type};
+
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    let etag = HeaderBuilder::new()
+        .schema(string())
+        .description(Some(
+            "A hash of the body: strong, after the resource's version where it has one \
+(`\"3-0123456789abcdef\"`), except on search, where it is weak (`W/\"…\"`) and leaves out \
+`meta.as_of`. Send it back in `If-None-Match`. With a key, a resource is tagged with its version \
+alone (`\"3\"`). `If-Match` on an update accepts either.",
+        ))
+        .build();
+    let cache_control = HeaderBuilder::new()
+        .schema(string())
+        .description(Some(format!(
+            "`{}` without a key; `no-store` with one (keyed responses are never stored)",
+            policy.cache_control()
+        )))
+        .build();
+    let vary = HeaderBuilder::new()
+        .schema(string())
+        .description(Some(
+            "`Accept`: the body is JSON or GeoJSON as `Accept` asks",
+        ))
+        .build();
+    operation.parameters.get_or_insert_with(Vec::new).push(
+        ParameterBuilder::new()
+            .name("If-None-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .schema(Some(string()))
+            .description(Some(
+                "ETags of copies the client holds (or `*`): when one still matches, the answer is \
+304 with no body. Compared weakly (RFC 9110 §13.1.2). Requests with a key are never answered 304.",
+            ))
+            .example(Some(serde_json::json!("\"3-0123456789abcdef\"")))
+            .build(),
+    );
+    let responses = &mut operation.responses.responses;
+    if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+        ok.headers.insert("ETag".to_owned(), etag.clone());
+        ok.headers
+            .insert("Cache-Control".to_owned(), cache_control.clone());
+        if policy.vary_accept {
+            ok.headers.insert("Vary".to_owned(), vary.clone());
+        }
+    }
+    let mut not_modified = ResponseBuilder::new()
+        .description(
+            "Not modified: the copy whose ETag was sent in `If-None-Match` is current; no body",
+        )
+        .header("ETag", etag)
+        .header("Cache-Control", cache_control);
+    if policy.vary_accept {
+        not_modified = not_modified.header("Vary", vary);
+    }
+    responses.insert("304".to_owned(), not_modified.build().into());
+}
+
+/// The problem details an error status carries, as the service renders them (from [`ApiError`]
+/// itself, so the examples cannot drift from the real bodies); `None` for a status no error has.
+fn problem_example(status: u16, path: &str, takes_body: bool) -> Option<serde_json::Value> {
+    use crate::error::{ApiError, FieldError};
+    // The resource a 404 names: the last collection in the path before an id.
+    let resource = ["keys", "credentials", "locations", "providers", "clinics"]
+        .into_iter()
+        .find(|collection| path.contains(&format!("/{collection}/{{")))
+        .map(|collection| match collection {
+            "keys" => "api key",
+            "credentials" => "credential",
+            "locations" => "location",
+            "providers" => "provider",
+            _ => "clinic",
+        });
+    let error = match status {
+        401 | 404 if path == "/metrics" => match status {
+            401 => ApiError::Unauthorized("the metrics token is not valid".to_owned()),
+            _ => ApiError::RouteNotFound,
+        },
+        400 => ApiError::MalformedBody(
+            "the body is not valid JSON: expected `,` or `}` at line 1 column 18".to_owned(),
+        ),
+        401 => ApiError::Unauthorized(
+            "this operation needs an API key: Authorization: Bearer <key>".to_owned(),
+        ),
+        403 => ApiError::Forbidden(
+            "this operation needs the role admin; the key has reviewer".to_owned(),
+        ),
+        404 => match resource {
+            Some(resource) => ApiError::not_found(resource, 7),
+            None => ApiError::RouteNotFound,
+        },
+        409 => ApiError::Conflict {
+            code: "duplicate",
+            detail: "a resource with this npi already exists".to_owned(),
+        },
+        412 => ApiError::PreconditionFailed { current_version: 4 },
+        413 => ApiError::PayloadTooLarge { limit: 65536 },
+        414 => ApiError::UriTooLong { limit: 2048 },
+        415 => ApiError::UnsupportedMediaType("the body must be application/json".to_owned()),
+        // Every body refuses fields it does not know.
+        422 if takes_body => ApiError::validation(FieldError::body(
+            "/nickname",
+            "unknown_field",
+            "unknown field `nickname`",
+        )),
+        422 => ApiError::validation(FieldError::query(
+            "limit",
+            "out_of_range",
+            "limit must be an integer from 1 to 100",
+        )),
+        428 => ApiError::PreconditionRequired,
+        429 => ApiError::TooManyRequests {
+            retry_after_secs: 12,
+        },
+        503 => {
+            ApiError::ServiceUnavailable("the database is unavailable; retry shortly".to_owned())
+        }
+        _ => return None,
+    };
+    serde_json::to_value(error.problem(Some("5f0c6b1e9d7a4c21".to_owned()))).ok()
 }

@@ -32,7 +32,8 @@ connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 /// Headers a browser script may read on a cross-origin response.
 const EXPOSED: &str = "ETag, Location, Retry-After, X-Request-Id, RateLimit-Limit, \
 RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy";
-const ALLOWED_HEADERS: &str = "Authorization, Content-Type, If-Match, X-Request-Id, Accept";
+const ALLOWED_HEADERS: &str =
+    "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id, Accept";
 const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
 
 /// What CORS grants a request from `origin`.

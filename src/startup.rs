@@ -210,6 +210,7 @@ pub fn build_app(
         let api = api.clone();
         async move { unmatched(&api, &request) }
     }))
+    .wrap(from_fn(crate::caching::caching_middleware))
     .wrap(from_fn(crate::ratelimit::limits_middleware))
     .wrap(from_fn(crate::security::security_middleware))
     .wrap(from_fn(request_middleware))

@@ -31,9 +31,9 @@ const REVIEWERS: &[Role] = &[Role::Admin, Role::Reviewer];
 #[into_params(parameter_in = Query)]
 pub struct AdminProviderListParams {
     /// Only providers in this vetting status.
-    #[param(value_type = Option<VettingStatus>)]
+    #[param(value_type = Option<VettingStatus>, example = "pending")]
     pub vetting_status: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -59,9 +59,12 @@ fn list_page(
     (limit, after)
 }
 
-/// Any provider, whatever its vetting state (admin, reviewer).
-#[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
+/// Get any provider.
+///
+/// Any provider whatever its vetting state, with all its credentials verified or not (admin,
+/// reviewer).
+#[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id", example = 7)),
+    responses((status = 200, description = "The provider, with every credential", body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
 #[get("/admin/providers/{id}")]
 pub async fn get_provider_admin(
     state: web::Data<AppState>,
@@ -81,9 +84,11 @@ pub async fn get_provider_admin(
         .json(provider))
 }
 
-/// Every provider, optionally in one vetting status (admin, reviewer).
+/// List all providers.
+///
+/// Every provider, optionally in one vetting status, ordered by id (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AdminProviderListParams),
-    responses((status = 200, body = Page<ProviderAdminView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of providers", body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/providers")]
 pub async fn list_providers_admin(
     state: web::Data<AppState>,
@@ -155,12 +160,14 @@ pub struct TransitionInput {
     pub reason: String,
 }
 
-/// Move a provider through the lifecycle (admin, reviewer): pending → under_review →
-/// verified | rejected; verified → suspended → verified; rejected → pending. Needs `If-Match`.
-/// Becoming verified needs a verified, unexpired state licence.
+/// Move a provider through the lifecycle.
+///
+/// Moves a provider (admin, reviewer): pending → under_review → verified | rejected; verified →
+/// suspended → verified; rejected → pending. Needs `If-Match` and a reason. Becoming verified needs
+/// a verified, unexpired state licence; 409 lists the states allowed from where the provider is.
 #[utoipa::path(tag = "vetting", request_body = TransitionInput, security(("api_key" = ["admin", "reviewer"])),
-    params(("id" = i64, Path, description = "Provider id"), ("If-Match" = String, Header, description = "The provider's ETag")),
-    responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("If-Match" = String, Header, description = "The provider's ETag")),
+    responses((status = 200, description = "The provider in its new state", body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
 #[post("/admin/providers/{id}/transitions")]
 pub async fn transition_provider(
     state: web::Data<AppState>,
@@ -224,9 +231,11 @@ fn has_active_licence(provider: &ProviderAdminView, today: NaiveDate) -> bool {
     })
 }
 
-/// Providers waiting for review: `pending` and `under_review`, oldest first (admin, reviewer).
+/// Queue: providers waiting for review.
+///
+/// Providers in `pending` and `under_review`, oldest first (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
-    responses((status = 200, body = Page<ProviderAdminView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of providers waiting for review", body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/queue/pending")]
 pub async fn queue_pending(
     state: web::Data<AppState>,
@@ -269,9 +278,9 @@ pub async fn queue_pending(
 #[into_params(parameter_in = Query)]
 pub struct ExpiringParams {
     /// Credentials due (expiring or due for re-verification) within this many days, 1–365 (default 30).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 365)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 365, example = 30)]
     pub within_days: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -319,9 +328,12 @@ fn credential_queue(
     ))
 }
 
-/// Verified credentials that expire, or are due for re-verification, within N days (admin, reviewer).
+/// Queue: credentials expiring soon.
+///
+/// Verified credentials that expire, or are due for re-verification, within `within_days` days
+/// (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(ExpiringParams),
-    responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of credentials expiring soon", body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expiring")]
 pub async fn queue_expiring(
     state: web::Data<AppState>,
@@ -367,9 +379,12 @@ pub async fn queue_expiring(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// Verified credentials that have expired: their providers may have left search (admin, reviewer).
+/// Queue: expired credentials.
+///
+/// Verified credentials that have expired: their providers may have left search until they are
+/// renewed (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(super::ListParams),
-    responses((status = 200, body = Page<CredentialView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of expired credentials", body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expired")]
 pub async fn queue_expired(
     state: web::Data<AppState>,
@@ -388,6 +403,11 @@ pub async fn queue_expired(
 
 /// One audited write.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 4182, "occurred_at": "2026-11-20T14:03:00Z", "actor_key_id": 1, "actor_role": "admin",
+    "action": "clinic.update", "target_type": "clinic", "target_id": "7",
+    "before": {"id": 7, "name": "Midtown Neurology & Headache Center", "phone": "+1-212-555-0142", "location_ids": [11, 12], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1},
+    "after": {"id": 7, "name": "Midtown Neurology & Headache Center", "phone": "+1-212-555-0199", "location_ids": [11, 12], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-20T14:03:00Z", "version": 2},
+    "request_id": "5f0c6b1e9d7a4c21"}))]
 pub struct AuditEntry {
     pub id: i64,
     /// UTC.
@@ -437,19 +457,22 @@ impl From<AuditRow> for AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// e.g. `provider`, `credential`, `clinic`, `location`, `api_key`.
+    #[param(example = "provider")]
     pub target_type: Option<String>,
+    #[param(example = "42")]
     pub target_id: Option<String>,
     /// The acting key's id.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, example = 2)]
     pub actor_key_id: Option<String>,
+    #[param(example = "provider.transition")]
     pub action: Option<String>,
     /// From this instant (RFC 3339), inclusive.
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-01T00:00:00Z")]
     pub since: Option<String>,
     /// Before this instant (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
     pub until: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -473,9 +496,12 @@ fn parse_instant(
     }
 }
 
-/// The audit trail, newest first (admin, reviewer).
+/// Audit trail.
+///
+/// Every write, newest first: who, when, what, the resource before and after, and why (admin,
+/// reviewer). Filter by target, acting key, action or time.
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AuditParams),
-    responses((status = 200, body = Page<AuditEntry>), AdminReadErrors))]
+    responses((status = 200, description = "A page of audit entries, newest first", body = Page<AuditEntry>), AdminReadErrors))]
 #[get("/admin/audit")]
 pub async fn list_audit(
     state: web::Data<AppState>,
@@ -533,6 +559,7 @@ pub async fn list_audit(
 
 /// An API key's public facts (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "name": "Reviewer: J. Alvarez", "role": "reviewer", "prefix": "cf_BwgJCgsM", "created_at": "2026-11-01T09:00:00Z", "last_used_at": "2026-11-20T14:03:00Z", "expires_at": "2027-11-01T09:00:00Z"}))]
 pub struct ApiKeyView {
     pub id: i64,
     pub name: String,
@@ -569,6 +596,7 @@ impl From<ApiKeyRow> for ApiKeyView {
 
 /// A new key: the secret is in this response and nowhere else.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 2, "name": "Reviewer: J. Alvarez", "role": "reviewer", "prefix": "cf_BwgJCgsM", "created_at": "2026-11-01T09:00:00Z", "expires_at": "2027-11-01T09:00:00Z", "secret": "cf_BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY"}))]
 pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKeyView,
@@ -592,9 +620,12 @@ pub struct NewApiKeyInput {
     pub expires_in_days: Option<i64>,
 }
 
-/// Create an API key (admin).
+/// Create an API key.
+///
+/// Creates a key with a role (admin). The secret is in this response only; the service stores its
+/// SHA-256 hash.
 #[utoipa::path(tag = "keys", request_body = NewApiKeyInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = CreatedApiKey), WriteErrors))]
+    responses((status = 201, description = "The key, with its secret (shown only here)", body = CreatedApiKey), WriteErrors))]
 #[post("/admin/keys")]
 pub async fn create_key(
     state: web::Data<AppState>,
@@ -638,9 +669,12 @@ pub async fn create_key(
     Ok(HttpResponse::Created().json(CreatedApiKey { key, secret }))
 }
 
-/// List API keys (admin).
+/// List API keys.
+///
+/// Every key's id, name, role and prefix, and when it was created, last used, expires or was
+/// revoked; never the secret (admin).
 #[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(super::ListParams),
-    responses((status = 200, body = Page<ApiKeyView>), AdminReadErrors))]
+    responses((status = 200, description = "A page of keys", body = Page<ApiKeyView>), AdminReadErrors))]
 #[get("/admin/keys")]
 pub async fn list_keys(
     state: web::Data<AppState>,
@@ -662,9 +696,11 @@ pub async fn list_keys(
     )))
 }
 
-/// Revoke an API key (admin). Idempotent: revoking a revoked key changes nothing.
-#[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Key id")),
-    responses((status = 200, body = ApiKeyView), WriteErrors))]
+/// Revoke an API key.
+///
+/// Revokes a key at once (admin). Idempotent: revoking a revoked key changes nothing.
+#[utoipa::path(tag = "keys", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Key id", example = 2)),
+    responses((status = 200, description = "The key, revoked", body = ApiKeyView), WriteErrors))]
 #[post("/admin/keys/{id}/revoke")]
 pub async fn revoke_key(
     state: web::Data<AppState>,

@@ -21,7 +21,7 @@ use crate::startup::AppState;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 7, "name": "Midtown Neurology & Headache Center", "website": "https://example-midtown-neuro.com",
     "phone": "+1-212-555-0142", "description": "Headache medicine and movement disorders.", "location_ids": [11, 12],
-    "created_at": "2026-11-01T09:00:00", "updated_at": "2026-11-01T09:00:00", "version": 1}))]
+    "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1}))]
 pub struct ClinicView {
     pub id: i64,
     pub name: String,
@@ -124,8 +124,11 @@ fn view(connection: &mut db::DbConnection, row: ClinicRow) -> ApiResult<ClinicVi
     Ok(ClinicView::new(row, location_ids))
 }
 
-/// List clinics, by id.
-#[utoipa::path(tag = "clinics", params(ListParams), responses((status = 200, body = Page<ClinicView>), ListErrors))]
+/// List clinics.
+///
+/// Every clinic, ordered by id, a page at a time: pass `next_cursor` back as `cursor` for the next
+/// page.
+#[utoipa::path(tag = "clinics", params(ListParams), responses((status = 200, description = "A page of clinics", body = Page<ClinicView>), ListErrors))]
 #[get("/clinics")]
 pub async fn list_clinics(
     state: web::Data<AppState>,
@@ -167,9 +170,12 @@ pub async fn list_clinics(
     }))
 }
 
-/// A clinic.
-#[utoipa::path(tag = "clinics", params(("id" = i64, Path, description = "Clinic id")),
-    responses((status = 200, body = ClinicView, headers(("ETag" = String, description = "The version, for If-Match"))), ReadErrors))]
+/// Get a clinic.
+///
+/// One clinic with the ids of its locations. The `ETag` carries the clinic's version, which an
+/// admin sends back in `If-Match` to update it.
+#[utoipa::path(tag = "clinics", params(("id" = i64, Path, description = "Clinic id", example = 7)),
+    responses((status = 200, description = "The clinic", body = ClinicView, headers(("ETag" = String, description = "The version, for If-Match"))), ReadErrors))]
 #[get("/clinics/{id}")]
 pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
@@ -185,9 +191,12 @@ pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiRe
         .json(clinic))
 }
 
-/// Create a clinic (admin).
+/// Create a clinic.
+///
+/// Adds a clinic (admin). Answers 201 with the clinic, its `Location` and its `ETag`; the write is
+/// in the audit trail.
 #[utoipa::path(tag = "clinics", request_body = NewClinicInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = ClinicView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
+    responses((status = 201, description = "The clinic, created", body = ClinicView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/clinics")]
 pub async fn create_clinic(
     state: web::Data<AppState>,
@@ -233,10 +242,13 @@ pub async fn create_clinic(
         .json(clinic))
 }
 
-/// Update a clinic (admin). Needs `If-Match` with the current version.
+/// Update a clinic.
+///
+/// Changes the fields sent (admin); absent fields stay, `null` clears an optional one. Needs `If-
+/// Match` with the clinic's current ETag: 412 when it has changed since, 428 without it.
 #[utoipa::path(tag = "clinics", request_body = ClinicPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Clinic id"), ("If-Match" = String, Header, description = "The clinic's ETag, e.g. \"3\"")),
-    responses((status = 200, body = ClinicView, headers(("ETag" = String))), WriteErrors))]
+    params(("id" = i64, Path, description = "Clinic id", example = 7), ("If-Match" = String, Header, description = "The clinic's ETag, e.g. \"3\"")),
+    responses((status = 200, description = "The clinic, updated", body = ClinicView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/clinics/{id}")]
 pub async fn update_clinic(
     state: web::Data<AppState>,
@@ -283,9 +295,12 @@ pub async fn update_clinic(
         .json(clinic))
 }
 
-/// Delete a clinic and its locations (admin).
+/// Delete a clinic.
+///
+/// Deletes a clinic and its locations (admin); the providers' links to those locations go with
+/// them. With `If-Match`, only at that version.
 #[utoipa::path(tag = "clinics", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Clinic id"), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
+    params(("id" = i64, Path, description = "Clinic id", example = 7), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/clinics/{id}")]
 pub async fn delete_clinic(

@@ -25,9 +25,9 @@ use crate::startup::AppState;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 5, "provider_id": 42, "kind": "board_certification", "issuer": "American Board of Psychiatry and Neurology",
     "identifier": "N12345", "specialty_code": "2084N0400X", "issued_on": "2015-07-01", "expires_on": "2027-12-31",
-    "verification_status": "verified", "verified_at": "2026-11-20T14:03:00", "verified_by_key_id": 2,
+    "verification_status": "verified", "verified_at": "2026-11-20T14:03:00Z", "verified_by_key_id": 2,
     "verification_source_type": "abms_member_board", "verification_reference": "https://www.certificationmatters.org/",
-    "next_due_on": "2027-12-31", "created_at": "2026-11-01T09:00:00", "updated_at": "2026-11-20T14:03:00", "version": 2}))]
+    "next_due_on": "2027-12-31", "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-20T14:03:00Z", "version": 2}))]
 pub struct CredentialView {
     pub id: i64,
     pub provider_id: i64,
@@ -231,10 +231,13 @@ fn get(connection: &mut DbConnection, id: i64) -> ApiResult<CredentialRow> {
         .ok_or_else(|| ApiError::not_found("credential", id))
 }
 
-/// Add a credential to a provider (admin).
+/// Add a credential.
+///
+/// Adds a licence, board certification, DEA registration or training record to a provider (admin).
+/// It starts `unverified` and counts publicly only once verified.
 #[utoipa::path(tag = "credentials", request_body = NewCredentialInput, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 201, body = CredentialView, headers(("ETag" = String))), WriteErrors))]
+    params(("id" = i64, Path, description = "Provider id", example = 7)),
+    responses((status = 201, description = "The credential, created (unverified)", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[post("/providers/{id}/credentials")]
 pub async fn create_credential(
     state: web::Data<AppState>,
@@ -308,10 +311,13 @@ pub async fn create_credential(
         .json(credential))
 }
 
-/// Edit a credential (admin). It returns to `unverified`. Needs `If-Match`.
+/// Edit a credential.
+///
+/// Changes a credential (admin). It returns to `unverified`: a changed credential must be checked
+/// again. Needs `If-Match` with the credential's current ETag.
 #[utoipa::path(tag = "credentials", request_body = CredentialPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Credential id"), ("If-Match" = String, Header, description = "The credential's ETag")),
-    responses((status = 200, body = CredentialView, headers(("ETag" = String))), WriteErrors))]
+    params(("id" = i64, Path, description = "Credential id", example = 7), ("If-Match" = String, Header, description = "The credential's ETag")),
+    responses((status = 200, description = "The credential, updated and back to unverified", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/credentials/{id}")]
 pub async fn update_credential(
     state: web::Data<AppState>,
@@ -403,8 +409,11 @@ pub async fn update_credential(
         .json(credential))
 }
 
-/// Delete a credential (admin).
-#[utoipa::path(tag = "credentials", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Credential id")),
+/// Delete a credential.
+///
+/// Deletes a credential (admin). Public profiles and search stop counting it at once; a provider
+/// whose only verified licence it was leaves search.
+#[utoipa::path(tag = "credentials", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Credential id", example = 7)),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/credentials/{id}")]
 pub async fn delete_credential(
@@ -437,10 +446,14 @@ pub async fn delete_credential(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Record the outcome of a primary-source check (admin or reviewer). Needs `If-Match`.
+/// Record a verification.
+///
+/// Records the outcome of a primary-source check on a credential (admin or reviewer): the source
+/// type and reference, the outcome and the reason. Needs `If-Match` with the credential's current
+/// ETag.
 #[utoipa::path(tag = "vetting", request_body = VerificationInput, security(("api_key" = ["admin", "reviewer"])),
-    params(("id" = i64, Path, description = "Credential id"), ("If-Match" = String, Header, description = "The credential's ETag")),
-    responses((status = 200, body = CredentialView, headers(("ETag" = String))), WriteErrors))]
+    params(("id" = i64, Path, description = "Credential id", example = 7), ("If-Match" = String, Header, description = "The credential's ETag")),
+    responses((status = 200, description = "The credential with the outcome recorded", body = CredentialView, headers(("ETag" = String))), WriteErrors))]
 #[post("/credentials/{id}/verification")]
 pub async fn verify_credential(
     state: web::Data<AppState>,

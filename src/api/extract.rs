@@ -209,11 +209,21 @@ impl FromRequest for IfMatch {
 }
 
 /// `"3"` or `W/"3"` (RFC 9110 entity tags are quoted), a version from 1, as the OpenAPI
-/// document's pattern for `If-Match` states.
+/// document's pattern for `If-Match` states. A public read tags the resource `"3-<body hash>"`
+/// (see `caching.rs`); that tag is accepted too, and its version is what is compared.
 fn parse_etag(text: &str) -> Option<i64> {
     let text = text.trim();
     let tag = text.strip_prefix("W/").unwrap_or(text);
-    let digits = tag.strip_prefix('"')?.strip_suffix('"')?;
+    let opaque = tag.strip_prefix('"')?.strip_suffix('"')?;
+    let digits = match opaque.split_once('-') {
+        Some((version, hash))
+            if hash.len() == 16 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>
+        {
+            version
+        }
+        Some(_) => return None,
+        None => opaque,
+    };
     let valid = (1..=18).contains(&digits.len())
         && !digits.starts_with('0')
         && digits.bytes().all(|b| b.is_ascii_digit());

@@ -15,22 +15,30 @@ pub struct Health {
     pub status: &'static str,
 }
 
-/// The process is alive.
-#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+/// Liveness.
+///
+/// Answers 200 while the process is alive, without touching the database. For load balancers and
+/// container health checks.
+#[utoipa::path(tag = "health", responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The process is alive and serving HTTP (the same as `/healthz`, under the name Kubernetes uses).
-#[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
+/// Liveness (Kubernetes name).
+///
+/// The same as `/healthz`, under the name Kubernetes probes use: the process is alive and serving
+/// HTTP.
+#[utoipa::path(tag = "health", responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/livez")]
 pub async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// The database answers: ready for traffic.
-#[utoipa::path(tag = "health", responses((status = 200, body = Health),
+/// Readiness.
+///
+/// Answers 200 when the database answers a query, so the instance can take traffic; 503 otherwise.
+#[utoipa::path(tag = "health", responses((status = 200, description = "The database answers", body = Health),
     (status = 503, description = "The database is unreachable", body = ProblemDetails, content_type = "application/problem+json")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {

@@ -37,7 +37,7 @@ pub struct Address {
     "address": {"line1": "350 5th Ave", "city": "New York", "state": "NY", "postal_code": "10118", "country": "US"},
     "coordinates": {"lat": 40.7484, "lon": -73.9857}, "timezone": "America/New_York",
     "opening_hours": {"mon": [{"opens": "09:00", "closes": "17:00"}]}, "phone": "+1-212-555-0100",
-    "provider_ids": [42], "created_at": "2026-11-01T09:00:00", "updated_at": "2026-11-01T09:00:00", "version": 1}))]
+    "provider_ids": [42], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1}))]
 pub struct LocationView {
     pub id: i64,
     pub clinic_id: i64,
@@ -232,10 +232,10 @@ pub(crate) fn check_place(
 #[into_params(parameter_in = Query)]
 pub struct LocationListParams {
     /// Only this clinic's locations.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, example = 7)]
     pub clinic_id: Option<String>,
     /// Items per page, 1–100 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -251,8 +251,11 @@ fn admin_view(connection: &mut db::DbConnection, row: LocationRow) -> ApiResult<
     Ok(location_view(row, provider_ids))
 }
 
-/// List locations, by id.
-#[utoipa::path(tag = "locations", params(LocationListParams), responses((status = 200, body = Page<LocationView>), ListErrors))]
+/// List locations.
+///
+/// Every clinic location, ordered by id, optionally of one clinic, a page at a time: pass
+/// `next_cursor` back as `cursor` for the next page.
+#[utoipa::path(tag = "locations", params(LocationListParams), responses((status = 200, description = "A page of locations", body = Page<LocationView>), ListErrors))]
 #[get("/locations")]
 pub async fn list_locations(
     state: web::Data<AppState>,
@@ -304,9 +307,12 @@ pub async fn list_locations(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// A location, with the verified providers who practise there.
-#[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id")),
-    responses((status = 200, body = LocationView, headers(("ETag" = String))), ReadErrors))]
+/// Get a location.
+///
+/// One location with its address, coordinates, timezone, opening hours and the verified providers
+/// who practise there.
+#[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id", example = 7)),
+    responses((status = 200, description = "The location", body = LocationView, headers(("ETag" = String))), ReadErrors))]
 #[get("/locations/{id}")]
 pub async fn get_location(
     state: web::Data<AppState>,
@@ -325,9 +331,12 @@ pub async fn get_location(
         .json(location))
 }
 
-/// Create a location (admin).
+/// Create a location.
+///
+/// Adds a site to a clinic (admin). It is searchable at once. Answers 201 with the location, its
+/// `Location` and its `ETag`.
 #[utoipa::path(tag = "locations", request_body = NewLocationInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = LocationView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
+    responses((status = 201, description = "The location, created", body = LocationView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/locations")]
 pub async fn create_location(
     state: web::Data<AppState>,
@@ -399,10 +408,13 @@ pub async fn create_location(
         .json(location))
 }
 
-/// Update a location (admin); moving it moves it in search at once. Needs `If-Match`.
+/// Update a location.
+///
+/// Changes the fields sent (admin); moving it moves it in search at once. Needs `If-Match` with the
+/// location's current ETag: 412 when it has changed since, 428 without it.
 #[utoipa::path(tag = "locations", request_body = LocationPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Location id"), ("If-Match" = String, Header, description = "The location's ETag")),
-    responses((status = 200, body = LocationView, headers(("ETag" = String))), WriteErrors))]
+    params(("id" = i64, Path, description = "Location id", example = 7), ("If-Match" = String, Header, description = "The location's ETag")),
+    responses((status = 200, description = "The location, updated", body = LocationView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/locations/{id}")]
 pub async fn update_location(
     state: web::Data<AppState>,
@@ -467,9 +479,12 @@ pub async fn update_location(
         .json(location))
 }
 
-/// Delete a location (admin); its provider links go with it.
+/// Delete a location.
+///
+/// Deletes a location (admin); its provider links go with it. With `If-Match`, only at that
+/// version.
 #[utoipa::path(tag = "locations", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Location id"), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
+    params(("id" = i64, Path, description = "Location id", example = 7), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/locations/{id}")]
 pub async fn delete_location(

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod clinics;
 pub mod credentials;
+pub mod examples;
 pub mod extract;
 pub mod fhir;
 pub mod health;

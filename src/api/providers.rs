@@ -25,6 +25,7 @@ use crate::startup::AppState;
 
 /// A treatment a provider offers.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"code": "spasticity_adult", "annual_volume": 348}))]
 pub struct OfferedTreatment {
     /// Treatment code, see `GET /v1/treatments`.
     pub code: String,
@@ -45,7 +46,7 @@ impl From<ProviderTreatmentRow> for OfferedTreatment {
 /// A credential as the public sees it: verified, unexpired, with its freshness.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 5, "kind": "state_license", "issuer": "Medical Board of California", "jurisdiction": "CA",
-    "expires_on": "2027-02-28", "verified_at": "2026-11-20T14:03:00", "verification_source_type": "state_medical_board", "next_due_on": "2027-02-28"}))]
+    "expires_on": "2027-02-28", "verified_at": "2026-11-20T14:03:00Z", "verification_source_type": "state_medical_board", "next_due_on": "2027-02-28"}))]
 pub struct PublicCredential {
     pub id: i64,
     pub kind: CredentialKind,
@@ -70,6 +71,7 @@ pub struct PublicCredential {
 
 /// A provider's public profile.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = crate::api::examples::provider_profile)]
 pub struct ProviderProfile {
     pub id: i64,
     pub npi: String,
@@ -98,6 +100,7 @@ pub struct ProviderProfile {
 
 /// A provider as admins and reviewers see it: everything, including vetting state.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = crate::api::examples::provider_admin_view)]
 pub struct ProviderAdminView {
     pub id: i64,
     pub npi: String,
@@ -360,8 +363,11 @@ pub(crate) fn languages_json(languages: &[String]) -> String {
     serde_json::to_string(&unique).unwrap_or_else(|_| "[\"en\"]".to_owned())
 }
 
-/// List verified providers (public), by id.
-#[utoipa::path(tag = "providers", params(ListParams), responses((status = 200, body = Page<ProviderProfile>), ListErrors))]
+/// List verified providers.
+///
+/// The public profiles of verified providers, ordered by id, a page at a time. Unvetted, rejected
+/// and suspended providers never appear.
+#[utoipa::path(tag = "providers", params(ListParams), responses((status = 200, description = "A page of verified providers' public profiles", body = Page<ProviderProfile>), ListErrors))]
 #[get("/providers")]
 pub async fn list_providers(
     state: web::Data<AppState>,
@@ -392,9 +398,13 @@ pub async fn list_providers(
     Ok(HttpResponse::Ok().json(page))
 }
 
-/// A verified provider's public profile, with its verified, unexpired credentials and their freshness.
-#[utoipa::path(tag = "providers", params(("id" = i64, Path, description = "Provider id")),
-    responses((status = 200, body = ProviderProfile), ReadErrors))]
+/// Get a provider's public profile.
+///
+/// A verified provider's public profile with the credentials that are verified and unexpired at the
+/// time of the request, and how fresh each verification is. 404 for a provider that is not
+/// verified.
+#[utoipa::path(tag = "providers", params(("id" = i64, Path, description = "Provider id", example = 7)),
+    responses((status = 200, description = "The provider's public profile", body = ProviderProfile), ReadErrors))]
 #[get("/providers/{id}")]
 pub async fn get_provider(
     state: web::Data<AppState>,
@@ -411,9 +421,12 @@ pub async fn get_provider(
     Ok(HttpResponse::Ok().json(profile))
 }
 
-/// Create a provider (admin); it starts `pending`.
+/// Create a provider.
+///
+/// Adds a provider (admin). It starts `pending` and stays out of public view until a reviewer
+/// verifies it. The NPI must pass its check digit and be unique.
 #[utoipa::path(tag = "providers", request_body = NewProviderInput, security(("api_key" = ["admin"])),
-    responses((status = 201, body = ProviderAdminView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
+    responses((status = 201, description = "The provider, created (pending)", body = ProviderAdminView, headers(("ETag" = String), ("Location" = String))), WriteErrors))]
 #[post("/providers")]
 pub async fn create_provider(
     state: web::Data<AppState>,
@@ -482,10 +495,13 @@ pub async fn create_provider(
         .json(provider))
 }
 
-/// Update a provider's details (admin). Needs `If-Match`.
+/// Update a provider.
+///
+/// Changes the provider's details sent (admin); absent fields stay, `null` clears an optional one.
+/// Needs `If-Match` with the provider's current ETag.
 #[utoipa::path(tag = "providers", request_body = ProviderPatch, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("If-Match" = String, Header, description = "The provider's ETag")),
-    responses((status = 200, body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("If-Match" = String, Header, description = "The provider's ETag")),
+    responses((status = 200, description = "The provider, updated", body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
 #[patch("/providers/{id}")]
 pub async fn update_provider(
     state: web::Data<AppState>,
@@ -551,8 +567,11 @@ pub async fn update_provider(
         .json(provider))
 }
 
-/// Delete a provider with its credentials and links (admin).
-#[utoipa::path(tag = "providers", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Provider id")),
+/// Delete a provider.
+///
+/// Deletes a provider with its credentials, location links and treatments (admin). With `If-Match`,
+/// only at that version.
+#[utoipa::path(tag = "providers", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Provider id", example = 7)),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/providers/{id}")]
 pub async fn delete_provider(
@@ -589,9 +608,11 @@ pub async fn delete_provider(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Say that a provider practises at a location (admin). Idempotent.
+/// Link a provider to a location.
+///
+/// Says that a provider practises at a location (admin). Idempotent: linking twice changes nothing.
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("location_id" = i64, Path, description = "Location id")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("location_id" = i64, Path, description = "Location id", example = 7)),
     responses((status = 204, description = "Linked"), WriteErrors))]
 #[put("/providers/{id}/locations/{location_id}")]
 pub async fn link_location(
@@ -628,9 +649,11 @@ pub async fn link_location(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Remove a provider from a location (admin).
+/// Unlink a provider from a location.
+///
+/// Removes a provider from a location (admin); the provider and the location stay.
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("location_id" = i64, Path, description = "Location id")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("location_id" = i64, Path, description = "Location id", example = 7)),
     responses((status = 204, description = "Unlinked"), WriteErrors))]
 #[delete("/providers/{id}/locations/{location_id}")]
 pub async fn unlink_location(
@@ -679,10 +702,13 @@ pub struct TreatmentOfferInput {
     pub annual_volume: Option<i32>,
 }
 
-/// Say that a provider offers a treatment (admin). Idempotent; replaces the volume.
+/// Offer a treatment.
+///
+/// Says that a provider offers a treatment (admin), with its yearly procedure volume when known.
+/// Idempotent; a second call replaces the volume.
 #[utoipa::path(tag = "providers", request_body = TreatmentOfferInput, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("code" = String, Path, description = "Treatment code")),
-    responses((status = 200, body = OfferedTreatment), WriteErrors))]
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = String, Path, description = "Treatment code", example = "chronic_migraine")),
+    responses((status = 200, description = "The treatment as the provider now offers it", body = OfferedTreatment), WriteErrors))]
 #[put("/providers/{id}/treatments/{code}")]
 pub async fn set_treatment(
     state: web::Data<AppState>,
@@ -731,9 +757,12 @@ pub async fn set_treatment(
     Ok(HttpResponse::Ok().json(offered))
 }
 
-/// Stop listing a treatment for a provider (admin).
+/// Stop offering a treatment.
+///
+/// Stops listing a treatment for a provider (admin); search for that treatment no longer finds
+/// them.
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id"), ("code" = String, Path, description = "Treatment code")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = String, Path, description = "Treatment code", example = "chronic_migraine")),
     responses((status = 204, description = "Removed"), WriteErrors))]
 #[delete("/providers/{id}/treatments/{code}")]
 pub async fn remove_treatment(

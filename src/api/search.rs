@@ -43,7 +43,7 @@ pub struct SearchParams {
     #[param(value_type = Option<f64>, example = 25)]
     pub radius: Option<String>,
     /// Unit of `radius`: `km` (default) or `mi`.
-    #[param(value_type = Option<String>, pattern = "^(km|mi)$")]
+    #[param(value_type = Option<String>, pattern = "^(km|mi)$", example = "mi")]
     pub unit: Option<String>,
     /// Treatment codes (`GET /v1/treatments`), comma-separated, e.g. `chronic_migraine`.
     #[param(value_type = Option<String>, example = "chronic_migraine")]
@@ -55,36 +55,36 @@ pub struct SearchParams {
     #[param(value_type = Option<String>, example = "MD,DO")]
     pub degree: Option<String>,
     /// At least this many years in practice.
-    #[param(value_type = Option<i64>, minimum = 0, maximum = 80)]
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 80, example = 5)]
     pub min_years_experience: Option<String>,
     /// `true`: only providers with a verified, unexpired board certification relevant to the
     /// treatment; `false`: only those without.
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     pub board_certified: Option<String>,
     /// ISO 639-1 language codes, comma-separated, e.g. `es`.
     #[param(value_type = Option<String>, example = "es")]
     pub language: Option<String>,
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     pub accepting_new_patients: Option<String>,
     /// `true`: only locations open now, in their own timezone.
-    #[param(value_type = Option<bool>)]
+    #[param(value_type = Option<bool>, example = true)]
     pub open_now: Option<String>,
     /// Only locations open at this instant (RFC 3339), in their own timezone.
     #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T15:30:00Z")]
     pub open_at: Option<String>,
     /// Text the clinic's or the provider's name contains (case-insensitive), 2–100 characters.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, example = "headache")]
     pub q: Option<String>,
     /// `best` (default), `distance` or `credentials`.
-    #[param(value_type = Option<Sort>)]
+    #[param(value_type = Option<Sort>, example = "distance")]
     pub sort: Option<String>,
     /// Results per page, 1–50 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 50)]
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 50, example = 10)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page of the same query.
     pub cursor: Option<String>,
     /// `geojson` for an RFC 7946 FeatureCollection (same as `Accept: application/geo+json`).
-    #[param(value_type = Option<String>, pattern = "^(json|geojson)$")]
+    #[param(value_type = Option<String>, pattern = "^(json|geojson)$", example = "geojson")]
     pub format: Option<String>,
 }
 
@@ -239,6 +239,7 @@ pub struct ProviderResult {
 
 /// Locations near the centre, ranked.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = crate::api::examples::search_locations)]
 pub struct LocationSearchResponse {
     pub meta: SearchMeta,
     pub results: Vec<LocationResult>,
@@ -249,6 +250,7 @@ pub struct LocationSearchResponse {
 
 /// Providers near the centre, ranked.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = crate::api::examples::search_providers)]
 pub struct ProviderSearchResponse {
     pub meta: SearchMeta,
     pub results: Vec<ProviderResult>,
@@ -765,6 +767,9 @@ fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc
     }
 }
 
+/// The instant of the request, in every search body: the `ETag` leaves it out (it is weak).
+const AS_OF: &str = "/meta/as_of";
+
 /// The JSON body, or the same results as an RFC 7946 FeatureCollection, with the cursor of the
 /// next page when there is one.
 fn respond<T: Serialize>(
@@ -791,11 +796,14 @@ fn respond<T: Serialize>(
         next_cursor: Option<String>,
     }
     if !geojson {
-        return HttpResponse::Ok().json(Body {
+        let body = Body {
             meta,
             results,
             next_cursor,
-        });
+        };
+        return HttpResponse::Ok()
+            .insert_header(crate::caching::weak_etag(&body, AS_OF))
+            .json(body);
     }
     #[derive(Serialize)]
     struct Feature<'a, T> {
@@ -839,11 +847,16 @@ fn respond<T: Serialize>(
     };
     HttpResponse::Ok()
         .content_type("application/geo+json")
+        .insert_header(crate::caching::weak_etag(&collection, AS_OF))
         .body(serde_json::to_vec(&collection).unwrap_or_default())
 }
 
-/// Clinic locations near a point or ZIP code, ranked by distance and credentials, one result per
-/// location, each with its matching verified providers and an explanation of its rank.
+/// Search clinic locations near a point.
+///
+/// Clinic locations near a point (`lat`+`lon`) or a ZIP code, ranked by distance and verified
+/// credentials, one result per location, each with its matching verified providers and an
+/// explanation of its rank. Send `Accept: application/geo+json` (or `format=geojson`) for an RFC
+/// 7946 FeatureCollection.
 #[utoipa::path(tag = "search", params(SearchParams),
     responses(
         (status = 200, description = "Ranked locations", content(
@@ -904,8 +917,12 @@ pub async fn search_locations(
     Ok(respond(results, points, &parsed, &outcome))
 }
 
-/// Verified providers near a point or ZIP code, ranked by distance and credentials, one result
-/// per provider at its nearest matching location.
+/// Search providers near a point.
+///
+/// Verified providers near a point (`lat`+`lon`) or a ZIP code, ranked by distance and verified
+/// credentials, one result per provider at its nearest matching location, with an explanation of
+/// its rank. Send `Accept: application/geo+json` (or `format=geojson`) for an RFC 7946
+/// FeatureCollection.
 #[utoipa::path(tag = "search", params(SearchParams),
     responses(
         (status = 200, description = "Ranked providers", content(
@@ -961,6 +978,7 @@ pub async fn search_providers(
 /// An RFC 7946 FeatureCollection: each feature a result, its geometry the location's point
 /// (`[lon, lat]`), its properties the result's fields; `meta` and `next_cursor` as foreign members.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = crate::api::examples::search_geojson)]
 pub struct GeoJsonFeatureCollection {
     /// `FeatureCollection`.
     #[serde(rename = "type")]

@@ -28,6 +28,7 @@ macro_rules! on_both_backends {
 }
 
 mod backends;
+mod caching;
 mod crud;
 mod errors;
 mod fhir;

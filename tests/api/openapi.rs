@@ -34,6 +34,21 @@ fn collect_refs(value: &Value, refs: &mut Vec<String>) {
     }
 }
 
+/// Whether a media type or schema (following `$ref`) carries an example.
+fn has_example(spec: &Value, value: &Value) -> bool {
+    if let Some(reference) = value["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return has_example(spec, &spec["components"]["schemas"][name]);
+    }
+    value.get("example").is_some()
+        || value["examples"]
+            .as_object()
+            .is_some_and(|examples| !examples.is_empty())
+        || value["examples"]
+            .as_array()
+            .is_some_and(|examples| !examples.is_empty())
+}
+
 async fn served_spec_is_sound_openapi_3(app: TestApp) {
     let served = app.get_json("/openapi.json").await;
     assert_eq!(served, committed());
@@ -66,12 +81,73 @@ async fn served_spec_is_sound_openapi_3(app: TestApp) {
                     .any(|s| s.starts_with('2')),
                 "{method} {path} documents success"
             );
+            for field in ["summary", "description"] {
+                assert!(
+                    operation[field]
+                        .as_str()
+                        .is_some_and(|text| !text.is_empty()),
+                    "{method} {path} has a {field}"
+                );
+            }
+            let tag = operation["tags"][0].as_str().unwrap_or_default();
+            assert!(
+                served["tags"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["name"] == tag && t["description"].is_string()),
+                "{method} {path} has a described tag"
+            );
+            // Every body, sent or received, has an example (its own, or its schema's).
+            let mut contents: Vec<(String, &Value)> = Vec::new();
+            if let Some(content) = operation["requestBody"]["content"].as_object() {
+                contents.extend(content.iter().map(|(t, c)| (format!("request {t}"), c)));
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|text| !text.is_empty()),
+                    "{method} {path}: {status} has a description"
+                );
+                if let Some(content) = response["content"].as_object() {
+                    contents.extend(content.iter().map(|(t, c)| (format!("{status} {t}"), c)));
+                }
+            }
+            for (what, content) in contents {
+                assert!(
+                    has_example(&served, content) || has_example(&served, &content["schema"]),
+                    "{method} {path}: {what} has an example"
+                );
+            }
             let writes = *method != "get";
-            let public = operation.get("security").is_none();
+            // Public operations say so with an empty requirement.
+            let public = operation["security"]
+                .as_array()
+                .is_some_and(|requirements| {
+                    requirements.iter().any(|r| r == &serde_json::json!({}))
+                });
             assert!(
                 !(writes && public),
                 "{method} {path}: every write needs a key"
             );
+            if public && *method == "get" && path.starts_with("/v1/") {
+                // Public reads are cacheable: they say how (see tests/api/caching.rs).
+                assert!(
+                    operation["responses"]["304"].is_object()
+                        && operation["responses"]["200"]["headers"]["ETag"].is_object()
+                        && operation["responses"]["200"]["headers"]["Cache-Control"].is_object(),
+                    "{method} {path} documents its caching"
+                );
+                assert!(
+                    operation["parameters"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+                    "{method} {path} takes If-None-Match"
+                );
+            }
             if !public {
                 assert!(
                     operation["responses"].get("401").is_some(),
