@@ -42,9 +42,15 @@ pub fn policy(path: &str) -> Option<Policy> {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    let max_age_secs = if path.starts_with("/v1/search/") {
+    let max_age_secs = if path.starts_with("/v1/search/") || path == "/fhir/Location" {
         30
-    } else if under("/v1/clinics") || under("/v1/locations") || under("/v1/providers") {
+    } else if path == "/fhir/metadata" {
+        3600
+    } else if under("/v1/clinics")
+        || under("/v1/locations")
+        || under("/v1/providers")
+        || path.starts_with("/fhir/")
+    {
         60
     } else if path == "/v1/treatments" || path == "/v1/specialties" {
         3600

@@ -374,8 +374,9 @@ fn parse_count(text: Option<&str>, errors: &mut Vec<FieldError>) -> usize {
     }
 }
 
-/// Searches clinic locations near a point, nearest first: a `searchset` Bundle of `Location`s,
-/// each entry's `search` carrying the `location-distance` extension (the exact geodesic distance,
+/// Search FHIR Locations near a point.
+///
+/// Clinic locations near a point, nearest first: a `searchset` Bundle of `Location`s, each entry's `search` carrying the `location-distance` extension (the exact geodesic distance,
 /// in the unit asked for). The locations are those the public search returns (with at least one
 /// verified, listed provider), in the order of `GET /v1/search/locations?sort=distance`; `next`
 /// links page through them.
@@ -532,6 +533,8 @@ pub async fn search_location(
     ))
 }
 
+/// Read a FHIR Location.
+///
 /// A clinic location as a FHIR `Location` (every location is public, as in `GET /v1/locations/{id}`).
 #[utoipa::path(tag = "FHIR", operation_id = "fhir_read_location",
     params(("id" = i64, Path, description = "Location id"), FormatParams),
@@ -559,7 +562,9 @@ pub async fn read_location(
     ))
 }
 
-/// A clinic as a FHIR `Organization`.
+/// Read a FHIR Organization.
+///
+/// A clinic as a FHIR `Organization`: name, telecom and website.
 #[utoipa::path(tag = "FHIR", operation_id = "fhir_read_organization",
     params(("id" = i64, Path, description = "Clinic id"), FormatParams),
     responses((status = 200, description = "The Organization", body = Organization, content_type = "application/fhir+json"), FhirErrors))]
@@ -587,6 +592,8 @@ fn specialty_namer(state: &AppState) -> impl Fn(&str) -> Option<String> + '_ {
     }
 }
 
+/// Read a FHIR Practitioner.
+///
 /// A verified provider as a FHIR `Practitioner`: NPI, name, languages, and a `qualification` for
 /// each verified, unexpired credential — exactly those `GET /v1/providers/{id}` shows. Any other
 /// provider is 404.
@@ -697,6 +704,8 @@ struct RoleParts {
     clinic: Option<crate::db::models::ClinicRow>,
 }
 
+/// Search FHIR PractitionerRoles.
+///
 /// The public providers practising at a location (`location=`), or the locations where a
 /// public provider practises (`practitioner=`), as a searchset Bundle of `PractitionerRole`s
 /// with NUCC specialties and whether new patients are accepted. One page holds every match.
@@ -782,6 +791,8 @@ pub async fn search_practitioner_role(
     ))
 }
 
+/// Read a FHIR PractitionerRole.
+///
 /// A public provider at one of its locations: id `{practitioner id}-{location id}`.
 #[utoipa::path(tag = "FHIR", operation_id = "fhir_read_practitioner_role",
     params(("id" = String, Path, description = "`{practitioner id}-{location id}`", pattern = "^[1-9][0-9]{0,17}-[1-9][0-9]{0,17}$"), FormatParams),
@@ -909,6 +920,8 @@ pub fn capability_statement(base: String) -> CapabilityStatement {
     }
 }
 
+/// Read the FHIR CapabilityStatement.
+///
 /// The server's FHIR `CapabilityStatement`: the resources, interactions and search parameters
 /// this facade implements.
 #[utoipa::path(tag = "FHIR", operation_id = "fhir_capabilities", params(FormatParams),

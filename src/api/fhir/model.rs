@@ -77,8 +77,9 @@ pub struct ContactPoint {
     pub use_: Option<String>,
 }
 
-/// A FHIR `Address`.
+/// A FHIR `Address` (named `FhirAddress` in the OpenAPI document: the API has its own `Address`).
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = FhirAddress)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     #[serde(rename = "use")]
@@ -202,7 +203,7 @@ pub struct HoursOfOperation {
 /// A FHIR R4 `Location`: one site of a clinic.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(example = json!({"resourceType": "Location", "id": "11", "status": "active", "name": "Midtown office",
+#[schema(example = json!({"resourceType": "Location", "id": "11", "status": "active", "name": "Midtown office", "mode": "instance",
     "address": {"use": "work", "type": "physical", "line": ["350 5th Ave"], "city": "New York", "state": "NY", "postalCode": "10118", "country": "US"},
     "telecom": [{"system": "phone", "value": "+1-212-555-0100", "use": "work"}],
     "position": {"longitude": -73.9857, "latitude": 40.7484},
