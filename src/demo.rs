@@ -955,8 +955,7 @@ fn generate(
     let mut practices: Vec<Practice> = if provider_count >= locations.len() {
         // Every clinic gets at least one provider; the rest join clinics at random.
         let mut home_clinics: Vec<usize> = (0..clinic_count).collect();
-        home_clinics
-            .extend((clinic_count..provider_count).map(|_| rng.gen_range(0..clinic_count)));
+        home_clinics.extend((clinic_count..provider_count).map(|_| rng.gen_range(0..clinic_count)));
         home_clinics.truncate(provider_count);
         home_clinics.into_iter().map(Practice::HomeClinic).collect()
     } else {
@@ -2117,7 +2116,8 @@ pub fn write_import_file(
     locations: Option<usize>,
     seed: u64,
 ) -> std::io::Result<DemoSummary> {
-    let dataset = generate(providers, locations, seed).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let dataset =
+        generate(providers, locations, seed).map_err(|e| std::io::Error::other(e.to_string()))?;
     let mut summary = DemoSummary {
         clinics: dataset.clinics.len(),
         locations: dataset.locations.len(),

@@ -337,12 +337,11 @@ fn insert_pending(connection: &mut DbConnection, pending: &Pending) -> ApiResult
                 )
             })
             .collect();
-        let ids: Vec<i64> = crate::with_backend!(connection, |connection| diesel::insert_into(
-            clinics::table
-        )
-        .values(rows)
-        .returning(clinics::id)
-        .get_results(connection))?;
+        let ids: Vec<i64> =
+            crate::with_backend!(connection, |connection| diesel::insert_into(clinics::table)
+                .values(rows)
+                .returning(clinics::id)
+                .get_results(connection))?;
         affected.clinics.extend(ids);
     }
     for chunk in pending.locations.chunks(INSERT_CHUNK) {
@@ -454,10 +453,12 @@ fn insert_new_providers(
         })
         .collect();
     let inserted: Vec<(i64, String)> =
-        crate::with_backend!(connection, |connection| diesel::insert_into(providers::table)
-            .values(rows)
-            .returning((providers::id, providers::npi))
-            .get_results(connection))?;
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            providers::table
+        )
+        .values(rows)
+        .returning((providers::id, providers::npi))
+        .get_results(connection))?;
     let ids: std::collections::HashMap<String, i64> =
         inserted.into_iter().map(|(id, npi)| (npi, id)).collect();
     let (mut specialties, mut links, mut treatments) = (Vec::new(), Vec::new(), Vec::new());
@@ -868,7 +869,9 @@ impl<'o> Batch<'o> {
         // failed statement undoes only itself, so a record written by one statement needs no
         // savepoint (two fewer statements per record: most of a bulk load).
         let outcome = match record {
-            Ok(record) if record.is_one_write() && matches!(connection, DbConnection::Sqlite(_)) => {
+            Ok(record)
+                if record.is_one_write() && matches!(connection, DbConnection::Sqlite(_)) =>
+            {
                 self.apply_record(connection, record)
             }
             Ok(record) => {

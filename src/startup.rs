@@ -115,7 +115,8 @@ impl Application {
         let feed_position =
             feed::latest_id(&mut connection).map_err(|e| format!("change feed: {e}"))?;
         let started = std::time::Instant::now();
-        let index = SearchIndex::load(&mut connection, &database).map_err(|e| format!("search index: {e}"))?;
+        let index = SearchIndex::load(&mut connection, &database)
+            .map_err(|e| format!("search index: {e}"))?;
         let locations = index.read().locations.len();
         tracing::info!(
             locations,

@@ -73,7 +73,8 @@ fn generated_index(rng: &mut ChaCha8Rng, count: usize) -> DirectoryIndex {
         };
         // Provider ids repeat across a few locations, so providers have several sites.
         let provider_id = (id + 2) / 3;
-        index.insert_location(location_entry(&mut interner, row, vec![provider_id]).expect("entry"));
+        index
+            .insert_location(location_entry(&mut interner, row, vec![provider_id]).expect("entry"));
         index
             .providers
             .entry(provider_id)

@@ -13,7 +13,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::geodesy::{geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
-use super::index::{contains_ignoring_case, IdMap, DirectoryIndex, LocationEntry, ProviderEntry};
+use super::index::{contains_ignoring_case, DirectoryIndex, IdMap, LocationEntry, ProviderEntry};
 use super::ranking::{self, CredentialInputs};
 use crate::domain::{Coordinates, CredentialKind, Degree};
 

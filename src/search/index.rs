@@ -577,7 +577,6 @@ impl DirectoryIndex {
             .map(|forest| forest.into_iter().map(RTree::bulk_load).collect())
             .collect();
     }
-
 }
 
 /// Clinics, locations and their provider links, and the treatment taxonomy: an index without
@@ -832,7 +831,8 @@ fn provider_entry(
     treatments: Vec<(Sym, Option<i32>)>,
     credentials: Vec<VerifiedCredential>,
 ) -> ApiResult<ProviderEntry> {
-    let languages: Vec<String> = serde_json::from_str(&row.languages).map_err(ApiError::internal)?;
+    let languages: Vec<String> =
+        serde_json::from_str(&row.languages).map_err(ApiError::internal)?;
     Ok(ProviderEntry {
         id: row.id,
         npi: row.npi.into(),

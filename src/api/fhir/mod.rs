@@ -710,7 +710,16 @@ struct RoleParts {
 /// public provider practises (`practitioner=`), as a searchset Bundle of `PractitionerRole`s
 /// with NUCC specialties and whether new patients are accepted. One page holds every match.
 #[utoipa::path(tag = "FHIR", operation_id = "fhir_search_practitioner_role", params(RoleSearchParams),
-    responses((status = 200, description = "A searchset Bundle of PractitionerRoles", body = Bundle<PractitionerRole>, content_type = "application/fhir+json"), FhirErrors))]
+    responses((status = 200, description = "A searchset Bundle of PractitionerRoles", body = Bundle<PractitionerRole>, content_type = "application/fhir+json",
+        example = json!({"resourceType": "Bundle", "type": "searchset", "total": 1,
+            "link": [{"relation": "self", "url": "http://127.0.0.1:8080/fhir/PractitionerRole?location=Location%2F11"}],
+            "entry": [{"fullUrl": "http://127.0.0.1:8080/fhir/PractitionerRole/42-11",
+                "resource": {"resourceType": "PractitionerRole", "id": "42-11", "active": true,
+                    "practitioner": {"reference": "Practitioner/42", "display": "Maya Okafor, MD"},
+                    "organization": {"reference": "Organization/7", "display": "Midtown Neurology & Headache Center"},
+                    "location": [{"reference": "Location/11", "display": "Midtown office"}],
+                    "specialty": [{"coding": [{"system": "http://nucc.org/provider-taxonomy", "code": "2084N0400X", "display": "Neurology"}]}]},
+                "search": {"mode": "match"}}]})), FhirErrors))]
 #[get("/PractitionerRole")]
 pub async fn search_practitioner_role(
     state: web::Data<AppState>,

@@ -473,6 +473,7 @@ pub struct Implementation {
 /// A FHIR R4 `CapabilityStatement`: what this facade implements, exactly.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(example = capability_statement_example)]
 pub struct CapabilityStatement {
     /// `CapabilityStatement`.
     pub resource_type: &'static str,
@@ -486,4 +487,13 @@ pub struct CapabilityStatement {
     pub fhir_version: &'static str,
     pub format: Vec<&'static str>,
     pub rest: Vec<Rest>,
+}
+
+/// The statement this server sends, as served from `http://127.0.0.1:8080` (the document's
+/// example is the real thing, so it cannot drift from the code).
+fn capability_statement_example() -> serde_json::Value {
+    serde_json::to_value(super::capability_statement(
+        "http://127.0.0.1:8080".to_owned(),
+    ))
+    .unwrap_or_default()
 }
