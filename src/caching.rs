@@ -22,7 +22,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::HttpResponse;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 /// How long caches may reuse a public read without asking again, and whether it varies by `Accept`.
@@ -140,25 +139,41 @@ pub async fn caching_middleware(
     Ok(ServiceResponse::new(request, response))
 }
 
-/// A weak `ETag` for a body one part of which (`volatile`, a JSON pointer) changes with every
-/// request without changing what the body says: search's `meta.as_of`, the instant of the request.
-/// Two answers that differ only there are equivalent, which is what a weak validator claims
-/// (RFC 9110 §8.8.1); a strong one over the bytes would never match again.
-pub fn weak_etag(body: &impl Serialize, volatile: &str) -> (header::HeaderName, String) {
-    let mut value = serde_json::to_value(body).unwrap_or_default();
-    if let Some((parent, field)) = volatile.rsplit_once('/') {
-        if let Some(object) = value.pointer_mut(parent).and_then(|v| v.as_object_mut()) {
-            object.remove(field);
+/// A weak `ETag` for a serialized JSON body one member of which (`"<volatile_key>": "<string>"`,
+/// its first occurrence) changes with every request without changing what the body says:
+/// search's `meta.as_of`, the instant of the request. Two answers that differ only there are
+/// equivalent, which is what a weak validator claims (RFC 9110 §8.8.1); a strong one over the
+/// bytes would never match again. The member is found in the bytes themselves (inside a JSON
+/// string a quote is escaped, so `"as_of":"` can only be a member name): the body is serialised
+/// once, not once more to take the member out.
+pub fn weak_etag(json: &[u8], volatile_key: &str) -> (header::HeaderName, String) {
+    let needle = format!("\"{volatile_key}\":\"");
+    let mut hasher = Sha256::new();
+    match json
+        .windows(needle.len())
+        .position(|window| window == needle.as_bytes())
+    {
+        Some(start) => {
+            let value = start + needle.len();
+            let end = json[value..]
+                .iter()
+                .position(|&byte| byte == b'"')
+                .map_or(json.len(), |offset| value + offset + 1);
+            hasher.update(&json[..start]);
+            hasher.update(&json[end..]);
         }
+        None => hasher.update(json),
     }
-    let bytes = serde_json::to_vec(&value).unwrap_or_default();
-    (header::ETAG, format!("W/{}", entity_tag(None, &bytes)))
+    (header::ETAG, format!("W/\"{}\"", short_hash(&hasher.finalize())))
+}
+
+fn short_hash(digest: &[u8]) -> String {
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `"<hash>"`, or `"<version>-<hash>"` when the handler tagged the response with a version.
 fn entity_tag(version: Option<&str>, body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hash: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = short_hash(&Sha256::digest(body));
     match version {
         Some(version) if !version.is_empty() => format!("\"{version}-{hash}\""),
         _ => format!("\"{hash}\""),
@@ -194,6 +209,21 @@ fn matches_any(if_none_match: &str, tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_weak_tag_ignores_only_the_instant_of_the_request() {
+        let tag = |json: &str| weak_etag(json.as_bytes(), "as_of").1;
+        let at_nine = r#"{"meta":{"radius_km":25.0,"as_of":"2026-11-26T09:00:00Z"},"results":[1]}"#;
+        let at_ten = r#"{"meta":{"radius_km":25.0,"as_of":"2026-11-26T10:00:00Z"},"results":[1]}"#;
+        let other = r#"{"meta":{"radius_km":25.0,"as_of":"2026-11-26T10:00:00Z"},"results":[2]}"#;
+        assert!(tag(at_nine).starts_with("W/\""));
+        assert_eq!(tag(at_nine), tag(at_ten));
+        assert_ne!(tag(at_ten), tag(other));
+        // A name that merely contains the text is a string with escaped quotes: no match there.
+        let named = r#"{"name":"x\"as_of\":\"y","meta":{"as_of":"2026-11-26T09:00:00Z"}}"#;
+        let renamed = r#"{"name":"x\"as_of\":\"z","meta":{"as_of":"2026-11-26T09:00:00Z"}}"#;
+        assert_ne!(tag(named), tag(renamed));
+    }
 
     #[test]
     fn if_none_match_compares_weakly_over_lists_and_star() {

@@ -1,8 +1,11 @@
 //! Bulk import: `clinic-finder import FILE` loads clinics, locations, providers and credentials
 //! from NDJSON (one record a line, `"type"` says which) or CSV (one record type a file).
 //!
-//! - **Streaming:** records are read one at a time and written in batches; memory does not grow
-//!   with the file.
+//! - **Streaming:** records are parsed on a thread of their own, a bounded queue ahead of the
+//!   writer, and written in batches; memory does not grow with the file.
+//! - **Multi-row writes:** new rows wait (see `Pending`) and go in with one statement per few
+//!   hundred rows; a statement that fails is undone and its records replayed one by one, so a bad
+//!   record is still reported against its own line.
 //! - **Validated like the API:** every record goes through the same checks as the admin endpoints;
 //!   a bad record is reported with its line number and skipped (or, with `--atomic`, the whole
 //!   import is rolled back).

@@ -767,8 +767,9 @@ fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc
     }
 }
 
-/// The instant of the request, in every search body: the `ETag` leaves it out (it is weak).
-const AS_OF: &str = "/meta/as_of";
+/// The instant of the request (`meta.as_of`), in every search body: the `ETag` leaves it out (it
+/// is weak).
+const AS_OF: &str = "as_of";
 
 /// The JSON body, or the same results as an RFC 7946 FeatureCollection, with the cursor of the
 /// next page when there is one.
@@ -801,9 +802,11 @@ fn respond<T: Serialize>(
             results,
             next_cursor,
         };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
         return HttpResponse::Ok()
-            .insert_header(crate::caching::weak_etag(&body, AS_OF))
-            .json(body);
+            .content_type(header::ContentType::json())
+            .insert_header(crate::caching::weak_etag(&bytes, AS_OF))
+            .body(bytes);
     }
     #[derive(Serialize)]
     struct Feature<'a, T> {
@@ -845,10 +848,11 @@ fn respond<T: Serialize>(
         meta,
         next_cursor,
     };
+    let bytes = serde_json::to_vec(&collection).unwrap_or_default();
     HttpResponse::Ok()
         .content_type("application/geo+json")
-        .insert_header(crate::caching::weak_etag(&collection, AS_OF))
-        .body(serde_json::to_vec(&collection).unwrap_or_default())
+        .insert_header(crate::caching::weak_etag(&bytes, AS_OF))
+        .body(bytes)
 }
 
 /// Search clinic locations near a point.
