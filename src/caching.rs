@@ -164,7 +164,10 @@ pub fn weak_etag(json: &[u8], volatile_key: &str) -> (header::HeaderName, String
         }
         None => hasher.update(json),
     }
-    (header::ETAG, format!("W/\"{}\"", short_hash(&hasher.finalize())))
+    (
+        header::ETAG,
+        format!("W/\"{}\"", short_hash(&hasher.finalize())),
+    )
 }
 
 fn short_hash(digest: &[u8]) -> String {

@@ -4,6 +4,7 @@
 use std::io::Cursor;
 
 use clinic_finder::import::{import, Format, ImportOptions, RecordType};
+use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{npi, TestApp};
@@ -204,7 +205,46 @@ async fn vetting_state_needs_a_trusted_source_and_csv_works(app: TestApp) {
     assert_eq!(report.rejected[0].errors[0].pointer, "/latitude");
 }
 
+/// New rows go in with multi-row statements; when the database refuses one (here two new
+/// providers claim the same external id, which only the unique index catches), the statement is
+/// undone and its records replayed one by one: the first goes in, the second is reported against
+/// its own line, and nothing else in the batch is lost.
+async fn a_refused_multi_row_insert_is_replayed_record_by_record(app: TestApp) {
+    let database = app.database();
+    let mut connection = database.connection().unwrap();
+    let provider = |n: u32, family: &str| {
+        json!({"type": "provider", "npi": npi(n), "external_id": "P-SHARED", "given_name": "Dana",
+               "family_name": family, "degree": "MD", "primary_specialty_code": "2084N0400X"})
+    };
+    let records = vec![
+        json!({"type": "clinic", "external_id": "C1", "name": "Imported Neurology"}),
+        provider(810, "First"),
+        provider(811, "Second"),
+        json!({"type": "provider", "npi": npi(812), "given_name": "Eli", "family_name": "Third",
+               "degree": "DO", "primary_specialty_code": "2084N0400X"}),
+    ];
+    let mut options = options(Format::Ndjson, false, false);
+    options.batch_size = 100;
+    let report = import(&mut connection, ndjson(&records), &options).unwrap();
+    assert_eq!((report.read, report.created), (4, 3), "{report:?}");
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].line, 3);
+    assert_eq!(report.rejected[0].errors[0].code, "duplicate");
+    let listed = app
+        .admin_ok(Method::GET, "/v1/admin/providers?limit=100", None, None)
+        .await;
+    let mut families: Vec<&str> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["family_name"].as_str().unwrap())
+        .collect();
+    families.sort();
+    assert_eq!(families, ["First", "Third"]);
+}
+
 on_both_backends!(
+    a_refused_multi_row_insert_is_replayed_record_by_record,
     imports_are_validated_idempotent_and_reach_search,
     bad_records_are_reported_by_line_and_atomic_writes_nothing,
     vetting_state_needs_a_trusted_source_and_csv_works,
