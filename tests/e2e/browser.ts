@@ -166,6 +166,12 @@ async function docs(context: BrowserContext): Promise<void> {
   for (let index = 0; index < (await fields.count()); index += 1) {
     await fields.nth(index).fill("");
   }
+  // Booleans and enums are drop-downs preset to their examples (open_now=true would keep only
+  // clinics open at this moment): back to the empty first choice, "--".
+  const choices = operation.locator("tr[data-param-name] select");
+  for (let index = 0; index < (await choices.count()); index += 1) {
+    await choices.nth(index).selectOption({ index: 0 });
+  }
   await parameter("postal_code").locator("input").fill(postalCode);
   await parameter("treatment").locator("input").fill(treatment);
   // Search answers JSON or GeoJSON; the media type picker of the 200 response sets `Accept`.
