@@ -3,7 +3,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
 
 use crate::domain::Role;
 
@@ -137,9 +138,13 @@ pub struct Settings {
     pub log: String,
 
     /// Log format: `json` (one object a line) or `text`.
-    #[arg(long, env = "CLINIC_FINDER_LOG_FORMAT", default_value = "json", global = true,
-          value_parser = ["json", "text"])]
-    pub log_format: String,
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_LOG_FORMAT",
+        default_value = "json",
+        global = true
+    )]
+    pub log_format: LogFormat,
 
     /// Bootstrap admin API key (at least 32 characters). Registered at start-up under the name
     /// "bootstrap"; prefer `clinic-finder keys create --role admin` and revoke this one later.
@@ -152,9 +157,13 @@ pub struct Settings {
 
     /// Where search finds nearby locations: `memory` (an R*-tree built at start-up, either backend)
     /// or `postgis` (PostgreSQL's GiST index on `locations.geog`).
-    #[arg(long, env = "CLINIC_FINDER_SPATIAL_INDEX", default_value = "memory", global = true,
-          value_parser = ["memory", "postgis"])]
-    pub spatial_index: String,
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_SPATIAL_INDEX",
+        default_value = "memory",
+        global = true
+    )]
+    pub spatial_index: SpatialIndex,
 
     /// Milliseconds between polls of the change feed, through which writes made by other
     /// processes on the same database reach this one's search index (0: never poll).
@@ -206,8 +215,8 @@ pub struct Settings {
     /// Proxies whose `X-Forwarded-For` is believed: comma-separated IPs or CIDRs. Empty (the
     /// default): the client is the TCP peer and `X-Forwarded-For` is ignored.
     #[arg(long, env = "CLINIC_FINDER_TRUSTED_PROXIES", value_delimiter = ',', global = true,
-          value_parser = crate::ratelimit::IpNetwork::parse)]
-    pub trusted_proxies: Vec<crate::ratelimit::IpNetwork>,
+          value_parser = IpNetwork::parse)]
+    pub trusted_proxies: Vec<IpNetwork>,
 
     /// Longest accepted query string, bytes (longer: 414).
     #[arg(long, env = "CLINIC_FINDER_MAX_QUERY_BYTES", default_value_t = 2048, global = true,
@@ -247,6 +256,80 @@ impl Settings {
         let mut settings = Cli::parse_from(["clinic-finder"]).settings;
         settings.database_url = database_url.to_owned();
         settings
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One JSON object a line.
+    Json,
+    /// Human-readable text.
+    Text,
+}
+
+/// Where search finds the locations near a point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SpatialIndex {
+    /// The in-memory R*-trees, built at start-up (either backend).
+    Memory,
+    /// PostgreSQL's GiST index on `locations.geog` (PostgreSQL only).
+    Postgis,
+}
+
+/// An IP network (`10.0.0.0/8`, `::1/128`, or a bare address), for `--trusted-proxies`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNetwork {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl IpNetwork {
+    pub fn parse(text: &str) -> Result<IpNetwork, String> {
+        let text = text.trim();
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let address = IpAddr::from_str(address)
+            .map_err(|_| format!("`{text}` is not an IP address or CIDR"))?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("`{text}`: the prefix length must be 0–{max}"))?,
+        };
+        Ok(IpNetwork { address, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical_ip(ip);
+        match (self.address, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) count as the IPv4 address.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        ip => ip,
     }
 }
 

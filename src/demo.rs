@@ -21,6 +21,7 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 use serde::Serialize;
 
+use crate::api::error::{ApiError, ApiResult};
 use crate::db::models::{
     NewClinic, NewCredential, NewLocation, NewProvider, ProviderLocationRow, ProviderSpecialtyRow,
 };
@@ -33,7 +34,6 @@ use crate::domain::{
     CredentialKind, Degree, Npi, OpeningInterval, SourceType, VerificationStatus, VettingStatus,
     WeeklyHours,
 };
-use crate::error::{ApiError, ApiResult};
 
 /// What [`seed_demo`] inserted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -26,18 +26,17 @@ use serde::Deserialize;
 use validator::Validate;
 
 use crate::api::credentials::check_fields as check_credential_fields;
+use crate::api::error::{ApiError, ApiResult, FieldError};
 use crate::api::locations::check_place;
 use crate::api::providers::{check_provider_fields, languages_json, ProviderFields};
-use crate::api::validate::Checks;
 use crate::db::models::{NewAuditEntry, NewCredential};
 use crate::db::schema::{
     audit_log, clinics, credentials, locations, provider_locations, provider_specialties,
     provider_treatments, providers,
 };
 use crate::db::{self, write_transaction, DbConnection};
+use crate::domain::validation::Checks;
 use crate::domain::{CredentialKind, SourceType, VerificationStatus, VettingStatus, WeeklyHours};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::search::feed;
 use crate::search::Affected;
 
 #[derive(Debug, Clone, Deserialize, Validate)]
@@ -917,7 +916,7 @@ impl<'o> Batch<'o> {
     /// The rows still held, the change feed and one audit row for the batch.
     fn finish(mut self, connection: &mut DbConnection, report: &mut ImportReport) -> ApiResult<()> {
         self.flush(connection, report)?;
-        feed::record(connection, &self.affected)?;
+        db::change_log::record(connection, &self.affected)?;
         let Some(first_line) = self.first_line else {
             return Ok(());
         };

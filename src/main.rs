@@ -3,11 +3,14 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use clinic_finder::api::middleware::telemetry::init_logging;
 use clinic_finder::clock::Clock;
 use clinic_finder::config::{Cli, Command, KeysCommand, Settings};
 use clinic_finder::db::{self, Database};
 use clinic_finder::startup::Application;
-use clinic_finder::telemetry::init_logging;
+
+/// Errors at the binary's edge: printed, and the process exits 1.
+type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -58,33 +61,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn open(settings: &Settings) -> Result<Database, String> {
-    Database::connect(
+fn open(settings: &Settings) -> CliResult<Database> {
+    Ok(Database::connect(
         &settings.database_url,
         2,
         std::time::Duration::from_secs(settings.pool_timeout_secs),
-    )
+    )?)
 }
 
-fn seed_demo(settings: &Settings, providers: usize, seed: u64) -> Result<String, String> {
+fn seed_demo(settings: &Settings, providers: usize, seed: u64) -> CliResult<String> {
     let database = open(settings)?;
-    let mut connection = database.connection().map_err(|e| e.to_string())?;
-    let summary = clinic_finder::demo::seed_demo(&mut connection, providers, seed)
-        .map_err(|e| e.to_string())?;
+    let mut connection = database.connection()?;
+    let summary = clinic_finder::demo::seed_demo(&mut connection, providers, seed)?;
     Ok(format!(
         "demo data loaded: {} clinics, {} locations, {} providers, {} credentials",
         summary.clinics, summary.locations, summary.providers, summary.credentials
     ))
 }
 
-fn serve(settings: Settings, demo: bool) -> Result<(), String> {
-    init_logging(&settings.log, &settings.log_format);
+fn serve(settings: Settings, demo: bool) -> CliResult {
+    init_logging(&settings.log, settings.log_format);
     if demo {
         let database = open(&settings)?;
-        let mut connection = database.connection().map_err(|e| e.to_string())?;
-        if db::providers::count(&mut connection).map_err(|e| e.to_string())? == 0 {
-            let summary = clinic_finder::demo::seed_demo(&mut connection, 3000, 20261126)
-                .map_err(|e| e.to_string())?;
+        let mut connection = database.connection()?;
+        if db::providers::count(&mut connection)? == 0 {
+            let summary = clinic_finder::demo::seed_demo(&mut connection, 3000, 20261126)?;
             tracing::info!(
                 providers = summary.providers,
                 locations = summary.locations,
@@ -96,23 +97,16 @@ fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings, Clock::default())?;
         tracing::info!(%bind, docs = %format!("http://{bind}/docs/"), "clinic-finder listening");
-        application
-            .run_until_stopped()
-            .await
-            .map_err(|e| e.to_string())
+        application.run_until_stopped().await?;
+        Ok(())
     })
 }
 
-fn create_key(
-    settings: &Settings,
-    role: clinic_finder::domain::Role,
-    name: &str,
-) -> Result<(), String> {
+fn create_key(settings: &Settings, role: clinic_finder::domain::Role, name: &str) -> CliResult {
     let database = open(settings)?;
-    let mut connection = database.connection().map_err(|e| e.to_string())?;
+    let mut connection = database.connection()?;
     let secret = db::keys::generate_secret();
-    let key =
-        db::keys::insert(&mut connection, name, role, &secret, None).map_err(|e| e.to_string())?;
+    let key = db::keys::insert(&mut connection, name, role, &secret, None)?;
     eprintln!(
         "created {} key {} (id {}); it is shown once:",
         role, key.prefix, key.id
@@ -122,7 +116,7 @@ fn create_key(
 }
 
 /// Connects to the bind address (loopback when bound to all interfaces) and asks /readyz.
-fn healthcheck(settings: &Settings) -> Result<(), String> {
+fn healthcheck(settings: &Settings) -> CliResult {
     use std::io::{Read, Write};
     let mut address = settings.bind;
     if address.ip().is_unspecified() {
@@ -131,25 +125,21 @@ fn healthcheck(settings: &Settings) -> Result<(), String> {
     let timeout = std::time::Duration::from_secs(3);
     let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
         .map_err(|e| format!("{address}: {e}"))?;
-    stream
-        .set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(timeout))?;
     write!(
         stream,
         "GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .map_err(|e| e.to_string())?;
+    stream.read_to_string(&mut response)?;
     if response.starts_with("HTTP/1.1 200") {
         Ok(())
     } else {
         Err(format!(
             "not ready: {}",
             response.lines().next().unwrap_or("no answer")
-        ))
+        )
+        .into())
     }
 }
 
@@ -158,7 +148,7 @@ fn generate(
     locations: Option<usize>,
     seed: u64,
     output: Option<std::path::PathBuf>,
-) -> Result<(), String> {
+) -> CliResult {
     let summary = match output {
         Some(path) => {
             let file =
@@ -176,8 +166,7 @@ fn generate(
             locations,
             seed,
         ),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     eprintln!(
         "generated {} clinics, {} locations, {} providers, {} credentials",
         summary.clinics, summary.locations, summary.providers, summary.credentials
@@ -195,14 +184,14 @@ fn import(
     atomic: bool,
     batch_size: usize,
     trusted_source: Option<String>,
-) -> Result<(), String> {
+) -> CliResult {
     use clinic_finder::import::{Format, ImportOptions, RecordType};
     let format = match (format, record_type) {
         ("csv", Some(text)) => {
             Format::Csv(RecordType::parse(text).ok_or_else(|| format!("unknown --type {text}"))?)
         }
         ("csv", None) => {
-            return Err("--format csv needs --type clinic|location|provider|credential".to_owned())
+            return Err("--format csv needs --type clinic|location|provider|credential".into())
         }
         _ => Format::Ndjson,
     };
@@ -222,7 +211,7 @@ fn import(
         file_name: file.display().to_string(),
     };
     let database = open(settings)?;
-    let mut connection = database.connection().map_err(|e| e.to_string())?;
+    let mut connection = database.connection()?;
     let started = std::time::Instant::now();
     let report = clinic_finder::import::import(&mut connection, input, &options)
         .map_err(|e| format!("import failed: {e:?}"))?;

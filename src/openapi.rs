@@ -254,7 +254,7 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
     };
     let too_many = ResponseBuilder::new()
         .description("Rate limited: wait `Retry-After` seconds (see the RateLimit headers)")
-        .content(crate::error::PROBLEM_JSON, problem())
+        .content(crate::api::error::PROBLEM_JSON, problem())
         .header(
             "Retry-After",
             integer("Seconds until a request will be accepted"),
@@ -271,7 +271,7 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         .build();
     let too_long = ResponseBuilder::new()
         .description("The query string is longer than the service accepts")
-        .content(crate::error::PROBLEM_JSON, problem())
+        .content(crate::api::error::PROBLEM_JSON, problem())
         .build();
     // From each create to the operations on what it created: (create, target, pass the ETag).
     const LINKS: [(&str, &str, bool); 11] = [
@@ -288,7 +288,10 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         ("create_key", "revoke_key", false),
     ];
     for (path, item) in api.paths.paths.iter_mut() {
-        if let (Some(policy), Some(get)) = (crate::caching::policy(path), item.get.as_mut()) {
+        if let (Some(policy), Some(get)) = (
+            crate::api::middleware::caching::policy(path),
+            item.get.as_mut(),
+        ) {
             document_caching(get, policy);
         }
         let exempt = ["/livez", "/healthz", "/readyz", "/metrics"].contains(&path.as_str());
@@ -329,7 +332,7 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
                 let (RefOr::T(response), Ok(status)) = (response, status.parse::<u16>()) else {
                     continue;
                 };
-                if let Some(content) = response.content.get_mut(crate::error::PROBLEM_JSON) {
+                if let Some(content) = response.content.get_mut(crate::api::error::PROBLEM_JSON) {
                     if content.example.is_none() && content.examples.is_empty() {
                         content.example = problem_example(status, path, takes_body);
                     }
@@ -358,7 +361,7 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
 /// parameter, the `ETag`, `Cache-Control` (and `Vary`) headers of the 200, and the 304.
 fn document_caching(
     operation: &mut utoipa::openapi::path::Operation,
-    policy: crate::caching::Policy,
+    policy: crate::api::middleware::caching::Policy,
 ) {
     use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
@@ -424,7 +427,7 @@ alone (`\"3\"`). `If-Match` on an update accepts either.",
 /// The problem details an error status carries, as the service renders them (from [`ApiError`]
 /// itself, so the examples cannot drift from the real bodies); `None` for a status no error has.
 fn problem_example(status: u16, path: &str, takes_body: bool) -> Option<serde_json::Value> {
-    use crate::error::{ApiError, FieldError};
+    use crate::api::error::{ApiError, FieldError};
     // The resource a 404 names: the last collection in the path before an id.
     let resource = ["keys", "credentials", "locations", "providers", "clinics"]
         .into_iter()

@@ -10,55 +10,35 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::error::ApiError;
 use crate::api::extract::{path_error, query_error};
-use crate::api::taxonomy::Taxonomy;
+use crate::api::middleware::telemetry::request_middleware;
 use crate::clock::Clock;
-use crate::config::Settings;
-use crate::db::DbConnection;
-use crate::db::{self, Database};
-use crate::error::{ApiError, ApiResult};
-use crate::search::feed::{self, FeedReader};
-use crate::search::Affected;
-use crate::search::SearchIndex;
-use crate::telemetry::request_middleware;
+use crate::config::{Settings, SpatialIndex};
+use crate::db::{self, Database, DbError, OpenError};
+use crate::directory::taxonomy::Taxonomy;
+use crate::search::feed::FeedReader;
+use crate::search::{SearchError, SearchIndex};
+use crate::state::AppState;
 
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Database,
-    pub index: SearchIndex,
-    pub clock: Clock,
-    pub taxonomy: Taxonomy,
-    pub settings: Settings,
-    pub limiter: crate::ratelimit::RateLimiter,
-    pub metrics: crate::metrics::Metrics,
-}
-
-impl AppState {
-    /// Runs a write transaction, records what it touched (`affected`, from its result) in the
-    /// change feed within the same transaction, then refreshes this process's search index.
-    pub async fn write<T, W, A>(&self, work: W, affected: A) -> ApiResult<T>
-    where
-        T: Send + 'static,
-        W: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
-        A: FnOnce(&T) -> Affected + Send + 'static,
-    {
-        let (value, touched) = self
-            .db
-            .write(move |connection| {
-                let value = work(connection)?;
-                let touched = affected(&value);
-                feed::record(connection, &touched)?;
-                Ok((value, touched))
-            })
-            .await?;
-        if !touched.is_empty() {
-            if let Err(error) = self.index.refresh(&self.db, touched).await {
-                // The write is committed and stands; the change feed retries on its next poll.
-                tracing::error!(%error, "refreshing the search index after a write failed");
-            }
-        }
-        Ok(value)
-    }
+/// Why the service could not start; the binary prints it and exits.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("--spatial-index postgis needs a PostgreSQL database URL")]
+    PostgisNeedsPostgres,
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("database: {0}")]
+    Database(#[from] DbError),
+    #[error("bootstrap key: {0}")]
+    BootstrapKey(String),
+    #[error("search index: {0}")]
+    SearchIndex(#[from] SearchError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        address: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// Polls the change feed until the app is gone, so writes made through other processes reach
@@ -69,14 +49,15 @@ fn spawn_feed_poller(state: std::sync::Weak<AppState>, mut reader: FeedReader, i
         loop {
             std::thread::sleep(interval);
             let Some(state) = state.upgrade() else { return };
-            let polled = state.db.connection().and_then(|mut connection| {
+            let polled = (|| -> Result<usize, SearchError> {
+                let mut connection = state.db.connection()?;
                 let reloaded = reader.poll(&mut connection, &state.index)?;
                 if last_prune.elapsed() > Duration::from_secs(3600) {
-                    feed::prune(&mut connection)?;
+                    db::change_log::prune(&mut connection)?;
                     last_prune = std::time::Instant::now();
                 }
                 Ok(reloaded)
-            });
+            })();
             match polled {
                 Ok(0) => {}
                 Ok(reloaded) => tracing::debug!(reloaded, "change feed applied"),
@@ -94,41 +75,40 @@ pub struct Application {
 
 impl Application {
     /// Opens the database (migrating it), builds the search index, binds the listener.
-    pub fn build(settings: Settings, clock: Clock) -> Result<Application, String> {
-        if settings.spatial_index == "postgis"
+    pub fn build(settings: Settings, clock: Clock) -> Result<Application, StartupError> {
+        if settings.spatial_index == SpatialIndex::Postgis
             && db::Backend::of(&settings.database_url) != db::Backend::Postgres
         {
-            return Err("--spatial-index postgis needs a PostgreSQL database URL".to_owned());
+            return Err(StartupError::PostgisNeedsPostgres);
         }
         let database = Database::connect(
             &settings.database_url,
             settings.pool_size,
             Duration::from_secs(settings.pool_timeout_secs),
         )?;
-        let mut connection = database.connection().map_err(|e| e.to_string())?;
+        let mut connection = database.connection()?;
         if let Some(key) = &settings.admin_key {
             db::keys::register_bootstrap(&mut connection, key.expose())
-                .map_err(|e| format!("bootstrap key: {e}"))?;
+                .map_err(|e| StartupError::BootstrapKey(e.to_string()))?;
         }
         // Read the feed position before the index: a change committed while the index loads is
         // then replayed (reloading is idempotent) rather than missed.
-        let feed_position =
-            feed::latest_id(&mut connection).map_err(|e| format!("change feed: {e}"))?;
+        let feed_position = db::change_log::latest_id(&mut connection)?;
         let started = std::time::Instant::now();
-        let index = SearchIndex::load(&mut connection, &database)
-            .map_err(|e| format!("search index: {e}"))?;
+        let index = SearchIndex::load(&mut connection, &database)?;
         let locations = index.read().locations.len();
         tracing::info!(
             locations,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "search index built"
         );
-        let taxonomy = Taxonomy::load(&mut connection).map_err(|e| format!("taxonomy: {e}"))?;
+        let taxonomy = Taxonomy::load(&mut connection)?;
         drop(connection);
 
-        let listener = TcpListener::bind(settings.bind)
-            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let address = settings.bind;
+        let listen_error = |source| StartupError::Listen { address, source };
+        let listener = TcpListener::bind(address).map_err(listen_error)?;
+        let port = listener.local_addr().map_err(listen_error)?.port();
         let workers = settings.workers;
         let poll_interval = Duration::from_millis(settings.change_feed_ms);
         let state = web::Data::new(AppState {
@@ -152,7 +132,7 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        let server = server.listen(listener).map_err(|e| e.to_string())?.run();
+        let server = server.listen(listener).map_err(listen_error)?.run();
         Ok(Application {
             server,
             port,
@@ -211,15 +191,19 @@ pub fn build_app(
         let api = api.clone();
         async move { unmatched(&api, &request) }
     }))
-    .wrap(from_fn(crate::caching::caching_middleware))
-    .wrap(from_fn(crate::ratelimit::limits_middleware))
-    .wrap(from_fn(crate::security::security_middleware))
+    .wrap(from_fn(crate::api::middleware::caching::caching_middleware))
+    .wrap(from_fn(
+        crate::api::middleware::ratelimit::limits_middleware,
+    ))
+    .wrap(from_fn(
+        crate::api::middleware::security::security_middleware,
+    ))
     .wrap(from_fn(request_middleware))
     // Outside the request middleware: it turns the problem+json that makes into OperationOutcomes.
     .wrap(from_fn(
         crate::api::fhir::outcome::operation_outcome_middleware,
     ))
-    .wrap(from_fn(crate::metrics::metrics_middleware))
+    .wrap(from_fn(crate::api::middleware::metrics::metrics_middleware))
 }
 
 /// 405 with `Allow` when the path exists under another method, else 404.

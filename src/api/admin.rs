@@ -12,16 +12,16 @@ use super::credentials::CredentialView;
 use super::extract::{etag, IfMatch, JsonBody};
 use super::providers::{admin_view, ProviderAdminView};
 use super::responses::{AdminReadErrors, WriteErrors};
-use super::validate::Checks;
 use super::{parse_limit, Page};
-use crate::auth::Actor;
+use crate::api::auth::Actor;
+use crate::api::error::{ApiError, ApiResult, FieldError};
 use crate::db::models::{ApiKeyRow, AuditRow, CredentialRow};
 use crate::db::schema::{credentials, providers};
 use crate::db::{self, audit::AuditFilter};
+use crate::domain::validation::Checks;
 use crate::domain::{CredentialKind, Role, VerificationStatus, VettingStatus};
-use crate::error::{ApiError, ApiResult, FieldError};
 use crate::search::{cursor, Affected};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const REVIEWERS: &[Role] = &[Role::Admin, Role::Reviewer];
 
@@ -75,8 +75,7 @@ pub async fn get_provider_admin(
     let id = id.into_inner();
     let provider = admin_view(
         state
-            .db
-            .run(move |c| db::providers::get_record(c, id))
+            .read(move |c| Ok(db::providers::get_record(c, id)?))
             .await?,
     );
     Ok(HttpResponse::Ok()
@@ -129,15 +128,14 @@ async fn provider_page(
     limit: i64,
 ) -> ApiResult<Page<ProviderAdminView>> {
     state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let rows = db::providers::list(c, status.map(VettingStatus::as_str), after, limit + 1)?;
             let page = super::page_of(kind, rows, limit, |row| row.id, |row| row);
             let items = page
                 .items
                 .into_iter()
                 .map(|row| db::providers::record(c, row).map(admin_view))
-                .collect::<ApiResult<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, crate::db::DbError>>()?;
             Ok(Page {
                 items,
                 next_cursor: page.next_cursor,
@@ -245,8 +243,7 @@ pub async fn queue_pending(
     actor.require(REVIEWERS)?;
     let page = params.parse("queue_pending")?;
     let page = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let rows = providers::table
                 .filter(providers::vetting_status.eq_any([
                     VettingStatus::Pending.as_str(),
@@ -262,7 +259,7 @@ pub async fn queue_pending(
                 .items
                 .into_iter()
                 .map(|row| db::providers::record(c, row).map(admin_view))
-                .collect::<ApiResult<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, crate::db::DbError>>()?;
             Ok(Page {
                 items,
                 next_cursor: page.next_cursor,
@@ -365,8 +362,7 @@ pub async fn queue_expiring(
     }
     let today = state.clock.now().date_naive();
     let page = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             credential_queue(
                 c,
                 Some(today),
@@ -395,8 +391,7 @@ pub async fn queue_expired(
     let page = params.parse("queue_expired")?;
     let today = state.clock.now().date_naive();
     let page = state
-        .db
-        .run(move |c| credential_queue(c, None, today, page.after_id, page.limit))
+        .read(move |c| credential_queue(c, None, today, page.after_id, page.limit))
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -411,7 +406,7 @@ pub async fn queue_expired(
 pub struct AuditEntry {
     pub id: i64,
     /// UTC.
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub occurred_at: NaiveDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actor_key_id: Option<i64>,
@@ -545,8 +540,7 @@ pub async fn list_audit(
         return Err(ApiError::Validation(errors));
     }
     let rows = state
-        .db
-        .run(move |c| db::audit::list(c, &filter, before_id, limit + 1))
+        .read(move |c| Ok(db::audit::list(c, &filter, before_id, limit + 1)?))
         .await?;
     Ok(HttpResponse::Ok().json(super::page_of(
         "audit",
@@ -566,16 +560,16 @@ pub struct ApiKeyView {
     pub role: Role,
     /// The first characters of the key, to recognise it.
     pub prefix: String,
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub created_at: NaiveDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::api::utc::serialize_option")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
     pub last_used_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::api::utc::serialize_option")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
     pub expires_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::api::utc::serialize_option")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
     pub revoked_at: Option<NaiveDateTime>,
 }
 
@@ -644,27 +638,29 @@ pub async fn create_key(
     let secret = db::keys::generate_secret();
     let key_secret = secret.clone();
     let key = state
-        .db
-        .write(move |c| {
-            let view = ApiKeyView::from(db::keys::insert(
-                c,
-                &input.name,
-                role,
-                &key_secret,
-                expires_at,
-            )?);
-            db::audit::record(
-                c,
-                &actor,
-                "api_key.create",
-                "api_key",
-                view.id,
-                None::<&ApiKeyView>,
-                Some(&view),
-                None,
-            )?;
-            Ok(view)
-        })
+        .write(
+            move |c| {
+                let view = ApiKeyView::from(db::keys::insert(
+                    c,
+                    &input.name,
+                    role,
+                    &key_secret,
+                    expires_at,
+                )?);
+                db::audit::record(
+                    c,
+                    &actor,
+                    "api_key.create",
+                    "api_key",
+                    view.id,
+                    None::<&ApiKeyView>,
+                    Some(&view),
+                    None,
+                )?;
+                Ok(view)
+            },
+            |_| crate::search::Affected::default(),
+        )
         .await?;
     Ok(HttpResponse::Created().json(CreatedApiKey { key, secret }))
 }
@@ -684,8 +680,7 @@ pub async fn list_keys(
     actor.require(&[Role::Admin])?;
     let page = params.parse("keys")?;
     let rows = state
-        .db
-        .run(move |c| db::keys::list(c, page.after_id, page.limit + 1))
+        .read(move |c| Ok(db::keys::list(c, page.after_id, page.limit + 1)?))
         .await?;
     Ok(HttpResponse::Ok().json(super::page_of(
         "keys",
@@ -711,28 +706,30 @@ pub async fn revoke_key(
     let id = id.into_inner();
     let now = state.clock.now().naive_utc();
     let key = state
-        .db
-        .write(move |c| {
-            let before =
-                db::keys::find(c, id)?.ok_or_else(|| ApiError::not_found("api key", id))?;
-            match db::keys::revoke(c, id, now)? {
-                Some(after) => {
-                    let (before, after) = (ApiKeyView::from(before), ApiKeyView::from(after));
-                    db::audit::record(
-                        c,
-                        &actor,
-                        "api_key.revoke",
-                        "api_key",
-                        id,
-                        Some(&before),
-                        Some(&after),
-                        None,
-                    )?;
-                    Ok(after)
+        .write(
+            move |c| {
+                let before =
+                    db::keys::find(c, id)?.ok_or_else(|| ApiError::not_found("api key", id))?;
+                match db::keys::revoke(c, id, now)? {
+                    Some(after) => {
+                        let (before, after) = (ApiKeyView::from(before), ApiKeyView::from(after));
+                        db::audit::record(
+                            c,
+                            &actor,
+                            "api_key.revoke",
+                            "api_key",
+                            id,
+                            Some(&before),
+                            Some(&after),
+                            None,
+                        )?;
+                        Ok(after)
+                    }
+                    None => Ok(ApiKeyView::from(before)),
                 }
-                None => Ok(ApiKeyView::from(before)),
-            }
-        })
+            },
+            |_| crate::search::Affected::default(),
+        )
         .await?;
     Ok(HttpResponse::Ok().json(key))
 }

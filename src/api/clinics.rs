@@ -8,14 +8,14 @@ use validator::Validate;
 
 use super::extract::{etag, IfMatch, JsonBody};
 use super::responses::{ListErrors, ReadErrors, WriteErrors};
-use super::validate::Checks;
 use super::{page_of, ListParams, Page};
-use crate::auth::Actor;
+use crate::api::auth::Actor;
+use crate::api::error::{ApiError, ApiResult};
 use crate::db::{self, clinics::ClinicChanges, models::ClinicRow, models::NewClinic};
+use crate::domain::validation::Checks;
 use crate::domain::Role;
-use crate::error::ApiResult;
 use crate::search::Affected;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A clinic: the practice that runs one or more locations.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -37,10 +37,10 @@ pub struct ClinicView {
     /// The clinic's locations.
     pub location_ids: Vec<i64>,
     /// UTC.
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub created_at: NaiveDateTime,
     /// UTC.
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub updated_at: NaiveDateTime,
     /// Increases with every change; send it back in `If-Match` to update.
     pub version: i64,
@@ -71,7 +71,11 @@ pub struct NewClinicInput {
     #[validate(length(min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
-    #[validate(url, custom(function = "super::validate::http_url"), length(max = 500))]
+    #[validate(
+        url,
+        custom(function = "crate::domain::validation::http_url"),
+        length(max = 500)
+    )]
     #[schema(
         max_length = 500,
         format = "uri",
@@ -98,7 +102,11 @@ pub struct ClinicPatch {
     #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "super::nullable")]
-    #[validate(url, custom(function = "super::validate::http_url"), length(max = 500))]
+    #[validate(
+        url,
+        custom(function = "crate::domain::validation::http_url"),
+        length(max = 500)
+    )]
     #[schema(
         max_length = 500,
         format = "uri",
@@ -136,8 +144,7 @@ pub async fn list_clinics(
 ) -> ApiResult<HttpResponse> {
     let page = params.parse("clinics")?;
     let rows = state
-        .db
-        .run(move |c| db::clinics::list(c, page.after_id, page.limit + 1))
+        .read(move |c| Ok(db::clinics::list(c, page.after_id, page.limit + 1)?))
         .await?;
     let page = page_of(
         "clinics",
@@ -148,11 +155,11 @@ pub async fn list_clinics(
     );
     let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
     let location_ids = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             ids.into_iter()
                 .map(|id| db::clinics::location_ids(c, id))
-                .collect::<ApiResult<Vec<_>>>()
+                .collect::<Result<Vec<_>, crate::db::DbError>>()
+                .map_err(ApiError::from)
         })
         .await?;
     let items = page
@@ -180,8 +187,7 @@ pub async fn list_clinics(
 pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let clinic = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let row = db::clinics::get(c, id)?;
             view(c, row)
         })
@@ -316,7 +322,7 @@ pub async fn delete_clinic(
             move |c| {
                 let row = db::clinics::get(c, id)?;
                 if if_match.0.is_some_and(|expected| expected != row.version) {
-                    return Err(crate::error::ApiError::PreconditionFailed {
+                    return Err(crate::api::error::ApiError::PreconditionFailed {
                         current_version: row.version,
                     });
                 }

@@ -11,15 +11,15 @@ use validator::Validate;
 
 use super::extract::{etag, IfMatch, JsonBody};
 use super::responses::WriteErrors;
-use super::validate::Checks;
-use crate::auth::Actor;
+use crate::api::auth::Actor;
+use crate::api::error::{ApiError, ApiResult};
 use crate::db::models::{CredentialRow, NewCredential};
 use crate::db::schema::credentials;
 use crate::db::{self, DbConnection};
+use crate::domain::validation::Checks;
 use crate::domain::{CredentialKind, Role, SourceType, VerificationStatus};
-use crate::error::{ApiError, ApiResult};
 use crate::search::Affected;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A credential as admins and reviewers see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -47,7 +47,7 @@ pub struct CredentialView {
     pub expires_on: Option<NaiveDate>,
     pub verification_status: VerificationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::api::utc::serialize_option")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verified_by_key_id: Option<i64>,
@@ -58,9 +58,9 @@ pub struct CredentialView {
     /// When the credential must be checked again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_due_on: Option<NaiveDate>,
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }
@@ -248,63 +248,65 @@ pub async fn create_credential(
     actor.require(&[Role::Admin])?;
     let (provider_id, input) = (id.into_inner(), body.into_inner()?);
     let credential = state
-        .db
-        .write(move |c| {
-            db::providers::get(c, provider_id)?;
-            let mut checks = Checks::of(&input);
-            let kind = checks.enum_value(
-                "/kind",
-                &input.kind,
-                CredentialKind::parse,
-                CredentialKind::expected(),
-            );
-            if let Some(kind) = kind {
-                check_fields(
-                    &mut checks,
+        .write(
+            move |c| {
+                db::providers::get(c, provider_id)?;
+                let mut checks = Checks::of(&input);
+                let kind = checks.enum_value(
+                    "/kind",
+                    &input.kind,
+                    CredentialKind::parse,
+                    CredentialKind::expected(),
+                );
+                if let Some(kind) = kind {
+                    check_fields(
+                        &mut checks,
+                        c,
+                        kind,
+                        input.jurisdiction.as_deref(),
+                        input.specialty_code.as_deref(),
+                        input.issued_on,
+                        input.expires_on,
+                    )?;
+                }
+                checks.finish()?;
+                let now = db::now();
+                let row = diesel::insert_into(credentials::table)
+                    .values(NewCredential {
+                        provider_id,
+                        kind: input.kind,
+                        issuer: input.issuer,
+                        identifier: input.identifier,
+                        jurisdiction: input.jurisdiction,
+                        specialty_code: input.specialty_code,
+                        issued_on: input.issued_on,
+                        expires_on: input.expires_on,
+                        verification_status: VerificationStatus::Unverified.as_str().to_owned(),
+                        verified_at: None,
+                        verified_by_key_id: None,
+                        verification_source_type: None,
+                        verification_reference: None,
+                        next_due_on: None,
+                        created_at: now,
+                        updated_at: now,
+                    })
+                    .returning(credentials::all_columns)
+                    .get_result::<CredentialRow>(c)?;
+                let view = CredentialView::from(row);
+                db::audit::record(
                     c,
-                    kind,
-                    input.jurisdiction.as_deref(),
-                    input.specialty_code.as_deref(),
-                    input.issued_on,
-                    input.expires_on,
+                    &actor,
+                    "credential.create",
+                    "credential",
+                    view.id,
+                    None::<&CredentialView>,
+                    Some(&view),
+                    None,
                 )?;
-            }
-            checks.finish()?;
-            let now = db::now();
-            let row = diesel::insert_into(credentials::table)
-                .values(NewCredential {
-                    provider_id,
-                    kind: input.kind,
-                    issuer: input.issuer,
-                    identifier: input.identifier,
-                    jurisdiction: input.jurisdiction,
-                    specialty_code: input.specialty_code,
-                    issued_on: input.issued_on,
-                    expires_on: input.expires_on,
-                    verification_status: VerificationStatus::Unverified.as_str().to_owned(),
-                    verified_at: None,
-                    verified_by_key_id: None,
-                    verification_source_type: None,
-                    verification_reference: None,
-                    next_due_on: None,
-                    created_at: now,
-                    updated_at: now,
-                })
-                .returning(credentials::all_columns)
-                .get_result::<CredentialRow>(c)?;
-            let view = CredentialView::from(row);
-            db::audit::record(
-                c,
-                &actor,
-                "credential.create",
-                "credential",
-                view.id,
-                None::<&CredentialView>,
-                Some(&view),
-                None,
-            )?;
-            Ok(view)
-        })
+                Ok(view)
+            },
+            |_| crate::search::Affected::default(),
+        )
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(credential.version))

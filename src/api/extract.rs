@@ -11,7 +11,7 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError, ParamLocation};
+use crate::api::error::{ApiError, FieldError, ParamLocation};
 
 /// A JSON request body of type `T`. Extraction never fails by itself: the handler takes the
 /// result after it has checked the caller's key, so an unauthenticated request gets 401, not a
@@ -144,7 +144,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let json = is_json(request);
         let limit = request
-            .app_data::<web::Data<crate::startup::AppState>>()
+            .app_data::<web::Data<crate::state::AppState>>()
             .map(|state| state.settings.max_body_bytes)
             .unwrap_or(64 * 1024);
         let declared = request

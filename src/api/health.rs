@@ -5,8 +5,8 @@ use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult, ProblemDetails};
-use crate::startup::AppState;
+use crate::api::error::{ApiError, ApiResult, ProblemDetails};
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -43,8 +43,7 @@ pub async fn livez() -> HttpResponse {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
     state
-        .db
-        .run(|connection| {
+        .read(|connection| {
             connection.batch_execute("SELECT 1").map_err(|_| {
                 ApiError::ServiceUnavailable("the database does not answer".to_owned())
             })

@@ -8,14 +8,14 @@ use validator::Validate;
 
 use super::extract::{etag, IfMatch, JsonBody};
 use super::responses::{ListErrors, ReadErrors, WriteErrors};
-use super::validate::Checks;
 use super::{page_of, parse_limit, Page};
-use crate::auth::Actor;
+use crate::api::auth::Actor;
+use crate::api::error::{ApiError, ApiResult, FieldError};
 use crate::db::{self, locations::LocationChanges, models::LocationRow, models::NewLocation};
+use crate::domain::validation::Checks;
 use crate::domain::{Coordinates, Role, WeeklyHours};
-use crate::error::{ApiError, ApiResult, FieldError};
 use crate::search::{cursor, Affected};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A postal address.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -54,9 +54,9 @@ pub struct LocationView {
     pub external_id: Option<String>,
     /// Providers practising here (public reads list verified providers only).
     pub provider_ids: Vec<i64>,
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }
@@ -289,8 +289,7 @@ pub async fn list_locations(
         return Err(ApiError::Validation(errors));
     }
     let page = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let rows = db::locations::list(c, clinic_id, after_id, limit + 1)?;
             let page = page_of("locations", rows, limit, |row| row.id, |row| row);
             let items = page
@@ -320,8 +319,7 @@ pub async fn get_location(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let location = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let row = db::locations::get(c, id)?;
             public_view(c, row)
         })

@@ -2,25 +2,26 @@
 //! bindings, so every route is in the OpenAPI document and nothing in the document lacks a route.
 
 pub mod admin;
+pub mod auth;
 pub mod clinics;
 pub mod credentials;
+pub mod error;
 pub mod examples;
 pub mod extract;
 pub mod fhir;
 pub mod health;
 pub mod locations;
+pub mod middleware;
 pub mod providers;
 pub mod responses;
 pub mod search;
 pub mod taxonomy;
-pub mod utc;
-pub mod validate;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use crate::error::{ApiError, FieldError};
+use crate::api::error::{ApiError, FieldError};
 use crate::search::cursor;
 
 pub fn routes(config: &mut ServiceConfig) {
@@ -28,7 +29,7 @@ pub fn routes(config: &mut ServiceConfig) {
         .service(health::healthz)
         .service(health::readyz)
         .service(health::livez)
-        .service(crate::metrics::get_metrics)
+        .service(crate::api::middleware::metrics::get_metrics)
         .service(
             scope::scope("/v1")
                 .service(search::search_locations)

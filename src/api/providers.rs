@@ -10,18 +10,18 @@ use validator::Validate;
 use super::credentials::CredentialView;
 use super::extract::{etag, IfMatch, JsonBody};
 use super::responses::{ListErrors, ReadErrors, WriteErrors};
-use super::validate::Checks;
 use super::{page_of, ListParams, Page};
-use crate::auth::Actor;
+use crate::api::auth::Actor;
+use crate::api::error::{ApiError, ApiResult, FieldError};
 use crate::db::models::{NewProvider, ProviderTreatmentRow};
 use crate::db::providers::{ProviderChanges, ProviderRecord};
 use crate::db::{self, DbConnection};
+use crate::domain::validation::Checks;
 use crate::domain::{
     is_language_code, CredentialKind, Degree, Role, SourceType, VerificationStatus, VettingStatus,
 };
-use crate::error::{ApiError, ApiResult, FieldError};
 use crate::search::Affected;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A treatment a provider offers.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -59,7 +59,7 @@ pub struct PublicCredential {
     pub expires_on: Option<NaiveDate>,
     /// When a reviewer checked it against the primary source (UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::api::utc::serialize_option")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
     /// The kind of primary source checked.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,9 +121,9 @@ pub struct ProviderAdminView {
     pub treatments: Vec<OfferedTreatment>,
     pub location_ids: Vec<i64>,
     pub credentials: Vec<CredentialView>,
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub created_at: NaiveDateTime,
-    #[serde(serialize_with = "crate::api::utc::serialize")]
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
 }
@@ -376,8 +376,7 @@ pub async fn list_providers(
     let page = params.parse("providers")?;
     let today = state.clock.now().date_naive();
     let page = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let rows = db::providers::list(
                 c,
                 Some(VettingStatus::Verified.as_str()),
@@ -413,8 +412,7 @@ pub async fn get_provider(
     let id = id.into_inner();
     let today = state.clock.now().date_naive();
     let record = state
-        .db
-        .run(move |c| db::providers::get_record(c, id))
+        .read(move |c| Ok(db::providers::get_record(c, id)?))
         .await?;
     let profile =
         public_profile(record, today).ok_or_else(|| ApiError::not_found("provider", id))?;
@@ -436,58 +434,60 @@ pub async fn create_provider(
     actor.require(&[Role::Admin])?;
     let input = body.into_inner()?;
     let provider = state
-        .db
-        .write(move |c| {
-            let mut checks = Checks::of(&input);
-            let languages = input
-                .languages
-                .clone()
-                .unwrap_or_else(|| vec!["en".to_owned()]);
-            check_provider_fields(
-                &mut checks,
-                c,
-                ProviderFields {
-                    npi: Some(&input.npi),
-                    degree: Some(&input.degree),
-                    primary_specialty_code: Some(&input.primary_specialty_code),
-                    other_specialty_codes: Some(&input.other_specialty_codes),
-                    languages: Some(&languages),
-                },
-            )?;
-            checks.finish()?;
-            let now = db::now();
-            let row = db::providers::insert(
-                c,
-                &NewProvider {
-                    npi: input.npi,
-                    given_name: input.given_name,
-                    family_name: input.family_name,
-                    degree: input.degree,
-                    primary_specialty_code: input.primary_specialty_code,
-                    practice_start_year: input.practice_start_year,
-                    languages: languages_json(&languages),
-                    accepting_new_patients: input.accepting_new_patients.unwrap_or(true),
-                    bio: input.bio,
-                    vetting_status: VettingStatus::Pending.as_str().to_owned(),
-                    external_id: input.external_id,
-                    created_at: now,
-                    updated_at: now,
-                },
-                &input.other_specialty_codes,
-            )?;
-            let view = admin_view(db::providers::record(c, row)?);
-            db::audit::record(
-                c,
-                &actor,
-                "provider.create",
-                "provider",
-                view.id,
-                None::<&ProviderAdminView>,
-                Some(&view),
-                None,
-            )?;
-            Ok(view)
-        })
+        .write(
+            move |c| {
+                let mut checks = Checks::of(&input);
+                let languages = input
+                    .languages
+                    .clone()
+                    .unwrap_or_else(|| vec!["en".to_owned()]);
+                check_provider_fields(
+                    &mut checks,
+                    c,
+                    ProviderFields {
+                        npi: Some(&input.npi),
+                        degree: Some(&input.degree),
+                        primary_specialty_code: Some(&input.primary_specialty_code),
+                        other_specialty_codes: Some(&input.other_specialty_codes),
+                        languages: Some(&languages),
+                    },
+                )?;
+                checks.finish()?;
+                let now = db::now();
+                let row = db::providers::insert(
+                    c,
+                    &NewProvider {
+                        npi: input.npi,
+                        given_name: input.given_name,
+                        family_name: input.family_name,
+                        degree: input.degree,
+                        primary_specialty_code: input.primary_specialty_code,
+                        practice_start_year: input.practice_start_year,
+                        languages: languages_json(&languages),
+                        accepting_new_patients: input.accepting_new_patients.unwrap_or(true),
+                        bio: input.bio,
+                        vetting_status: VettingStatus::Pending.as_str().to_owned(),
+                        external_id: input.external_id,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                    &input.other_specialty_codes,
+                )?;
+                let view = admin_view(db::providers::record(c, row)?);
+                db::audit::record(
+                    c,
+                    &actor,
+                    "provider.create",
+                    "provider",
+                    view.id,
+                    None::<&ProviderAdminView>,
+                    Some(&view),
+                    None,
+                )?;
+                Ok(view)
+            },
+            |_| crate::search::Affected::default(),
+        )
         .await?;
     Ok(HttpResponse::Created()
         .insert_header(etag(provider.version))
@@ -683,7 +683,8 @@ pub async fn unlink_location(
                     Some(&link),
                     None::<&()>,
                     None,
-                )
+                )?;
+                Ok(())
             },
             move |_| Affected::location(location_id),
         )
@@ -725,7 +726,7 @@ pub async fn set_treatment(
                 db::providers::get(c, provider_id)?;
                 if !db::providers::treatment_exists(c, &code)? {
                     return Err(ApiError::validation(FieldError::new(
-                        crate::error::ParamLocation::Path,
+                        crate::api::error::ParamLocation::Path,
                         "/code",
                         "unknown_value",
                         format!("`{code}` is not a treatment in GET /v1/treatments"),
@@ -790,7 +791,8 @@ pub async fn remove_treatment(
                     Some(&before),
                     None::<&()>,
                     None,
-                )
+                )?;
+                Ok(())
             },
             move |_| Affected::provider(provider_id),
         )

@@ -3,7 +3,7 @@
 
 use utoipa::IntoResponses;
 
-use crate::error::ProblemDetails;
+use crate::api::error::ProblemDetails;
 
 #[allow(dead_code)]
 #[derive(IntoResponses)]

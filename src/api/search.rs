@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::locations::Address;
+use crate::api::error::{ApiError, ApiResult, FieldError, ProblemDetails};
 use crate::domain::{is_language_code, Coordinates, CredentialKind, Degree, OpenStatus};
-use crate::error::{ApiError, ApiResult, FieldError, ProblemDetails};
 use crate::search::cursor::{self, CursorError};
 use crate::search::engine::ProviderMatcher;
 use crate::search::geodesy::METRES_PER_MILE;
@@ -17,7 +17,7 @@ use crate::search::index::{DirectoryIndex, LocationEntry, ProviderEntry};
 use crate::search::postgis::PostgisCandidates;
 use crate::search::ranking::{self, RankingExplanation, RankingWeights};
 use crate::search::{self as engine, zip_codes, Filters, SearchMode, SearchRequest, Sort};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const MAX_RADIUS_KM: f64 = 300.0;
 pub const MAX_LIMIT: usize = 50;
@@ -137,7 +137,7 @@ pub struct CertificationSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_on: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::api::utc::serialize_option")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
 }
 
@@ -147,7 +147,7 @@ pub struct LicenceSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::api::utc::serialize_option")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
     pub verified_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_on: Option<NaiveDate>,
@@ -629,13 +629,12 @@ pub(crate) async fn run_search(
     state: &web::Data<AppState>,
     request: &SearchRequest,
 ) -> ApiResult<engine::SearchOutcome> {
-    if state.settings.spatial_index != "postgis" {
+    if state.settings.spatial_index != crate::config::SpatialIndex::Postgis {
         return Ok(engine::search(&state.index.read(), request));
     }
     let (index, request) = (state.index.clone(), request.clone());
     state
-        .db
-        .run(move |connection| {
+        .read(move |connection| {
             let mut candidates =
                 PostgisCandidates::new(connection, request.centre, request.radius_m);
             // One stream: PostGIS does not know the credential tiers, so every candidate may
@@ -646,7 +645,7 @@ pub(crate) async fn run_search(
             };
             let outcome = engine::search_with(&index.read(), &request, vec![stream]);
             match candidates.error.take() {
-                Some(error) => Err(error),
+                Some(error) => Err(error.into()),
                 None => Ok(outcome),
             }
         })
@@ -805,7 +804,7 @@ fn respond<T: Serialize>(
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         return HttpResponse::Ok()
             .content_type(header::ContentType::json())
-            .insert_header(crate::caching::weak_etag(&bytes, AS_OF))
+            .insert_header(crate::api::middleware::caching::weak_etag(&bytes, AS_OF))
             .body(bytes);
     }
     #[derive(Serialize)]
@@ -851,7 +850,7 @@ fn respond<T: Serialize>(
     let bytes = serde_json::to_vec(&collection).unwrap_or_default();
     HttpResponse::Ok()
         .content_type("application/geo+json")
-        .insert_header(crate::caching::weak_etag(&bytes, AS_OF))
+        .insert_header(crate::api::middleware::caching::weak_etag(&bytes, AS_OF))
         .body(bytes)
 }
 

@@ -6,33 +6,41 @@ use serde::Serialize;
 use super::models::{AuditRow, NewAuditEntry};
 use super::schema::audit_log;
 use super::DbConnection;
-use crate::auth::Actor;
-use crate::error::ApiResult;
+use super::DbResult;
+
+/// Who made a write, as the audit row records it.
+#[derive(Debug, Clone)]
+pub struct AuditActor {
+    pub key_id: Option<i64>,
+    pub role: String,
+    pub request_id: Option<String>,
+}
 
 /// Appends one audit row. `before`/`after` are the resource's admin view (None when absent).
 #[allow(clippy::too_many_arguments)]
 pub fn record<B: Serialize, A: Serialize>(
     connection: &mut DbConnection,
-    actor: &Actor,
+    actor: impl Into<AuditActor>,
     action: &str,
     target_type: &str,
     target_id: impl ToString,
     before: Option<&B>,
     after: Option<&A>,
     reason: Option<&str>,
-) -> ApiResult<()> {
+) -> DbResult<()> {
+    let actor = actor.into();
     diesel::insert_into(audit_log::table)
         .values(NewAuditEntry {
             occurred_at: super::now(),
-            actor_key_id: Some(actor.key_id),
-            actor_role: actor.role.as_str().to_owned(),
+            actor_key_id: actor.key_id,
+            actor_role: actor.role,
             action: action.to_owned(),
             target_type: target_type.to_owned(),
             target_id: target_id.to_string(),
             before_json: to_json(before),
             after_json: to_json(after),
             reason: reason.map(str::to_owned),
-            request_id: actor.request_id.clone(),
+            request_id: actor.request_id,
         })
         .execute(connection)?;
     Ok(())
@@ -54,7 +62,7 @@ pub fn list(
     filter: &AuditFilter,
     before_id: Option<i64>,
     limit: i64,
-) -> ApiResult<Vec<AuditRow>> {
+) -> DbResult<Vec<AuditRow>> {
     let mut query = audit_log::table.select(AuditRow::as_select()).into_boxed();
     if let Some(target_type) = &filter.target_type {
         query = query.filter(audit_log::target_type.eq(target_type.clone()));

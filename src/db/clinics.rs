@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use super::models::{ClinicRow, NewClinic};
 use super::schema::{clinics, locations};
 use super::DbConnection;
-use crate::error::{ApiError, ApiResult};
+use super::{DbError, DbResult};
 
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = clinics)]
@@ -17,7 +17,7 @@ pub struct ClinicChanges {
     pub external_id: Option<Option<String>>,
 }
 
-pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ClinicRow>> {
+pub fn find(connection: &mut DbConnection, id: i64) -> DbResult<Option<ClinicRow>> {
     Ok(clinics::table
         .find(id)
         .select(ClinicRow::as_select())
@@ -25,11 +25,11 @@ pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ClinicRo
         .optional()?)
 }
 
-pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<ClinicRow> {
-    find(connection, id)?.ok_or_else(|| ApiError::not_found("clinic", id))
+pub fn get(connection: &mut DbConnection, id: i64) -> DbResult<ClinicRow> {
+    find(connection, id)?.ok_or_else(|| DbError::not_found("clinic", id))
 }
 
-pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> ApiResult<Vec<ClinicRow>> {
+pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> DbResult<Vec<ClinicRow>> {
     Ok(clinics::table
         .filter(clinics::id.gt(after_id))
         .order(clinics::id)
@@ -38,7 +38,7 @@ pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> ApiResu
         .load(connection)?)
 }
 
-pub fn insert(connection: &mut DbConnection, clinic: &NewClinic) -> ApiResult<ClinicRow> {
+pub fn insert(connection: &mut DbConnection, clinic: &NewClinic) -> DbResult<ClinicRow> {
     Ok(diesel::insert_into(clinics::table)
         .values(clinic)
         .returning(clinics::all_columns)
@@ -51,10 +51,10 @@ pub fn update(
     id: i64,
     expected_version: i64,
     changes: &ClinicChanges,
-) -> ApiResult<ClinicRow> {
+) -> DbResult<ClinicRow> {
     let current = get(connection, id)?;
     if current.version != expected_version {
-        return Err(ApiError::PreconditionFailed {
+        return Err(DbError::Stale {
             current_version: current.version,
         });
     }
@@ -72,17 +72,17 @@ pub fn update(
     .get_result::<ClinicRow>(connection)
     .optional()?
     // A concurrent writer moved the version between our read and our update.
-    .ok_or_else(|| ApiError::PreconditionFailed {
+    .ok_or_else(|| DbError::Stale {
         current_version: current.version + 1,
     })
 }
 
-pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
+pub fn delete(connection: &mut DbConnection, id: i64) -> DbResult<()> {
     diesel::delete(clinics::table.find(id)).execute(connection)?;
     Ok(())
 }
 
-pub fn location_ids(connection: &mut DbConnection, clinic_id: i64) -> ApiResult<Vec<i64>> {
+pub fn location_ids(connection: &mut DbConnection, clinic_id: i64) -> DbResult<Vec<i64>> {
     Ok(locations::table
         .filter(locations::clinic_id.eq(clinic_id))
         .select(locations::id)

@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 use super::models::{ApiKeyRow, NewApiKey};
 use super::schema::api_keys;
 use super::DbConnection;
+use super::DbResult;
 use crate::domain::Role;
-use crate::error::ApiResult;
 
 pub const KEY_PREFIX_LEN: usize = 11;
 
@@ -39,7 +39,7 @@ pub fn insert(
     role: Role,
     secret: &str,
     expires_at: Option<NaiveDateTime>,
-) -> ApiResult<ApiKeyRow> {
+) -> DbResult<ApiKeyRow> {
     let row = diesel::insert_into(api_keys::table)
         .values(NewApiKey {
             name: name.to_owned(),
@@ -54,7 +54,7 @@ pub fn insert(
     Ok(row)
 }
 
-pub fn find_by_secret(connection: &mut DbConnection, secret: &str) -> ApiResult<Option<ApiKeyRow>> {
+pub fn find_by_secret(connection: &mut DbConnection, secret: &str) -> DbResult<Option<ApiKeyRow>> {
     Ok(api_keys::table
         .filter(api_keys::key_hash.eq(hash_key(secret)))
         .select(ApiKeyRow::as_select())
@@ -62,7 +62,7 @@ pub fn find_by_secret(connection: &mut DbConnection, secret: &str) -> ApiResult<
         .optional()?)
 }
 
-pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ApiKeyRow>> {
+pub fn find(connection: &mut DbConnection, id: i64) -> DbResult<Option<ApiKeyRow>> {
     Ok(api_keys::table
         .find(id)
         .select(ApiKeyRow::as_select())
@@ -70,7 +70,7 @@ pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ApiKeyRo
         .optional()?)
 }
 
-pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> ApiResult<Vec<ApiKeyRow>> {
+pub fn list(connection: &mut DbConnection, after_id: i64, limit: i64) -> DbResult<Vec<ApiKeyRow>> {
     Ok(api_keys::table
         .filter(api_keys::id.gt(after_id))
         .order(api_keys::id)
@@ -83,7 +83,7 @@ pub fn revoke(
     connection: &mut DbConnection,
     id: i64,
     at: NaiveDateTime,
-) -> ApiResult<Option<ApiKeyRow>> {
+) -> DbResult<Option<ApiKeyRow>> {
     Ok(diesel::update(
         api_keys::table
             .find(id)
@@ -96,7 +96,7 @@ pub fn revoke(
 }
 
 /// Records use at most once a minute per key, so reads do not turn into writes.
-pub fn touch(connection: &mut DbConnection, id: i64, at: NaiveDateTime) -> ApiResult<()> {
+pub fn touch(connection: &mut DbConnection, id: i64, at: NaiveDateTime) -> DbResult<()> {
     let stale = at - chrono::Duration::seconds(60);
     diesel::update(
         api_keys::table.find(id).filter(
@@ -112,7 +112,7 @@ pub fn touch(connection: &mut DbConnection, id: i64, at: NaiveDateTime) -> ApiRe
 
 /// Registers the bootstrap admin key from the configuration; an earlier, different bootstrap key
 /// is revoked so that changing the setting retires the old secret.
-pub fn register_bootstrap(connection: &mut DbConnection, secret: &str) -> ApiResult<()> {
+pub fn register_bootstrap(connection: &mut DbConnection, secret: &str) -> DbResult<()> {
     let now = super::now();
     super::write_transaction(connection, |connection| {
         if find_by_secret(connection, secret)?.is_none() {

@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use super::models::{LocationRow, NewLocation};
 use super::schema::{locations, provider_locations, providers};
 use super::DbConnection;
+use super::{DbError, DbResult};
 use crate::domain::VettingStatus;
-use crate::error::{ApiError, ApiResult};
 
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = locations)]
@@ -26,7 +26,7 @@ pub struct LocationChanges {
     pub external_id: Option<Option<String>>,
 }
 
-pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<LocationRow>> {
+pub fn find(connection: &mut DbConnection, id: i64) -> DbResult<Option<LocationRow>> {
     Ok(locations::table
         .find(id)
         .select(LocationRow::as_select())
@@ -34,8 +34,8 @@ pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Location
         .optional()?)
 }
 
-pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<LocationRow> {
-    find(connection, id)?.ok_or_else(|| ApiError::not_found("location", id))
+pub fn get(connection: &mut DbConnection, id: i64) -> DbResult<LocationRow> {
+    find(connection, id)?.ok_or_else(|| DbError::not_found("location", id))
 }
 
 pub fn list(
@@ -43,7 +43,7 @@ pub fn list(
     clinic_id: Option<i64>,
     after_id: i64,
     limit: i64,
-) -> ApiResult<Vec<LocationRow>> {
+) -> DbResult<Vec<LocationRow>> {
     let mut query = locations::table
         .filter(locations::id.gt(after_id))
         .into_boxed();
@@ -57,7 +57,7 @@ pub fn list(
         .load(connection)?)
 }
 
-pub fn insert(connection: &mut DbConnection, location: &NewLocation) -> ApiResult<LocationRow> {
+pub fn insert(connection: &mut DbConnection, location: &NewLocation) -> DbResult<LocationRow> {
     Ok(diesel::insert_into(locations::table)
         .values(location)
         .returning(locations::all_columns)
@@ -69,10 +69,10 @@ pub fn update(
     id: i64,
     expected_version: i64,
     changes: &LocationChanges,
-) -> ApiResult<LocationRow> {
+) -> DbResult<LocationRow> {
     let current = get(connection, id)?;
     if current.version != expected_version {
-        return Err(ApiError::PreconditionFailed {
+        return Err(DbError::Stale {
             current_version: current.version,
         });
     }
@@ -90,12 +90,12 @@ pub fn update(
     .get_result::<LocationRow>(connection)
     .optional()?
     // A concurrent writer moved the version between our read and our update.
-    .ok_or_else(|| ApiError::PreconditionFailed {
+    .ok_or_else(|| DbError::Stale {
         current_version: current.version + 1,
     })
 }
 
-pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
+pub fn delete(connection: &mut DbConnection, id: i64) -> DbResult<()> {
     diesel::delete(locations::table.find(id)).execute(connection)?;
     Ok(())
 }
@@ -105,7 +105,7 @@ pub fn provider_ids(
     connection: &mut DbConnection,
     location_id: i64,
     public_only: bool,
-) -> ApiResult<Vec<i64>> {
+) -> DbResult<Vec<i64>> {
     let mut query = provider_locations::table
         .inner_join(providers::table)
         .filter(provider_locations::location_id.eq(location_id))

@@ -4,6 +4,7 @@
 //! migrations, the immediate transaction) are here and nowhere else.
 
 pub mod audit;
+pub mod change_log;
 pub mod clinics;
 pub mod keys;
 pub mod locations;
@@ -22,7 +23,47 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::{ApiError, ApiResult};
+/// What the database layer can fail with. The layers above map it: the directory keeps it as
+/// the cause of its own errors, the API turns it into problem details (409, 503, a logged 500).
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("{entity} {id} does not exist")]
+    NotFound { entity: &'static str, id: String },
+    /// A version-guarded write found the row at another version.
+    #[error("the row has changed: it is at version {current_version}")]
+    Stale { current_version: i64 },
+}
+
+impl DbError {
+    pub fn not_found(entity: &'static str, id: impl ToString) -> DbError {
+        DbError::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// Start-up failures of the database: the binary prints them and exits.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create {path}: {source}")]
+    CreateDirectory {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database: {0}")]
+    Open(diesel::r2d2::Error),
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+    #[error("cannot open the connection pool: {0}")]
+    Pool(diesel::r2d2::PoolError),
+}
 
 /// Runs the same diesel code on the concrete connection of either backend, for the statements
 /// diesel's multi-backend connection cannot express (batch inserts of many rows).
@@ -151,7 +192,7 @@ impl Database {
         database_url: &str,
         pool_size: u32,
         pool_timeout: Duration,
-    ) -> anyhow_like::Result<Database> {
+    ) -> Result<Database, OpenError> {
         let backend = Backend::of(database_url);
         if backend == Backend::Sqlite {
             let path = sqlite_path(database_url);
@@ -159,8 +200,10 @@ impl Database {
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent).map_err(|source| OpenError::CreateDirectory {
+                    path: parent.display().to_string(),
+                    source,
+                })?;
             }
         }
         let manager = ConnectionManager {
@@ -170,12 +213,10 @@ impl Database {
         let settings = SessionSettings {
             statement_timeout_ms: pool_timeout.as_millis() as u64,
         };
-        let mut connection = manager
-            .connect()
-            .map_err(|e| format!("cannot open the database: {e}"))?;
+        let mut connection = manager.connect().map_err(OpenError::Open)?;
         settings
             .on_acquire(&mut connection)
-            .map_err(|e| format!("cannot configure the database: {e}"))?;
+            .map_err(OpenError::Open)?;
         let migrated = match &mut connection {
             DbConnection::Sqlite(inner) => {
                 inner.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ())
@@ -184,7 +225,7 @@ impl Database {
                 .run_pending_migrations(POSTGRES_MIGRATIONS)
                 .map(|_| ()),
         };
-        migrated.map_err(|e| format!("migrations failed: {e}"))?;
+        migrated.map_err(|e| OpenError::Migrations(e.to_string()))?;
         drop(connection);
 
         let pool = Pool::builder()
@@ -192,7 +233,7 @@ impl Database {
             .connection_timeout(pool_timeout)
             .connection_customizer(Box::new(settings))
             .build(manager)
-            .map_err(|e| format!("cannot open the connection pool: {e}"))?;
+            .map_err(OpenError::Pool)?;
         Ok(Database { pool, backend })
     }
 
@@ -200,31 +241,9 @@ impl Database {
         self.backend
     }
 
-    /// Runs `work` on a pooled connection on the blocking thread pool.
-    pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
-    where
-        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || {
-            let mut connection = pool.get()?;
-            work(&mut connection)
-        })
-        .await?
-    }
-
-    /// Runs `work` in a write transaction.
-    pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
-    where
-        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.run(move |connection| write_transaction(connection, work))
-            .await
-    }
-
-    pub fn connection(&self) -> ApiResult<PooledDb> {
+    /// A pooled connection, waiting up to the pool's timeout. Blocking: async code takes it on
+    /// the blocking thread pool (`AppState::read`, `AppState::write`).
+    pub fn connection(&self) -> DbResult<PooledDb> {
         Ok(self.pool.get()?)
     }
 
@@ -242,10 +261,10 @@ impl Database {
 /// A write transaction. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken up front, so a
 /// read-then-write never fails half-way on a lock upgrade ("database is locked"). On PostgreSQL
 /// it is an ordinary transaction; updates guard on the row's version instead.
-pub fn write_transaction<T>(
+pub fn write_transaction<T, E: From<diesel::result::Error>>(
     connection: &mut DbConnection,
-    work: impl FnOnce(&mut DbConnection) -> ApiResult<T>,
-) -> ApiResult<T> {
+    work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
     match connection {
         DbConnection::Postgres(_) => connection.transaction(work),
         DbConnection::Sqlite(inner) => {
@@ -262,7 +281,7 @@ pub fn write_transaction<T>(
                     Ok(()) => Ok(value),
                     Err(error) => {
                         let _ = AnsiTransactionManager::rollback_transaction(inner);
-                        Err(ApiError::from(error))
+                        Err(E::from(error))
                     }
                 },
                 Ok(Err(error)) => {
@@ -276,11 +295,6 @@ pub fn write_transaction<T>(
             }
         }
     }
-}
-
-/// Start-up errors are plain messages: they are printed and the process exits.
-pub mod anyhow_like {
-    pub type Result<T> = std::result::Result<T, String>;
 }
 
 /// The current time, truncated to microseconds (what the database stores).

@@ -11,7 +11,7 @@ use super::schema::{
     specialties, treatments,
 };
 use super::DbConnection;
-use crate::error::{ApiError, ApiResult};
+use super::{DbError, DbResult};
 
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = providers)]
@@ -38,7 +38,7 @@ pub struct ProviderRecord {
     pub credentials: Vec<CredentialRow>,
 }
 
-pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ProviderRow>> {
+pub fn find(connection: &mut DbConnection, id: i64) -> DbResult<Option<ProviderRow>> {
     Ok(providers::table
         .find(id)
         .select(ProviderRow::as_select())
@@ -46,11 +46,11 @@ pub fn find(connection: &mut DbConnection, id: i64) -> ApiResult<Option<Provider
         .optional()?)
 }
 
-pub fn get(connection: &mut DbConnection, id: i64) -> ApiResult<ProviderRow> {
-    find(connection, id)?.ok_or_else(|| ApiError::not_found("provider", id))
+pub fn get(connection: &mut DbConnection, id: i64) -> DbResult<ProviderRow> {
+    find(connection, id)?.ok_or_else(|| DbError::not_found("provider", id))
 }
 
-pub fn record(connection: &mut DbConnection, row: ProviderRow) -> ApiResult<ProviderRecord> {
+pub fn record(connection: &mut DbConnection, row: ProviderRow) -> DbResult<ProviderRecord> {
     let id = row.id;
     Ok(ProviderRecord {
         other_specialty_codes: provider_specialties::table
@@ -77,7 +77,7 @@ pub fn record(connection: &mut DbConnection, row: ProviderRow) -> ApiResult<Prov
     })
 }
 
-pub fn get_record(connection: &mut DbConnection, id: i64) -> ApiResult<ProviderRecord> {
+pub fn get_record(connection: &mut DbConnection, id: i64) -> DbResult<ProviderRecord> {
     let row = get(connection, id)?;
     record(connection, row)
 }
@@ -88,7 +88,7 @@ pub fn list(
     status: Option<&str>,
     after_id: i64,
     limit: i64,
-) -> ApiResult<Vec<ProviderRow>> {
+) -> DbResult<Vec<ProviderRow>> {
     let mut query = providers::table
         .filter(providers::id.gt(after_id))
         .into_boxed();
@@ -106,7 +106,7 @@ pub fn insert(
     connection: &mut DbConnection,
     provider: &NewProvider,
     other_specialties: &[String],
-) -> ApiResult<ProviderRow> {
+) -> DbResult<ProviderRow> {
     let row = diesel::insert_into(providers::table)
         .values(provider)
         .returning(providers::all_columns)
@@ -119,7 +119,7 @@ pub fn replace_specialties(
     connection: &mut DbConnection,
     provider_id: i64,
     codes: &[String],
-) -> ApiResult<()> {
+) -> DbResult<()> {
     diesel::delete(
         provider_specialties::table.filter(provider_specialties::provider_id.eq(provider_id)),
     )
@@ -146,10 +146,10 @@ pub fn update(
     id: i64,
     expected_version: i64,
     changes: &ProviderChanges,
-) -> ApiResult<ProviderRow> {
+) -> DbResult<ProviderRow> {
     let current = get(connection, id)?;
     if current.version != expected_version {
-        return Err(ApiError::PreconditionFailed {
+        return Err(DbError::Stale {
             current_version: current.version,
         });
     }
@@ -167,7 +167,7 @@ pub fn update(
     .get_result::<ProviderRow>(connection)
     .optional()?
     // A concurrent writer moved the version between our read and our update.
-    .ok_or_else(|| ApiError::PreconditionFailed {
+    .ok_or_else(|| DbError::Stale {
         current_version: current.version + 1,
     })
 }
@@ -177,7 +177,7 @@ pub fn set_vetting_status(
     id: i64,
     version: i64,
     status: &str,
-) -> ApiResult<ProviderRow> {
+) -> DbResult<ProviderRow> {
     Ok(diesel::update(
         providers::table
             .find(id)
@@ -192,7 +192,7 @@ pub fn set_vetting_status(
     .get_result(connection)?)
 }
 
-pub fn delete(connection: &mut DbConnection, id: i64) -> ApiResult<()> {
+pub fn delete(connection: &mut DbConnection, id: i64) -> DbResult<()> {
     diesel::delete(providers::table.find(id)).execute(connection)?;
     Ok(())
 }
@@ -202,7 +202,7 @@ pub fn link_location(
     connection: &mut DbConnection,
     provider_id: i64,
     location_id: i64,
-) -> ApiResult<bool> {
+) -> DbResult<bool> {
     let existing = provider_locations::table
         .filter(provider_locations::provider_id.eq(provider_id))
         .filter(provider_locations::location_id.eq(location_id))
@@ -225,7 +225,7 @@ pub fn unlink_location(
     connection: &mut DbConnection,
     provider_id: i64,
     location_id: i64,
-) -> ApiResult<bool> {
+) -> DbResult<bool> {
     let deleted = diesel::delete(
         provider_locations::table
             .filter(provider_locations::provider_id.eq(provider_id))
@@ -239,7 +239,7 @@ pub fn find_treatment(
     connection: &mut DbConnection,
     provider_id: i64,
     code: &str,
-) -> ApiResult<Option<ProviderTreatmentRow>> {
+) -> DbResult<Option<ProviderTreatmentRow>> {
     Ok(provider_treatments::table
         .filter(provider_treatments::provider_id.eq(provider_id))
         .filter(provider_treatments::treatment_code.eq(code))
@@ -253,7 +253,7 @@ pub fn upsert_treatment(
     provider_id: i64,
     code: &str,
     annual_volume: Option<i32>,
-) -> ApiResult<ProviderTreatmentRow> {
+) -> DbResult<ProviderTreatmentRow> {
     diesel::delete(
         provider_treatments::table
             .filter(provider_treatments::provider_id.eq(provider_id))
@@ -276,7 +276,7 @@ pub fn remove_treatment(
     connection: &mut DbConnection,
     provider_id: i64,
     code: &str,
-) -> ApiResult<bool> {
+) -> DbResult<bool> {
     let deleted = diesel::delete(
         provider_treatments::table
             .filter(provider_treatments::provider_id.eq(provider_id))
@@ -286,7 +286,7 @@ pub fn remove_treatment(
     Ok(deleted == 1)
 }
 
-pub fn specialty_exists(connection: &mut DbConnection, code: &str) -> ApiResult<bool> {
+pub fn specialty_exists(connection: &mut DbConnection, code: &str) -> DbResult<bool> {
     Ok(specialties::table
         .find(code)
         .count()
@@ -294,7 +294,7 @@ pub fn specialty_exists(connection: &mut DbConnection, code: &str) -> ApiResult<
         == 1)
 }
 
-pub fn treatment_exists(connection: &mut DbConnection, code: &str) -> ApiResult<bool> {
+pub fn treatment_exists(connection: &mut DbConnection, code: &str) -> DbResult<bool> {
     Ok(treatments::table
         .find(code)
         .count()
@@ -302,6 +302,6 @@ pub fn treatment_exists(connection: &mut DbConnection, code: &str) -> ApiResult<
         == 1)
 }
 
-pub fn count(connection: &mut DbConnection) -> ApiResult<i64> {
+pub fn count(connection: &mut DbConnection) -> DbResult<i64> {
     Ok(providers::table.count().get_result(connection)?)
 }

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use super::models::{SpecialtyRow, TreatmentRow};
 use super::schema::{specialties, treatment_specialties, treatments};
 use super::DbConnection;
-use crate::error::ApiResult;
+use super::DbResult;
 
-pub fn treatments(connection: &mut DbConnection) -> ApiResult<Vec<(TreatmentRow, Vec<String>)>> {
+pub fn treatments(connection: &mut DbConnection) -> DbResult<Vec<(TreatmentRow, Vec<String>)>> {
     let rows = treatments::table
         .order(treatments::code)
         .select(TreatmentRow::as_select())
@@ -33,14 +33,14 @@ pub fn treatments(connection: &mut DbConnection) -> ApiResult<Vec<(TreatmentRow,
         .collect())
 }
 
-pub fn specialties(connection: &mut DbConnection) -> ApiResult<Vec<SpecialtyRow>> {
+pub fn specialties(connection: &mut DbConnection) -> DbResult<Vec<SpecialtyRow>> {
     Ok(specialties::table
         .order(specialties::code)
         .select(SpecialtyRow::as_select())
         .load(connection)?)
 }
 
-pub fn specialty_names(connection: &mut DbConnection) -> ApiResult<HashMap<String, String>> {
+pub fn specialty_names(connection: &mut DbConnection) -> DbResult<HashMap<String, String>> {
     Ok(specialties(connection)?
         .into_iter()
         .map(|row| (row.code, row.name))

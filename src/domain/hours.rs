@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::FieldError;
+use super::FieldError;
 
 /// One opening interval on a day, local time, `HH:MM` 24-hour; `closes` may be `24:00`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

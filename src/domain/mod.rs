@@ -6,6 +6,8 @@ mod enums;
 pub mod hours;
 mod npi;
 mod us_state;
+pub mod utc;
+pub mod validation;
 
 pub use coordinates::{Coordinates, CoordinatesError};
 pub use enums::{
@@ -14,6 +16,7 @@ pub use enums::{
 pub use hours::{CompiledHours, OpenStatus, OpeningInterval, WeeklyHours};
 pub use npi::{Npi, NpiError};
 pub use us_state::{is_us_state, US_STATE_CODES};
+pub use validation::{Checks, FieldError, Invalid, ParamLocation};
 
 /// A NUCC health care provider taxonomy code: 10 characters, 9 alphanumerics and a trailing X.
 pub fn is_taxonomy_code(code: &str) -> bool {

@@ -4,12 +4,12 @@
 //!
 //! These routes are registered on the app directly, not through utoipa: they serve a page, not
 //! API data, so they stay out of the OpenAPI document, like Swagger UI under `/docs/`. Their
-//! Content-Security-Policy is set in [`crate::security`].
+//! Content-Security-Policy is set in [`crate::api::middleware::security`].
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
-/// The page's path; [`crate::security`] gives it a CSP that lets it load its own script and style.
+/// The page's path; [`crate::api::middleware::security`] gives it a CSP that lets it load its own script and style.
 pub const PAGE_PATH: &str = "/";
 pub const SCRIPT_PATH: &str = "/finder/finder.js";
 pub const STYLE_PATH: &str = "/finder/finder.css";

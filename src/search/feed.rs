@@ -15,59 +15,13 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 
 use super::index::{Affected, SearchIndex};
+use super::SearchResult;
 use crate::db::schema::change_log;
-use crate::db::{self, DbConnection};
-use crate::error::ApiResult;
+use crate::db::DbConnection;
 
 /// How long a gap in the ids may stay open before the reader gives up waiting for it.
 pub const GAP_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long change rows are kept.
-pub const RETENTION: chrono::Duration = chrono::Duration::days(1);
 const PAGE: i64 = 1000;
-
-/// Appends one row per touched entity; called inside the write's transaction.
-pub fn record(connection: &mut DbConnection, affected: &Affected) -> ApiResult<()> {
-    let now = db::now();
-    let entries: Vec<_> = affected
-        .clinics
-        .iter()
-        .map(|id| ("clinic", *id))
-        .chain(affected.locations.iter().map(|id| ("location", *id)))
-        .chain(affected.providers.iter().map(|id| ("provider", *id)))
-        .map(|(entity, entity_id)| {
-            (
-                change_log::entity.eq(entity),
-                change_log::entity_id.eq(entity_id),
-                change_log::changed_at.eq(now),
-            )
-        })
-        .collect();
-    // Multi-row statements: a bulk import touches thousands of entities per batch.
-    for rows in entries.chunks(500) {
-        crate::with_backend!(connection, |connection| diesel::insert_into(
-            change_log::table
-        )
-        .values(rows)
-        .execute(connection))?;
-    }
-    Ok(())
-}
-
-/// The newest change id: a process reads it *before* building its index, then replays from it.
-pub fn latest_id(connection: &mut DbConnection) -> ApiResult<i64> {
-    Ok(change_log::table
-        .select(diesel::dsl::max(change_log::id))
-        .first::<Option<i64>>(connection)?
-        .unwrap_or(0))
-}
-
-pub fn prune(connection: &mut DbConnection) -> ApiResult<usize> {
-    let cutoff = db::now() - RETENTION;
-    Ok(
-        diesel::delete(change_log::table.filter(change_log::changed_at.lt(cutoff)))
-            .execute(connection)?,
-    )
-}
 
 /// One process's position in the feed.
 #[derive(Debug)]
@@ -90,7 +44,11 @@ impl FeedReader {
     }
 
     /// Applies the changes not yet seen; returns how many entities were reloaded.
-    pub fn poll(&mut self, connection: &mut DbConnection, index: &SearchIndex) -> ApiResult<usize> {
+    pub fn poll(
+        &mut self,
+        connection: &mut DbConnection,
+        index: &SearchIndex,
+    ) -> SearchResult<usize> {
         let mut affected = Affected::default();
         let mut after = self.floor;
         let mut new_ids = Vec::new();

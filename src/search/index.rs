@@ -15,6 +15,8 @@ use rstar::RTree;
 
 use super::geodesy::unit_vector;
 use super::ranking::{credential_score, CredentialInputs};
+use super::{SearchError, SearchResult};
+pub use crate::db::change_log::Affected;
 use crate::db::schema::{
     clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
     providers, treatment_specialties,
@@ -24,7 +26,6 @@ use crate::domain::{
     CompiledHours, CredentialKind, Degree, SourceType, VerificationStatus, VettingStatus,
     WeeklyHours,
 };
-use crate::error::{ApiError, ApiResult};
 
 pub type IndexedPoint = GeomWithData<[f64; 3], i64>;
 
@@ -83,15 +84,15 @@ impl Interner {
 
     /// The compiled weekly hours of this JSON text (clinics and their branches mostly share a
     /// handful of schedules, and compiled hours are seven small vectors).
-    fn hours(&mut self, json: &str) -> ApiResult<Arc<CompiledHours>> {
+    fn hours(&mut self, json: &str) -> SearchResult<Arc<CompiledHours>> {
         if let Some(hours) = self.hours.get(json) {
             return Ok(hours.clone());
         }
-        let weekly_hours: WeeklyHours = serde_json::from_str(json).map_err(ApiError::internal)?;
+        let weekly_hours: WeeklyHours = serde_json::from_str(json).map_err(SearchError::corrupt)?;
         let hours = Arc::new(
             weekly_hours
                 .compile("/opening_hours")
-                .map_err(|_| ApiError::internal("stored opening hours are invalid"))?,
+                .map_err(|_| SearchError::corrupt("stored opening hours are invalid"))?,
         );
         self.hours.insert(json.to_owned(), hours.clone());
         Ok(hours)
@@ -260,39 +261,6 @@ impl Default for DirectoryIndex {
     }
 }
 
-/// What a write touched; the index reloads exactly these from the database.
-#[derive(Debug, Default, Clone)]
-pub struct Affected {
-    pub clinics: Vec<i64>,
-    pub locations: Vec<i64>,
-    pub providers: Vec<i64>,
-}
-
-impl Affected {
-    pub fn is_empty(&self) -> bool {
-        self.clinics.is_empty() && self.locations.is_empty() && self.providers.is_empty()
-    }
-
-    pub fn clinic(id: i64) -> Affected {
-        Affected {
-            clinics: vec![id],
-            ..Default::default()
-        }
-    }
-    pub fn location(id: i64) -> Affected {
-        Affected {
-            locations: vec![id],
-            ..Default::default()
-        }
-    }
-    pub fn provider(id: i64) -> Affected {
-        Affected {
-            providers: vec![id],
-            ..Default::default()
-        }
-    }
-}
-
 /// Shared handle: many concurrent searches, one refresh at a time.
 #[derive(Clone, Default)]
 pub struct SearchIndex {
@@ -312,7 +280,7 @@ impl SearchIndex {
     /// Builds the whole index from the database. The places (clinics, locations and their
     /// links) and the verified providers (with their credentials) load side by side, on a second
     /// connection, when the pool has one free.
-    pub fn load(connection: &mut DbConnection, database: &Database) -> ApiResult<SearchIndex> {
+    pub fn load(connection: &mut DbConnection, database: &Database) -> SearchResult<SearchIndex> {
         let mut second = database.try_connection();
         let (places, providers) = match second.as_deref_mut() {
             Some(other) => std::thread::scope(|scope| {
@@ -337,18 +305,13 @@ impl SearchIndex {
         })
     }
 
-    /// Reloads what a committed write touched.
-    pub async fn refresh(&self, db: &Database, affected: Affected) -> ApiResult<()> {
-        let index = self.clone();
-        db.run(move |connection| index.refresh_with(connection, &affected))
-            .await
-    }
-
+    /// Reloads what a committed write touched (from this process or, through the change feed,
+    /// another).
     pub fn refresh_with(
         &self,
         connection: &mut DbConnection,
         affected: &Affected,
-    ) -> ApiResult<()> {
+    ) -> SearchResult<()> {
         let mut interner = self
             .refresh_lock
             .lock()
@@ -357,17 +320,17 @@ impl SearchIndex {
             .clinics
             .iter()
             .map(|&id| Ok((id, load_clinic(connection, id)?)))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<SearchResult<Vec<_>>>()?;
         let locations = affected
             .locations
             .iter()
             .map(|&id| Ok((id, load_location(connection, &mut interner, id)?)))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<SearchResult<Vec<_>>>()?;
         let providers = affected
             .providers
             .iter()
             .map(|&id| Ok((id, load_provider(connection, &mut interner, id)?)))
-            .collect::<ApiResult<Vec<_>>>()?;
+            .collect::<SearchResult<Vec<_>>>()?;
         let mut index = self
             .inner
             .write()
@@ -594,7 +557,7 @@ fn release_freed_memory() {
 
 /// Clinics, locations and their provider links, and the treatment taxonomy: an index without
 /// providers or trees yet.
-fn load_places(connection: &mut DbConnection) -> ApiResult<(DirectoryIndex, Interner)> {
+fn load_places(connection: &mut DbConnection) -> SearchResult<(DirectoryIndex, Interner)> {
     let mut interner = Interner::default();
     let mut index = DirectoryIndex::default();
     for (treatment, specialty) in treatment_specialties::table
@@ -650,7 +613,7 @@ fn load_places(connection: &mut DbConnection) -> ApiResult<(DirectoryIndex, Inte
 }
 
 /// Every verified provider with its specialties, treatments and verified credentials.
-fn load_providers(connection: &mut DbConnection) -> ApiResult<(IdMap<ProviderEntry>, Interner)> {
+fn load_providers(connection: &mut DbConnection) -> SearchResult<(IdMap<ProviderEntry>, Interner)> {
     let mut interner = Interner::default();
     let verified = VettingStatus::Verified.as_str();
     let provider_rows = providers::table
@@ -760,11 +723,11 @@ pub fn location_entry(
     interner: &mut Interner,
     row: SearchLocationRow,
     provider_ids: Vec<i64>,
-) -> ApiResult<LocationEntry> {
+) -> SearchResult<LocationEntry> {
     let timezone: Tz = row
         .timezone
         .parse()
-        .map_err(|_| ApiError::internal(format!("location {}: bad timezone", row.id)))?;
+        .map_err(|_| SearchError::corrupt(format!("location {}: bad timezone", row.id)))?;
     Ok(LocationEntry {
         id: row.id,
         clinic_id: row.clinic_id,
@@ -804,11 +767,11 @@ struct VerifiedCredentialRow {
 fn verified_credential(
     interner: &mut Interner,
     row: VerifiedCredentialRow,
-) -> ApiResult<VerifiedCredential> {
+) -> SearchResult<VerifiedCredential> {
     Ok(VerifiedCredential {
         id: row.id,
         kind: CredentialKind::parse(&row.kind)
-            .ok_or_else(|| ApiError::internal("unknown credential kind"))?,
+            .ok_or_else(|| SearchError::corrupt("unknown credential kind"))?,
         issuer: interner.intern(&row.issuer),
         jurisdiction: interner.intern_opt(row.jurisdiction.as_deref()),
         specialty_code: interner.intern_opt(row.specialty_code.as_deref()),
@@ -843,15 +806,15 @@ fn provider_entry(
     specialty_codes: Vec<Sym>,
     treatments: Vec<(Sym, Option<i32>)>,
     credentials: Vec<VerifiedCredential>,
-) -> ApiResult<ProviderEntry> {
+) -> SearchResult<ProviderEntry> {
     let languages: Vec<String> =
-        serde_json::from_str(&row.languages).map_err(ApiError::internal)?;
+        serde_json::from_str(&row.languages).map_err(SearchError::corrupt)?;
     Ok(ProviderEntry {
         id: row.id,
         npi: row.npi.into(),
         given_name: interner.intern(&row.given_name),
         family_name: interner.intern(&row.family_name),
-        degree: Degree::parse(&row.degree).ok_or_else(|| ApiError::internal("unknown degree"))?,
+        degree: Degree::parse(&row.degree).ok_or_else(|| SearchError::corrupt("unknown degree"))?,
         primary_specialty_code: interner.intern(&row.primary_specialty_code),
         specialty_codes: specialty_codes.into(),
         practice_start_year: row.practice_start_year,
@@ -862,7 +825,7 @@ fn provider_entry(
     })
 }
 
-fn load_clinic(connection: &mut DbConnection, id: i64) -> ApiResult<Option<ClinicEntry>> {
+fn load_clinic(connection: &mut DbConnection, id: i64) -> SearchResult<Option<ClinicEntry>> {
     let row = clinics::table
         .find(id)
         .select(SearchClinicRow::as_select())
@@ -875,7 +838,7 @@ fn load_location(
     connection: &mut DbConnection,
     interner: &mut Interner,
     id: i64,
-) -> ApiResult<Option<LocationEntry>> {
+) -> SearchResult<Option<LocationEntry>> {
     let Some(row) = locations::table
         .find(id)
         .select(SearchLocationRow::as_select())
@@ -897,7 +860,7 @@ fn load_provider(
     connection: &mut DbConnection,
     interner: &mut Interner,
     id: i64,
-) -> ApiResult<Option<ProviderEntry>> {
+) -> SearchResult<Option<ProviderEntry>> {
     let Some(row) = providers::table
         .find(id)
         .filter(providers::vetting_status.eq(VettingStatus::Verified.as_str()))
@@ -925,7 +888,7 @@ fn load_provider(
         .load(connection)?
         .into_iter()
         .map(|row| verified_credential(interner, row))
-        .collect::<ApiResult<Vec<_>>>()?;
+        .collect::<SearchResult<Vec<_>>>()?;
     let specialties = specialties.iter().map(|s| interner.intern(s)).collect();
     let treatments = treatments
         .iter()

@@ -8,9 +8,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double};
 
 use super::geodesy::MIN_RADIUS_OF_CURVATURE_M;
+use super::SearchError;
 use crate::db::DbConnection;
 use crate::domain::Coordinates;
-use crate::error::ApiError;
 
 /// The radius of the sphere PostGIS uses for geography on SRID 4326: the WGS84 mean radius.
 const POSTGIS_SPHERE_RADIUS_M: f64 = 6_371_008.771_415_06;
@@ -53,7 +53,7 @@ pub struct PostgisCandidates<'c> {
     batch_size: i64,
     exhausted: bool,
     /// A database error ends the iteration; the caller reports it.
-    pub error: Option<ApiError>,
+    pub error: Option<SearchError>,
 }
 
 impl<'c> PostgisCandidates<'c> {
@@ -128,7 +128,7 @@ impl<'c> PostgisCandidates<'c> {
                 self.batch_size = (self.batch_size * 4).min(4096);
             }
             Err(error) => {
-                self.error = Some(ApiError::from(error));
+                self.error = Some(SearchError::from(error));
                 self.exhausted = true;
             }
         }

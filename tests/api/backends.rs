@@ -18,7 +18,7 @@ struct PlanLine {
 #[actix_web::test]
 async fn postgis_search_uses_the_gist_index() {
     let Some(app) = TestApp::spawn_with(TestBackend::Postgres, Some(20_000), |s| {
-        s.spatial_index = "postgis".into()
+        s.spatial_index = clinic_finder::config::SpatialIndex::Postgis
     })
     .await
     else {
@@ -94,7 +94,7 @@ fn summary(body: &Value) -> Vec<(i64, i64, f64)> {
 #[actix_web::test]
 async fn sqlite_and_postgis_give_the_same_answers() {
     let Some(postgres) = TestApp::spawn_with(TestBackend::Postgres, Some(4_000), |s| {
-        s.spatial_index = "postgis".into()
+        s.spatial_index = clinic_finder::config::SpatialIndex::Postgis
     })
     .await
     else {

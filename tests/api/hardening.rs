@@ -157,7 +157,7 @@ on_both_backends_with!(
     |settings| {
         settings.rate_limit_public = 2;
         settings.trusted_proxies =
-            vec![clinic_finder::ratelimit::IpNetwork::parse("127.0.0.1").unwrap()];
+            vec![clinic_finder::config::IpNetwork::parse("127.0.0.1").unwrap()];
     }
 );
 async fn forwarded_for_is_believed_from_trusted_proxies_only(app: TestApp) {

@@ -17,14 +17,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, IntoResponses};
 
 use self::model::*;
+use crate::api::error::{ApiError, ApiResult, FieldError};
 use crate::api::search::MAX_RADIUS_KM;
 use crate::db;
 use crate::domain::{Coordinates, VettingStatus};
-use crate::error::{ApiError, ApiResult, FieldError};
 use crate::search::cursor::{self, CursorError};
 use crate::search::geodesy::METRES_PER_MILE;
 use crate::search::{Filters, SearchMode, SearchRequest, Sort};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const FHIR_JSON: &str = "application/fhir+json";
 /// `near` without a distance: the public search's default radius.
@@ -447,8 +447,7 @@ pub async fn search_location(
     let hit_ids: Vec<i64> = outcome.hits.iter().map(|hit| hit.location_id).collect();
     // Rows from the database (the source of truth), for the page's hits only.
     let rows = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let mut clinics = HashMap::new();
             let mut rows = HashMap::new();
             for id in hit_ids {
@@ -549,8 +548,7 @@ pub async fn read_location(
     let pretty = negotiate(&request, params.format.as_deref(), params.pretty.as_deref())?;
     let id = id.into_inner();
     let (row, clinic) = state
-        .db
-        .run(move |c| {
+        .read(move |c| {
             let row = db::locations::get(c, id)?;
             let clinic = db::clinics::find(c, row.clinic_id)?;
             Ok((row, clinic))
@@ -577,7 +575,7 @@ pub async fn read_organization(
 ) -> ApiResult<HttpResponse> {
     let pretty = negotiate(&request, params.format.as_deref(), params.pretty.as_deref())?;
     let id = id.into_inner();
-    let row = state.db.run(move |c| db::clinics::get(c, id)).await?;
+    let row = state.read(move |c| Ok(db::clinics::get(c, id)?)).await?;
     Ok(fhir_response(&mapping::organization(&row), pretty))
 }
 
@@ -611,8 +609,7 @@ pub async fn read_practitioner(
     let id = id.into_inner();
     let today = state.clock.now().date_naive();
     let record = state
-        .db
-        .run(move |c| db::providers::get_record(c, id))
+        .read(move |c| Ok(db::providers::get_record(c, id)?))
         .await?;
     let profile = crate::api::providers::public_profile(record, today)
         .ok_or_else(|| ApiError::not_found("provider", id))?;
@@ -748,8 +745,7 @@ pub async fn search_practitioner_role(
     }
     let today = state.clock.now().date_naive();
     let parts = state
-        .db
-        .run(move |c| roles(c, practitioner, location, today))
+        .read(move |c| roles(c, practitioner, location, today))
         .await?;
     let base = base_url(&state, &request);
     let namer = specialty_namer(&state);
@@ -827,7 +823,7 @@ pub async fn read_practitioner_role(
         .and_then(|(p, l)| Some((strict(p)?, strict(l)?)));
     let Some((provider_id, location_id)) = parsed else {
         return Err(ApiError::validation(FieldError::new(
-            crate::error::ParamLocation::Path,
+            crate::api::error::ParamLocation::Path,
             "id",
             "invalid_value",
             "`{practitioner id}-{location id}`, e.g. 42-11",
@@ -835,8 +831,7 @@ pub async fn read_practitioner_role(
     };
     let today = state.clock.now().date_naive();
     let parts = state
-        .db
-        .run(move |c| roles(c, Some(provider_id), Some(location_id), today))
+        .read(move |c| roles(c, Some(provider_id), Some(location_id), today))
         .await?;
     let part = parts
         .first()
@@ -972,7 +967,7 @@ pub fn document_edge_errors(api: &mut utoipa::openapi::OpenApi) {
                 if let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) {
                     if response
                         .content
-                        .shift_remove(crate::error::PROBLEM_JSON)
+                        .shift_remove(crate::api::error::PROBLEM_JSON)
                         .is_some()
                     {
                         response.content.insert(

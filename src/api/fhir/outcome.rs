@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::model::{CodeableConcept, Coding, Extension, OperationOutcome, OutcomeIssue};
 use super::{mapping::own, FHIR_JSON};
-use crate::error::PROBLEM_JSON;
+use crate::api::error::PROBLEM_JSON;
 
 /// Whether a request path is the facade's.
 pub fn is_fhir_path(path: &str) -> bool {

@@ -21,8 +21,8 @@ use actix_web::middleware::Next;
 use actix_web::{get, web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ApiError, ApiResult, ProblemDetails};
-use crate::startup::AppState;
+use crate::api::error::{ApiError, ApiResult, ProblemDetails};
+use crate::state::AppState;
 
 /// Upper bounds of the latency buckets, seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -202,7 +202,7 @@ pub async fn get_metrics(
     let Some(expected) = &state.settings.metrics_token else {
         return Err(ApiError::RouteNotFound);
     };
-    let presented = crate::auth::bearer_token(&request)?;
+    let presented = crate::api::auth::bearer_token(&request)?;
     if !same_secret(&presented, expected.expose()) {
         return Err(ApiError::Unauthorized(
             "the metrics token is not valid".to_owned(),

@@ -1,10 +1,77 @@
 //! Body validation: `validator`'s derive for lengths, ranges and URLs, plus the domain parsers,
-//! collected into one field-level list so a client sees every problem at once.
+//! collected into one field-level list so a client sees every problem at once. The API, the
+//! importers and the CLI all validate through these: one rule set, one list of codes.
 
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
-use crate::domain::{is_taxonomy_code, is_us_state, Npi};
-use crate::error::{ApiError, FieldError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{is_taxonomy_code, is_us_state, Npi};
+
+/// Which part of the request a field error points into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParamLocation {
+    Body,
+    Query,
+    Path,
+    Header,
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(example = json!({"in": "body", "pointer": "/npi", "code": "npi_check_digit", "detail": "NPI check digit is wrong (Luhn over 80840 + the first 9 digits)"}))]
+pub struct FieldError {
+    /// The part of the request the field is in.
+    #[serde(rename = "in")]
+    pub location: ParamLocation,
+    /// JSON pointer (RFC 6901) to the field within that part, e.g. `/npi`, `/lat`, `/opening_hours/mon/0`.
+    pub pointer: String,
+    /// Machine-readable reason, e.g. `required`, `out_of_range`, `unknown_value`, `npi_check_digit`.
+    pub code: String,
+    /// What is wrong, for a human.
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(
+        location: ParamLocation,
+        pointer: impl Into<String>,
+        code: &str,
+        detail: impl Into<String>,
+    ) -> Self {
+        let pointer = pointer.into();
+        let pointer = if pointer.starts_with('/') || pointer.is_empty() {
+            pointer
+        } else {
+            format!("/{pointer}")
+        };
+        FieldError {
+            location,
+            pointer,
+            code: code.to_owned(),
+            detail: detail.into(),
+        }
+    }
+    pub fn body(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Self::new(ParamLocation::Body, pointer, code, detail)
+    }
+    pub fn query(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
+        Self::new(ParamLocation::Query, pointer, code, detail)
+    }
+}
+
+/// A value refused by the rules: every field that is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{} invalid field(s)", .0.len())]
+pub struct Invalid(pub Vec<FieldError>);
+
+impl From<FieldError> for Invalid {
+    fn from(error: FieldError) -> Invalid {
+        Invalid(vec![error])
+    }
+}
 
 /// Accumulates field errors for one request body.
 #[derive(Default)]
@@ -75,11 +142,11 @@ impl Checks {
         }
     }
 
-    pub fn finish(self) -> Result<(), ApiError> {
+    pub fn finish(self) -> Result<(), Invalid> {
         if self.errors.is_empty() {
             Ok(())
         } else {
-            Err(ApiError::Validation(self.errors))
+            Err(Invalid(self.errors))
         }
     }
 }

@@ -11,58 +11,7 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
-/// Which part of the request a field error points into.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ParamLocation {
-    Body,
-    Query,
-    Path,
-    Header,
-}
-
-/// One invalid field.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[schema(example = json!({"in": "body", "pointer": "/npi", "code": "npi_check_digit", "detail": "NPI check digit is wrong (Luhn over 80840 + the first 9 digits)"}))]
-pub struct FieldError {
-    /// The part of the request the field is in.
-    #[serde(rename = "in")]
-    pub location: ParamLocation,
-    /// JSON pointer (RFC 6901) to the field within that part, e.g. `/npi`, `/lat`, `/opening_hours/mon/0`.
-    pub pointer: String,
-    /// Machine-readable reason, e.g. `required`, `out_of_range`, `unknown_value`, `npi_check_digit`.
-    pub code: String,
-    /// What is wrong, for a human.
-    pub detail: String,
-}
-
-impl FieldError {
-    pub fn new(
-        location: ParamLocation,
-        pointer: impl Into<String>,
-        code: &str,
-        detail: impl Into<String>,
-    ) -> Self {
-        let pointer = pointer.into();
-        let pointer = if pointer.starts_with('/') || pointer.is_empty() {
-            pointer
-        } else {
-            format!("/{pointer}")
-        };
-        FieldError {
-            location,
-            pointer,
-            code: code.to_owned(),
-            detail: detail.into(),
-        }
-    }
-    pub fn body(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self::new(ParamLocation::Body, pointer, code, detail)
-    }
-    pub fn query(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
-        Self::new(ParamLocation::Query, pointer, code, detail)
-    }
-}
+pub use crate::domain::{FieldError, ParamLocation};
 
 /// RFC 9457 problem details, as every error response carries them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -334,6 +283,36 @@ impl From<diesel::r2d2::PoolError> for ApiError {
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(_: actix_web::error::BlockingError) -> Self {
         ApiError::ServiceUnavailable("the server is shutting down".to_owned())
+    }
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(error: crate::db::DbError) -> Self {
+        use crate::db::DbError;
+        match error {
+            DbError::Query(error) => ApiError::from(error),
+            DbError::Pool(error) => ApiError::from(error),
+            DbError::NotFound { entity, id } => ApiError::NotFound {
+                resource: entity,
+                id,
+            },
+            DbError::Stale { current_version } => ApiError::PreconditionFailed { current_version },
+        }
+    }
+}
+
+impl From<crate::search::SearchError> for ApiError {
+    fn from(error: crate::search::SearchError) -> Self {
+        match error {
+            crate::search::SearchError::Database(error) => ApiError::from(error),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::domain::Invalid> for ApiError {
+    fn from(invalid: crate::domain::Invalid) -> Self {
+        ApiError::Validation(invalid.0)
     }
 }
 

@@ -23,9 +23,10 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 
+use crate::api::error::{ApiError, FieldError, ParamLocation};
+use crate::config::{canonical_ip as canonical, IpNetwork};
 use crate::domain::Role;
-use crate::error::{ApiError, FieldError, ParamLocation};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Most buckets held at once; past it the least recently used are dropped.
 pub const MAX_BUCKETS: usize = 100_000;
@@ -36,62 +37,6 @@ const MAX_CACHED_KEYS: usize = 10_000;
 const KEY_CACHE_TTL: Duration = Duration::from_secs(60);
 /// Paths never limited: probes from the orchestrator, and the token-protected metrics.
 const EXEMPT_PATHS: [&str; 4] = ["/livez", "/healthz", "/readyz", "/metrics"];
-
-/// An IP network (`10.0.0.0/8`, `::1/128`, or a bare address), for `--trusted-proxies`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpNetwork {
-    address: IpAddr,
-    prefix: u8,
-}
-
-impl IpNetwork {
-    pub fn parse(text: &str) -> Result<IpNetwork, String> {
-        let text = text.trim();
-        let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address, Some(prefix)),
-            None => (text, None),
-        };
-        let address = IpAddr::from_str(address)
-            .map_err(|_| format!("`{text}` is not an IP address or CIDR"))?;
-        let max = if address.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(prefix) => prefix
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("`{text}`: the prefix length must be 0–{max}"))?,
-        };
-        Ok(IpNetwork { address, prefix })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        match (self.address, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) count as the IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
-        ip => ip,
-    }
-}
 
 /// The client's address: the TCP peer, unless the peer is a trusted proxy. Then it is the
 /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries to its left
@@ -276,8 +221,7 @@ async fn resolve_key(state: &AppState, token: String, now: Instant) -> Option<(i
     }
     let at = state.clock.now().naive_utc();
     let key = state
-        .db
-        .run(move |connection| crate::db::keys::find_by_secret(connection, &token))
+        .read(move |connection| Ok(crate::db::keys::find_by_secret(connection, &token)?))
         .await
         // The database is down: count the request as public; the handler reports the outage.
         .ok()?
@@ -320,7 +264,7 @@ pub async fn limits_middleware(
     }
     let now = Instant::now();
     let settings = &state.settings;
-    let key = match crate::auth::bearer_token(request.request()) {
+    let key = match crate::api::auth::bearer_token(request.request()) {
         Ok(token) => resolve_key(&state, token, now).await,
         Err(_) => None,
     };

@@ -9,11 +9,11 @@ use std::pin::Pin;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 
+use crate::api::error::ApiError;
+use crate::api::middleware::telemetry::RequestId;
 use crate::db;
 use crate::domain::Role;
-use crate::error::ApiError;
-use crate::startup::AppState;
-use crate::telemetry::RequestId;
+use crate::state::AppState;
 
 /// An authenticated caller.
 #[derive(Debug, Clone)]
@@ -21,6 +21,16 @@ pub struct Actor {
     pub key_id: i64,
     pub role: Role,
     pub request_id: Option<String>,
+}
+
+impl From<&Actor> for crate::db::audit::AuditActor {
+    fn from(actor: &Actor) -> Self {
+        crate::db::audit::AuditActor {
+            key_id: Some(actor.key_id),
+            role: actor.role.as_str().to_owned(),
+            request_id: actor.request_id.clone(),
+        }
+    }
 }
 
 impl Actor {
@@ -79,8 +89,7 @@ impl FromRequest for Actor {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let now = state.clock.now().naive_utc();
             let key = state
-                .db
-                .run(move |connection| {
+                .read(move |connection| {
                     let key = db::keys::find_by_secret(connection, &token)?;
                     if let Some(key) = &key {
                         if key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now) {

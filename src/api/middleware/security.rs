@@ -17,8 +17,8 @@ use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 
-use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::api::error::ApiError;
+use crate::state::AppState;
 
 const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 /// Swagger UI loads its bundle and styles from `/docs/` and configures itself with an inline

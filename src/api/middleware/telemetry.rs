@@ -13,7 +13,7 @@ use actix_web::{HttpMessage, HttpResponse};
 use rand::RngCore;
 use tracing_subscriber::EnvFilter;
 
-use crate::error::{ApiError, PROBLEM_JSON};
+use crate::api::error::{ApiError, PROBLEM_JSON};
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -21,13 +21,13 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-pub fn init_logging(filter: &str, format: &str) {
+pub fn init_logging(filter: &str, format: crate::config::LogFormat) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     // A second initialisation (tests start many apps in one process) is harmless: ignore it.
-    let _ = if format == "json" {
+    let _ = if format == crate::config::LogFormat::Json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()

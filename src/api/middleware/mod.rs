@@ -1,0 +1,9 @@
+//! Middleware, outermost first as `startup::build_app` wraps them: request metrics, request ids
+//! and problem+json bodies (`telemetry`), security headers and CORS (`security`), query limits and
+//! rate limits (`ratelimit`), HTTP caching of public reads (`caching`).
+
+pub mod caching;
+pub mod metrics;
+pub mod ratelimit;
+pub mod security;
+pub mod telemetry;

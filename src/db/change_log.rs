@@ -1,0 +1,88 @@
+//! The change log behind the change feed: every write appends the entities it touched, in its
+//! own transaction; every API process polls the log and reloads those entities into its search
+//! index (`search::feed::FeedReader`). This module is the writing side and the housekeeping.
+
+use diesel::prelude::*;
+
+use super::schema::change_log;
+use super::{DbConnection, DbResult};
+
+/// How long change rows are kept.
+pub const RETENTION: chrono::Duration = chrono::Duration::days(1);
+
+/// What a write touched; each process's search index reloads exactly these from the database.
+#[derive(Debug, Default, Clone)]
+pub struct Affected {
+    pub clinics: Vec<i64>,
+    pub locations: Vec<i64>,
+    pub providers: Vec<i64>,
+}
+
+impl Affected {
+    pub fn is_empty(&self) -> bool {
+        self.clinics.is_empty() && self.locations.is_empty() && self.providers.is_empty()
+    }
+
+    pub fn clinic(id: i64) -> Affected {
+        Affected {
+            clinics: vec![id],
+            ..Default::default()
+        }
+    }
+    pub fn location(id: i64) -> Affected {
+        Affected {
+            locations: vec![id],
+            ..Default::default()
+        }
+    }
+    pub fn provider(id: i64) -> Affected {
+        Affected {
+            providers: vec![id],
+            ..Default::default()
+        }
+    }
+}
+
+/// Appends one row per touched entity; called inside the write's transaction.
+pub fn record(connection: &mut DbConnection, affected: &Affected) -> DbResult<()> {
+    let now = super::now();
+    let entries: Vec<_> = affected
+        .clinics
+        .iter()
+        .map(|id| ("clinic", *id))
+        .chain(affected.locations.iter().map(|id| ("location", *id)))
+        .chain(affected.providers.iter().map(|id| ("provider", *id)))
+        .map(|(entity, entity_id)| {
+            (
+                change_log::entity.eq(entity),
+                change_log::entity_id.eq(entity_id),
+                change_log::changed_at.eq(now),
+            )
+        })
+        .collect();
+    // Multi-row statements: a bulk import touches thousands of entities per batch.
+    for rows in entries.chunks(500) {
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            change_log::table
+        )
+        .values(rows)
+        .execute(connection))?;
+    }
+    Ok(())
+}
+
+/// The newest change id: a process reads it *before* building its index, then replays from it.
+pub fn latest_id(connection: &mut DbConnection) -> DbResult<i64> {
+    Ok(change_log::table
+        .select(diesel::dsl::max(change_log::id))
+        .first::<Option<i64>>(connection)?
+        .unwrap_or(0))
+}
+
+pub fn prune(connection: &mut DbConnection) -> DbResult<usize> {
+    let cutoff = super::now() - RETENTION;
+    Ok(
+        diesel::delete(change_log::table.filter(change_log::changed_at.lt(cutoff)))
+            .execute(connection)?,
+    )
+}
