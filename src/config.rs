@@ -58,11 +58,11 @@ pub enum Command {
         /// The file to read (`-` for standard input).
         file: std::path::PathBuf,
         /// `ndjson` (records of every type, `"type"` on each line) or `csv` (one type per file, see --type).
-        #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "csv"])]
-        format: String,
+        #[arg(long, default_value = "ndjson")]
+        format: ImportFormat,
         /// For CSV: the record type of every row (clinic, location, provider, credential).
         #[arg(long = "type")]
-        record_type: Option<String>,
+        record_type: Option<crate::import::RecordType>,
         /// All or nothing: one transaction, rolled back if any record is rejected.
         #[arg(long)]
         atomic: bool,
@@ -257,6 +257,15 @@ impl Settings {
         settings.database_url = database_url.to_owned();
         settings
     }
+}
+
+/// How an import file is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportFormat {
+    /// One JSON record a line, each with its `"type"`.
+    Ndjson,
+    /// One record type a file (see `--type`), with a header row.
+    Csv,
 }
 
 /// How log lines are written.

@@ -5,8 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use clinic_finder::api::middleware::telemetry::init_logging;
 use clinic_finder::clock::Clock;
-use clinic_finder::config::{Cli, Command, KeysCommand, Settings};
+use clinic_finder::config::{Cli, Command, ImportFormat, KeysCommand, Settings};
 use clinic_finder::db::{self, Database};
+use clinic_finder::directory::keys::{self, NewApiKeyInput};
+use clinic_finder::directory::Principal;
 use clinic_finder::startup::Application;
 
 /// Errors at the binary's edge: printed, and the process exits 1.
@@ -37,8 +39,8 @@ fn main() -> ExitCode {
         } => import(
             &settings,
             &file,
-            &format,
-            record_type.as_deref(),
+            format,
+            record_type,
             atomic,
             batch_size as usize,
             trusted_source,
@@ -105,13 +107,18 @@ fn serve(settings: Settings, demo: bool) -> CliResult {
 fn create_key(settings: &Settings, role: clinic_finder::domain::Role, name: &str) -> CliResult {
     let database = open(settings)?;
     let mut connection = database.connection()?;
-    let secret = db::keys::generate_secret();
-    let key = db::keys::insert(&mut connection, name, role, &secret, None)?;
+    let by = Principal::cli(chrono::Utc::now());
+    let input = NewApiKeyInput {
+        name: name.to_owned(),
+        role: role.as_str().to_owned(),
+        expires_in_days: None,
+    };
+    let created = keys::create(&mut connection, &by, input)?.view;
     eprintln!(
         "created {} key {} (id {}); it is shown once:",
-        role, key.prefix, key.id
+        role, created.key.prefix, created.key.id
     );
-    println!("{secret}");
+    println!("{}", created.secret);
     Ok(())
 }
 
@@ -179,21 +186,19 @@ fn generate(
 fn import(
     settings: &Settings,
     file: &std::path::Path,
-    format: &str,
-    record_type: Option<&str>,
+    format: ImportFormat,
+    record_type: Option<clinic_finder::import::RecordType>,
     atomic: bool,
     batch_size: usize,
     trusted_source: Option<String>,
 ) -> CliResult {
-    use clinic_finder::import::{Format, ImportOptions, RecordType};
+    use clinic_finder::import::{Format, ImportOptions};
     let format = match (format, record_type) {
-        ("csv", Some(text)) => {
-            Format::Csv(RecordType::parse(text).ok_or_else(|| format!("unknown --type {text}"))?)
-        }
-        ("csv", None) => {
+        (ImportFormat::Csv, Some(record_type)) => Format::Csv(record_type),
+        (ImportFormat::Csv, None) => {
             return Err("--format csv needs --type clinic|location|provider|credential".into())
         }
-        _ => Format::Ndjson,
+        (ImportFormat::Ndjson, _) => Format::Ndjson,
     };
     let input: Box<dyn std::io::BufRead + Send> = if file.as_os_str() == "-" {
         Box::new(std::io::BufReader::new(std::io::stdin()))

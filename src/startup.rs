@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::config::{Settings, SpatialIndex};
 use crate::db::{self, Database, DbError, OpenError};
 use crate::directory::taxonomy::Taxonomy;
+use crate::directory::{keys, DirectoryError, Principal};
 use crate::search::feed::FeedReader;
 use crate::search::{SearchError, SearchIndex};
 use crate::state::AppState;
@@ -31,7 +32,7 @@ pub enum StartupError {
     #[error("database: {0}")]
     Database(#[from] DbError),
     #[error("bootstrap key: {0}")]
-    BootstrapKey(String),
+    BootstrapKey(#[from] DirectoryError),
     #[error("search index: {0}")]
     SearchIndex(#[from] SearchError),
     #[error("cannot listen on {address}: {source}")]
@@ -88,8 +89,8 @@ impl Application {
         )?;
         let mut connection = database.connection()?;
         if let Some(key) = &settings.admin_key {
-            db::keys::register_bootstrap(&mut connection, key.expose())
-                .map_err(|e| StartupError::BootstrapKey(e.to_string()))?;
+            let by = Principal::system(clock.now());
+            keys::register_bootstrap(&mut connection, &by, key.expose())?;
         }
         // Read the feed position before the index: a change committed while the index loads is
         // then replayed (reloading is idempotent) rather than missed.

@@ -3,12 +3,13 @@
 
 use actix_web::web;
 
-use crate::api::error::{ApiError, ApiResult};
+use crate::api::error::ApiResult;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{self, Database, DbConnection};
+use crate::db::{Database, DbConnection};
 use crate::directory::taxonomy::Taxonomy;
-use crate::search::{Affected, SearchIndex};
+use crate::directory::{DirectoryResult, Written};
+use crate::search::SearchIndex;
 
 pub struct AppState {
     pub db: Database,
@@ -35,30 +36,24 @@ impl AppState {
         .await?
     }
 
-    /// Runs a write transaction, records what it touched (`affected`, from its result) in the
-    /// change feed within the same transaction, then refreshes this process's search index.
-    pub async fn write<T, W, A>(&self, work: W, affected: A) -> ApiResult<T>
+    /// Runs one of the directory's writes on the blocking thread pool, then refreshes this
+    /// process's search index with what it touched (other processes get it from the change log).
+    pub async fn write<T, W>(&self, work: W) -> ApiResult<T>
     where
         T: Send + 'static,
-        W: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
-        A: FnOnce(&T) -> Affected + Send + 'static,
+        W: FnOnce(&mut DbConnection) -> DirectoryResult<Written<T>> + Send + 'static,
     {
         let (database, index) = (self.db.clone(), self.index.clone());
         web::block(move || {
             let mut connection = database.connection()?;
-            let (value, touched) = db::write_transaction(&mut connection, |connection| {
-                let value = work(connection)?;
-                let touched = affected(&value);
-                db::change_log::record(connection, &touched)?;
-                Ok::<_, ApiError>((value, touched))
-            })?;
-            if !touched.is_empty() {
-                if let Err(error) = index.refresh_with(&mut connection, &touched) {
+            let written = work(&mut connection)?;
+            if !written.affected.is_empty() {
+                if let Err(error) = index.refresh_with(&mut connection, &written.affected) {
                     // The write is committed and stands; the change feed retries on its next poll.
                     tracing::error!(%error, "refreshing the search index after a write failed");
                 }
             }
-            Ok(value)
+            Ok(written.view)
         })
         .await?
     }

@@ -3,27 +3,24 @@
 
 use actix_web::{get, post, web, HttpResponse};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use validator::Validate;
 
-use super::credentials::CredentialView;
 use super::extract::{etag, IfMatch, JsonBody};
-use super::providers::{admin_view, ProviderAdminView};
 use super::responses::{AdminReadErrors, WriteErrors};
 use super::{parse_limit, Page};
 use crate::api::auth::Actor;
 use crate::api::error::{ApiError, ApiResult, FieldError};
-use crate::db::models::{ApiKeyRow, AuditRow, CredentialRow};
-use crate::db::schema::{credentials, providers};
+use crate::db::models::AuditRow;
 use crate::db::{self, audit::AuditFilter};
-use crate::domain::validation::Checks;
-use crate::domain::{CredentialKind, Role, VerificationStatus, VettingStatus};
-use crate::search::{cursor, Affected};
+use crate::directory::audit::{KEY_ADMINS, REVIEWERS};
+use crate::directory::credentials::CredentialView;
+use crate::directory::keys::{self, ApiKeyView, CreatedApiKey, NewApiKeyInput};
+use crate::directory::providers::{admin_view, ProviderAdminView};
+use crate::directory::vetting::{self, TransitionInput};
+use crate::domain::VettingStatus;
+use crate::search::cursor;
 use crate::state::AppState;
-
-const REVIEWERS: &[Role] = &[Role::Admin, Role::Reviewer];
 
 /// Paging and an optional vetting-status filter.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -71,7 +68,7 @@ pub async fn get_provider_admin(
     actor: Actor,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(REVIEWERS)?;
+    actor.require(REVIEWERS.roles)?;
     let id = id.into_inner();
     let provider = admin_view(
         state
@@ -94,7 +91,7 @@ pub async fn list_providers_admin(
     actor: Actor,
     params: web::Query<AdminProviderListParams>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(REVIEWERS)?;
+    actor.require(REVIEWERS.roles)?;
     let mut errors = Vec::new();
     let status = params.vetting_status.as_deref().and_then(|text| {
         let status = VettingStatus::parse(text);
@@ -129,7 +126,8 @@ async fn provider_page(
 ) -> ApiResult<Page<ProviderAdminView>> {
     state
         .read(move |c| {
-            let rows = db::providers::list(c, status.map(VettingStatus::as_str), after, limit + 1)?;
+            let statuses: Vec<VettingStatus> = status.into_iter().collect();
+            let rows = db::providers::list(c, &statuses, after, limit + 1)?;
             let page = super::page_of(kind, rows, limit, |row| row.id, |row| row);
             let items = page
                 .items
@@ -142,20 +140,6 @@ async fn provider_page(
             })
         })
         .await
-}
-
-/// A move in the provider lifecycle.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"to": "verified", "reason": "Licence and ABPN certification verified at the primary sources."}))]
-pub struct TransitionInput {
-    /// The state to move to.
-    #[schema(value_type = VettingStatus)]
-    pub to: String,
-    /// Why: kept in the audit trail.
-    #[validate(length(min = 3, max = 1000))]
-    #[schema(min_length = 3, max_length = 1000)]
-    pub reason: String,
 }
 
 /// Move a provider through the lifecycle.
@@ -174,59 +158,18 @@ pub async fn transition_provider(
     if_match: IfMatch,
     body: JsonBody<TransitionInput>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(REVIEWERS)?;
-    let (id, input) = (id.into_inner(), body.into_inner()?);
-    let mut checks = Checks::of(&input);
-    let to = checks.enum_value(
-        "/to",
-        &input.to,
-        VettingStatus::parse,
-        VettingStatus::expected(),
+    actor.require(REVIEWERS.roles)?;
+    let (by, id, input) = (
+        actor.principal(&state.clock),
+        id.into_inner(),
+        body.into_inner()?,
     );
-    checks.finish()?;
-    let to = to.ok_or_else(|| ApiError::internal("unreachable: checked above"))?;
-    let expected = if_match.required()?;
-    let today = state.clock.now().date_naive();
     let provider = state
-        .write(
-            move |c| {
-            let before = admin_view(db::providers::get_record(c, id)?);
-            if before.version != expected {
-                return Err(ApiError::PreconditionFailed { current_version: before.version });
-            }
-            let allowed = before.vetting_status.allowed_next();
-            if !allowed.contains(&to) {
-                return Err(ApiError::InvalidTransition {
-                    from: before.vetting_status.to_string(),
-                    to: to.to_string(),
-                    allowed: allowed.iter().map(|s| s.to_string()).collect(),
-                });
-            }
-            if to == VettingStatus::Verified && !has_active_licence(&before, today) {
-                return Err(ApiError::Conflict {
-                    code: "licence_required",
-                    detail: "a provider becomes verified only with at least one verified, unexpired state licence".to_owned(),
-                });
-            }
-            let row = db::providers::set_vetting_status(c, id, expected, to.as_str())?;
-            let after = admin_view(db::providers::record(c, row)?);
-            db::audit::record(c, &actor, "provider.transition", "provider", id, Some(&before), Some(&after), Some(&input.reason))?;
-            Ok(after)
-        },
-            move |_| Affected::provider(id),
-        )
+        .write(move |c| vetting::transition(c, &by, id, if_match.0, input))
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(provider.version))
         .json(provider))
-}
-
-fn has_active_licence(provider: &ProviderAdminView, today: NaiveDate) -> bool {
-    provider.credentials.iter().any(|c| {
-        c.kind == CredentialKind::StateLicense
-            && c.verification_status == VerificationStatus::Verified
-            && c.expires_on.is_none_or(|expires| expires >= today)
-    })
 }
 
 /// Queue: providers waiting for review.
@@ -240,20 +183,16 @@ pub async fn queue_pending(
     actor: Actor,
     params: web::Query<super::ListParams>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(REVIEWERS)?;
+    actor.require(REVIEWERS.roles)?;
     let page = params.parse("queue_pending")?;
     let page = state
         .read(move |c| {
-            let rows = providers::table
-                .filter(providers::vetting_status.eq_any([
-                    VettingStatus::Pending.as_str(),
-                    VettingStatus::UnderReview.as_str(),
-                ]))
-                .filter(providers::id.gt(page.after_id))
-                .order(providers::id)
-                .limit(page.limit + 1)
-                .select(crate::db::models::ProviderRow::as_select())
-                .load(c)?;
+            let rows = db::providers::list(
+                c,
+                &[VettingStatus::Pending, VettingStatus::UnderReview],
+                page.after_id,
+                page.limit + 1,
+            )?;
             let page = super::page_of("queue_pending", rows, page.limit, |row| row.id, |row| row);
             let items = page
                 .items
@@ -284,36 +223,14 @@ pub struct ExpiringParams {
 
 fn credential_queue(
     connection: &mut db::DbConnection,
-    from: Option<NaiveDate>,
+    not_expired_on: Option<NaiveDate>,
     until: NaiveDate,
     after: i64,
     limit: i64,
 ) -> ApiResult<Page<CredentialView>> {
-    let due = credentials::expires_on
-        .le(until)
-        .or(credentials::next_due_on.le(until));
-    let mut query = credentials::table
-        .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
-        .filter(due)
-        .filter(credentials::id.gt(after))
-        .into_boxed();
-    if let Some(from) = from {
-        // Not yet lapsed: expiring, not expired.
-        query = query.filter(
-            credentials::expires_on
-                .is_null()
-                .or(credentials::expires_on.ge(from)),
-        );
-    } else {
-        query = query.filter(credentials::expires_on.lt(until));
-    }
-    let rows: Vec<CredentialRow> = query
-        .order(credentials::id)
-        .limit(limit + 1)
-        .select(CredentialRow::as_select())
-        .load(connection)?;
+    let rows = db::credentials::due(connection, not_expired_on, until, after, limit + 1)?;
     Ok(super::page_of(
-        if from.is_some() {
+        if not_expired_on.is_some() {
             "queue_expiring"
         } else {
             "queue_expired"
@@ -337,7 +254,7 @@ pub async fn queue_expiring(
     actor: Actor,
     params: web::Query<ExpiringParams>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(REVIEWERS)?;
+    actor.require(REVIEWERS.roles)?;
     let mut errors = Vec::new();
     let within_days = match params.within_days.as_deref().map(str::parse::<i64>) {
         None => 30,
@@ -387,7 +304,7 @@ pub async fn queue_expired(
     actor: Actor,
     params: web::Query<super::ListParams>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(REVIEWERS)?;
+    actor.require(REVIEWERS.roles)?;
     let page = params.parse("queue_expired")?;
     let today = state.clock.now().date_naive();
     let page = state
@@ -503,7 +420,7 @@ pub async fn list_audit(
     actor: Actor,
     params: web::Query<AuditParams>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(REVIEWERS)?;
+    actor.require(REVIEWERS.roles)?;
     let mut errors = Vec::new();
     let limit = parse_limit(params.limit.as_deref(), 50, 100, &mut errors) as i64;
     let before_id = params.cursor.as_deref().and_then(|text| {
@@ -551,69 +468,6 @@ pub async fn list_audit(
     )))
 }
 
-/// An API key's public facts (never its secret).
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 2, "name": "Reviewer: J. Alvarez", "role": "reviewer", "prefix": "cf_BwgJCgsM", "created_at": "2026-11-01T09:00:00Z", "last_used_at": "2026-11-20T14:03:00Z", "expires_at": "2027-11-01T09:00:00Z"}))]
-pub struct ApiKeyView {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    /// The first characters of the key, to recognise it.
-    pub prefix: String,
-    #[serde(serialize_with = "crate::domain::utc::serialize")]
-    pub created_at: NaiveDateTime,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
-    pub last_used_at: Option<NaiveDateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
-    pub expires_at: Option<NaiveDateTime>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
-    pub revoked_at: Option<NaiveDateTime>,
-}
-
-impl From<ApiKeyRow> for ApiKeyView {
-    fn from(row: ApiKeyRow) -> ApiKeyView {
-        ApiKeyView {
-            id: row.id,
-            name: row.name,
-            role: Role::parse(&row.role).unwrap_or(Role::Partner),
-            prefix: row.prefix,
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-            expires_at: row.expires_at,
-            revoked_at: row.revoked_at,
-        }
-    }
-}
-
-/// A new key: the secret is in this response and nowhere else.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 2, "name": "Reviewer: J. Alvarez", "role": "reviewer", "prefix": "cf_BwgJCgsM", "created_at": "2026-11-01T09:00:00Z", "expires_at": "2027-11-01T09:00:00Z", "secret": "cf_BwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSY"}))]
-pub struct CreatedApiKey {
-    #[serde(flatten)]
-    pub key: ApiKeyView,
-    /// The key itself: shown once, stored only as a hash.
-    pub secret: String,
-}
-
-/// A key to create.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"name": "Reviewer: J. Alvarez", "role": "reviewer", "expires_in_days": 365}))]
-pub struct NewApiKeyInput {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: String,
-    #[schema(value_type = Role)]
-    pub role: String,
-    /// Days until the key expires, 1–3650; absent: it does not expire.
-    #[validate(range(min = 1, max = 3650))]
-    #[schema(minimum = 1, maximum = 3650)]
-    pub expires_in_days: Option<i64>,
-}
-
 /// Create an API key.
 ///
 /// Creates a key with a role (admin). The secret is in this response only; the service stores its
@@ -626,43 +480,10 @@ pub async fn create_key(
     actor: Actor,
     body: JsonBody<NewApiKeyInput>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(&[Role::Admin])?;
-    let input = body.into_inner()?;
-    let mut checks = Checks::of(&input);
-    let role = checks.enum_value("/role", &input.role, Role::parse, Role::expected());
-    checks.finish()?;
-    let role = role.ok_or_else(|| ApiError::internal("unreachable: checked above"))?;
-    let expires_at = input
-        .expires_in_days
-        .map(|days| state.clock.now().naive_utc() + Duration::days(days));
-    let secret = db::keys::generate_secret();
-    let key_secret = secret.clone();
-    let key = state
-        .write(
-            move |c| {
-                let view = ApiKeyView::from(db::keys::insert(
-                    c,
-                    &input.name,
-                    role,
-                    &key_secret,
-                    expires_at,
-                )?);
-                db::audit::record(
-                    c,
-                    &actor,
-                    "api_key.create",
-                    "api_key",
-                    view.id,
-                    None::<&ApiKeyView>,
-                    Some(&view),
-                    None,
-                )?;
-                Ok(view)
-            },
-            |_| crate::search::Affected::default(),
-        )
-        .await?;
-    Ok(HttpResponse::Created().json(CreatedApiKey { key, secret }))
+    actor.require(KEY_ADMINS.roles)?;
+    let (by, input) = (actor.principal(&state.clock), body.into_inner()?);
+    let created = state.write(move |c| keys::create(c, &by, input)).await?;
+    Ok(HttpResponse::Created().json(created))
 }
 
 /// List API keys.
@@ -677,7 +498,7 @@ pub async fn list_keys(
     actor: Actor,
     params: web::Query<super::ListParams>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(&[Role::Admin])?;
+    actor.require(KEY_ADMINS.roles)?;
     let page = params.parse("keys")?;
     let rows = state
         .read(move |c| Ok(db::keys::list(c, page.after_id, page.limit + 1)?))
@@ -702,34 +523,8 @@ pub async fn revoke_key(
     actor: Actor,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    actor.require(&[Role::Admin])?;
-    let id = id.into_inner();
-    let now = state.clock.now().naive_utc();
-    let key = state
-        .write(
-            move |c| {
-                let before =
-                    db::keys::find(c, id)?.ok_or_else(|| ApiError::not_found("api key", id))?;
-                match db::keys::revoke(c, id, now)? {
-                    Some(after) => {
-                        let (before, after) = (ApiKeyView::from(before), ApiKeyView::from(after));
-                        db::audit::record(
-                            c,
-                            &actor,
-                            "api_key.revoke",
-                            "api_key",
-                            id,
-                            Some(&before),
-                            Some(&after),
-                            None,
-                        )?;
-                        Ok(after)
-                    }
-                    None => Ok(ApiKeyView::from(before)),
-                }
-            },
-            |_| crate::search::Affected::default(),
-        )
-        .await?;
+    actor.require(KEY_ADMINS.roles)?;
+    let (by, id) = (actor.principal(&state.clock), id.into_inner());
+    let key = state.write(move |c| keys::revoke(c, &by, id)).await?;
     Ok(HttpResponse::Ok().json(key))
 }

@@ -12,6 +12,7 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpR
 use crate::api::error::ApiError;
 use crate::api::middleware::telemetry::RequestId;
 use crate::db;
+use crate::directory::Principal;
 use crate::domain::Role;
 use crate::state::AppState;
 
@@ -23,17 +24,12 @@ pub struct Actor {
     pub request_id: Option<String>,
 }
 
-impl From<&Actor> for crate::db::audit::AuditActor {
-    fn from(actor: &Actor) -> Self {
-        crate::db::audit::AuditActor {
-            key_id: Some(actor.key_id),
-            role: actor.role.as_str().to_owned(),
-            request_id: actor.request_id.clone(),
-        }
-    }
-}
-
 impl Actor {
+    /// The caller as the directory's writes name it, judged at the service clock's `now`.
+    pub fn principal(&self, clock: &crate::clock::Clock) -> Principal {
+        Principal::key(self.key_id, self.role, self.request_id.clone(), clock.now())
+    }
+
     /// Refuses unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
         if roles.contains(&self.role) {

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+use crate::directory::DirectoryError;
 pub use crate::domain::{FieldError, ParamLocation};
 
 /// RFC 9457 problem details, as every error response carries them.
@@ -235,42 +236,12 @@ impl ResponseError for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match &error {
-            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
-                ApiError::Conflict {
-                code: "duplicate",
-                detail: unique_violation_detail(info.constraint_name().unwrap_or(info.message())),
-            }
-            }
-            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict {
-                code: "referenced",
-                detail: "the change conflicts with a related resource (it is referenced, or refers to one that does not exist)"
-                    .to_owned(),
-            },
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
-                ApiError::ServiceUnavailable("the database connection was lost; retry shortly".to_owned())
-            }
-            Error::DatabaseError(DatabaseErrorKind::Unknown, info) if is_busy(info.message()) => {
-                ApiError::ServiceUnavailable("the database is busy; retry shortly".to_owned())
-            }
-            _ => ApiError::Internal(error.to_string()),
-        }
+        ApiError::from(crate::db::DbError::from(error))
     }
 }
 
 fn is_busy(message: &str) -> bool {
     message.contains("database is locked") || message.contains("database is busy")
-}
-
-/// Names the duplicated field without echoing SQL. SQLite says "UNIQUE constraint failed:
-/// providers.npi"; PostgreSQL names the constraint, "providers_npi_key".
-fn unique_violation_detail(message_or_constraint: &str) -> String {
-    let field = ["npi", "external_id", "key_hash", "prefix"]
-        .into_iter()
-        .find(|field| message_or_constraint.contains(field))
-        .unwrap_or("value");
-    format!("a resource with this {field} already exists")
 }
 
 impl From<diesel::r2d2::PoolError> for ApiError {
@@ -288,15 +259,49 @@ impl From<actix_web::error::BlockingError> for ApiError {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(error: crate::db::DbError) -> Self {
+        // Constraint violations and missing rows mean the same here as in a write.
+        ApiError::from(DirectoryError::from(error))
+    }
+}
+
+/// The directory's refusals as problem details; database failures as 503 or a logged 500.
+impl From<DirectoryError> for ApiError {
+    fn from(error: DirectoryError) -> Self {
         use crate::db::DbError;
+        use diesel::result::{DatabaseErrorKind, Error};
         match error {
-            DbError::Query(error) => ApiError::from(error),
-            DbError::Pool(error) => ApiError::from(error),
-            DbError::NotFound { entity, id } => ApiError::NotFound {
+            DirectoryError::Invalid(invalid) => ApiError::Validation(invalid.0),
+            DirectoryError::NotFound { entity, id } => ApiError::NotFound {
                 resource: entity,
                 id,
             },
-            DbError::Stale { current_version } => ApiError::PreconditionFailed { current_version },
+            DirectoryError::Conflict { code, detail } => ApiError::Conflict { code, detail },
+            DirectoryError::InvalidTransition { from, to, allowed } => {
+                ApiError::InvalidTransition {
+                    from: from.to_string(),
+                    to: to.to_string(),
+                    allowed: allowed.iter().map(|s| s.to_string()).collect(),
+                }
+            }
+            DirectoryError::Stale { current_version } => {
+                ApiError::PreconditionFailed { current_version }
+            }
+            DirectoryError::VersionRequired => ApiError::PreconditionRequired,
+            DirectoryError::Forbidden(detail) => ApiError::Forbidden(detail),
+            DirectoryError::Database(DbError::Pool(error)) => ApiError::from(error),
+            DirectoryError::Database(DbError::Query(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection,
+                _,
+            ))) => ApiError::ServiceUnavailable(
+                "the database connection was lost; retry shortly".to_owned(),
+            ),
+            DirectoryError::Database(DbError::Query(Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                info,
+            ))) if is_busy(info.message()) => {
+                ApiError::ServiceUnavailable("the database is busy; retry shortly".to_owned())
+            }
+            DirectoryError::Database(error) => ApiError::Internal(error.to_string()),
         }
     }
 }
@@ -306,6 +311,15 @@ impl From<crate::search::SearchError> for ApiError {
         match error {
             crate::search::SearchError::Database(error) => ApiError::from(error),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<crate::domain::json::JsonError> for ApiError {
+    fn from(error: crate::domain::json::JsonError) -> Self {
+        match error {
+            crate::domain::json::JsonError::Malformed(detail) => ApiError::MalformedBody(detail),
+            crate::domain::json::JsonError::Invalid(field) => ApiError::Validation(vec![field]),
         }
     }
 }

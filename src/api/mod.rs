@@ -6,7 +6,6 @@ pub mod auth;
 pub mod clinics;
 pub mod credentials;
 pub mod error;
-pub mod examples;
 pub mod extract;
 pub mod fhir;
 pub mod health;
@@ -173,13 +172,4 @@ pub fn page_of<R, T>(
         items: rows.into_iter().map(view).collect(),
         next_cursor,
     }
-}
-
-/// For PATCH bodies: distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-pub fn nullable<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }

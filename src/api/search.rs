@@ -239,7 +239,7 @@ pub struct ProviderResult {
 
 /// Locations near the centre, ranked.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = crate::api::examples::search_locations)]
+#[schema(example = crate::openapi::examples::search_locations)]
 pub struct LocationSearchResponse {
     pub meta: SearchMeta,
     pub results: Vec<LocationResult>,
@@ -250,7 +250,7 @@ pub struct LocationSearchResponse {
 
 /// Providers near the centre, ranked.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = crate::api::examples::search_providers)]
+#[schema(example = crate::openapi::examples::search_providers)]
 pub struct ProviderSearchResponse {
     pub meta: SearchMeta,
     pub results: Vec<ProviderResult>,
@@ -981,7 +981,7 @@ pub async fn search_providers(
 /// An RFC 7946 FeatureCollection: each feature a result, its geometry the location's point
 /// (`[lon, lat]`), its properties the result's fields; `meta` and `next_cursor` as foreign members.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = crate::api::examples::search_geojson)]
+#[schema(example = crate::openapi::examples::search_geojson)]
 pub struct GeoJsonFeatureCollection {
     /// `FeatureCollection`.
     #[serde(rename = "type")]

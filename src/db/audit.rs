@@ -1,47 +1,17 @@
-//! The audit trail: one row per write made with a key, in the same transaction as the write.
+//! The audit trail's table: appending (for the directory's write path) and reading, filtered.
 
 use diesel::prelude::*;
-use serde::Serialize;
 
 use super::models::{AuditRow, NewAuditEntry};
 use super::schema::audit_log;
 use super::DbConnection;
 use super::DbResult;
 
-/// Who made a write, as the audit row records it.
-#[derive(Debug, Clone)]
-pub struct AuditActor {
-    pub key_id: Option<i64>,
-    pub role: String,
-    pub request_id: Option<String>,
-}
-
-/// Appends one audit row. `before`/`after` are the resource's admin view (None when absent).
-#[allow(clippy::too_many_arguments)]
-pub fn record<B: Serialize, A: Serialize>(
-    connection: &mut DbConnection,
-    actor: impl Into<AuditActor>,
-    action: &str,
-    target_type: &str,
-    target_id: impl ToString,
-    before: Option<&B>,
-    after: Option<&A>,
-    reason: Option<&str>,
-) -> DbResult<()> {
-    let actor = actor.into();
+/// Appends one audit row. Only the directory's write path calls it (`directory::write`), inside
+/// the write's transaction: one row per write, with the write or not at all.
+pub fn insert(connection: &mut DbConnection, entry: &NewAuditEntry) -> DbResult<()> {
     diesel::insert_into(audit_log::table)
-        .values(NewAuditEntry {
-            occurred_at: super::now(),
-            actor_key_id: actor.key_id,
-            actor_role: actor.role,
-            action: action.to_owned(),
-            target_type: target_type.to_owned(),
-            target_id: target_id.to_string(),
-            before_json: to_json(before),
-            after_json: to_json(after),
-            reason: reason.map(str::to_owned),
-            request_id: actor.request_id,
-        })
+        .values(entry)
         .execute(connection)?;
     Ok(())
 }
@@ -89,8 +59,4 @@ pub fn list(
         .order(audit_log::id.desc())
         .limit(limit)
         .load(connection)?)
-}
-
-fn to_json<T: Serialize>(value: Option<&T>) -> Option<String> {
-    value.map(|v| serde_json::to_string(v).unwrap_or_default())
 }

@@ -45,41 +45,32 @@ pub fn insert(connection: &mut DbConnection, clinic: &NewClinic) -> DbResult<Cli
         .get_result(connection)?)
 }
 
-/// Applies `changes` when the clinic is at `expected_version`; bumps the version.
+/// Applies `changes` if the clinic is still at `version`, bumping the version; `None` when it
+/// is not (another write came first).
 pub fn update(
     connection: &mut DbConnection,
     id: i64,
-    expected_version: i64,
+    version: i64,
     changes: &ClinicChanges,
-) -> DbResult<ClinicRow> {
-    let current = get(connection, id)?;
-    if current.version != expected_version {
-        return Err(DbError::Stale {
-            current_version: current.version,
-        });
-    }
-    diesel::update(
-        clinics::table
-            .find(id)
-            .filter(clinics::version.eq(current.version)),
+) -> DbResult<Option<ClinicRow>> {
+    Ok(
+        diesel::update(clinics::table.find(id).filter(clinics::version.eq(version)))
+            .set((
+                changes,
+                clinics::updated_at.eq(super::now()),
+                clinics::version.eq(version + 1),
+            ))
+            .returning(clinics::all_columns)
+            .get_result::<ClinicRow>(connection)
+            .optional()?,
     )
-    .set((
-        changes,
-        clinics::updated_at.eq(super::now()),
-        clinics::version.eq(current.version + 1),
-    ))
-    .returning(clinics::all_columns)
-    .get_result::<ClinicRow>(connection)
-    .optional()?
-    // A concurrent writer moved the version between our read and our update.
-    .ok_or_else(|| DbError::Stale {
-        current_version: current.version + 1,
-    })
 }
 
-pub fn delete(connection: &mut DbConnection, id: i64) -> DbResult<()> {
-    diesel::delete(clinics::table.find(id)).execute(connection)?;
-    Ok(())
+/// Deletes the clinic if it is still at `version`; false when it is not (or is gone).
+pub fn delete(connection: &mut DbConnection, id: i64, version: i64) -> DbResult<bool> {
+    let deleted = diesel::delete(clinics::table.find(id).filter(clinics::version.eq(version)))
+        .execute(connection)?;
+    Ok(deleted == 1)
 }
 
 pub fn location_ids(connection: &mut DbConnection, clinic_id: i64) -> DbResult<Vec<i64>> {
@@ -88,4 +79,15 @@ pub fn location_ids(connection: &mut DbConnection, clinic_id: i64) -> DbResult<V
         .select(locations::id)
         .order(locations::id)
         .load(connection)?)
+}
+
+pub fn find_by_external_id(
+    connection: &mut DbConnection,
+    external_id: &str,
+) -> DbResult<Option<ClinicRow>> {
+    Ok(clinics::table
+        .filter(clinics::external_id.eq(external_id))
+        .select(ClinicRow::as_select())
+        .first(connection)
+        .optional()?)
 }

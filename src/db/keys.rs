@@ -110,21 +110,12 @@ pub fn touch(connection: &mut DbConnection, id: i64, at: NaiveDateTime) -> DbRes
     Ok(())
 }
 
-/// Registers the bootstrap admin key from the configuration; an earlier, different bootstrap key
-/// is revoked so that changing the setting retires the old secret.
-pub fn register_bootstrap(connection: &mut DbConnection, secret: &str) -> DbResult<()> {
-    let now = super::now();
-    super::write_transaction(connection, |connection| {
-        if find_by_secret(connection, secret)?.is_none() {
-            diesel::update(
-                api_keys::table
-                    .filter(api_keys::name.eq("bootstrap"))
-                    .filter(api_keys::revoked_at.is_null()),
-            )
-            .set(api_keys::revoked_at.eq(now))
-            .execute(connection)?;
-            insert(connection, "bootstrap", Role::Admin, secret, None)?;
-        }
-        Ok(())
-    })
+/// The keys named `name` that are not revoked.
+pub fn active_named(connection: &mut DbConnection, name: &str) -> DbResult<Vec<ApiKeyRow>> {
+    Ok(api_keys::table
+        .filter(api_keys::name.eq(name))
+        .filter(api_keys::revoked_at.is_null())
+        .order(api_keys::id)
+        .select(ApiKeyRow::as_select())
+        .load(connection)?)
 }

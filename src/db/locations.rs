@@ -64,40 +64,38 @@ pub fn insert(connection: &mut DbConnection, location: &NewLocation) -> DbResult
         .get_result(connection)?)
 }
 
+/// Applies `changes` if the location is still at `version`, bumping the version; `None` when it
+/// is not (another write came first).
 pub fn update(
     connection: &mut DbConnection,
     id: i64,
-    expected_version: i64,
+    version: i64,
     changes: &LocationChanges,
-) -> DbResult<LocationRow> {
-    let current = get(connection, id)?;
-    if current.version != expected_version {
-        return Err(DbError::Stale {
-            current_version: current.version,
-        });
-    }
-    diesel::update(
+) -> DbResult<Option<LocationRow>> {
+    Ok(diesel::update(
         locations::table
             .find(id)
-            .filter(locations::version.eq(current.version)),
+            .filter(locations::version.eq(version)),
     )
     .set((
         changes,
         locations::updated_at.eq(super::now()),
-        locations::version.eq(current.version + 1),
+        locations::version.eq(version + 1),
     ))
     .returning(locations::all_columns)
     .get_result::<LocationRow>(connection)
-    .optional()?
-    // A concurrent writer moved the version between our read and our update.
-    .ok_or_else(|| DbError::Stale {
-        current_version: current.version + 1,
-    })
+    .optional()?)
 }
 
-pub fn delete(connection: &mut DbConnection, id: i64) -> DbResult<()> {
-    diesel::delete(locations::table.find(id)).execute(connection)?;
-    Ok(())
+/// Deletes the location if it is still at `version`; false when it is not (or is gone).
+pub fn delete(connection: &mut DbConnection, id: i64, version: i64) -> DbResult<bool> {
+    let deleted = diesel::delete(
+        locations::table
+            .find(id)
+            .filter(locations::version.eq(version)),
+    )
+    .execute(connection)?;
+    Ok(deleted == 1)
 }
 
 /// Providers linked to a location; `public_only` keeps the verified ones.
@@ -116,4 +114,15 @@ pub fn provider_ids(
         query = query.filter(providers::vetting_status.eq(VettingStatus::Verified.as_str()));
     }
     Ok(query.load(connection)?)
+}
+
+pub fn find_by_external_id(
+    connection: &mut DbConnection,
+    external_id: &str,
+) -> DbResult<Option<LocationRow>> {
+    Ok(locations::table
+        .filter(locations::external_id.eq(external_id))
+        .select(LocationRow::as_select())
+        .first(connection)
+        .optional()?)
 }

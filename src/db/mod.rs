@@ -4,8 +4,10 @@
 //! migrations, the immediate transaction) are here and nowhere else.
 
 pub mod audit;
+pub mod bulk;
 pub mod change_log;
 pub mod clinics;
+pub mod credentials;
 pub mod keys;
 pub mod locations;
 pub mod models;
@@ -38,11 +40,41 @@ pub enum DbError {
     Stale { current_version: i64 },
 }
 
+/// A constraint the database refused a write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    /// A unique value taken; names the field (`npi`, `external_id`, …) or `value`.
+    Duplicate(&'static str),
+    /// A foreign key: the row is referenced, or refers to one that does not exist.
+    Referenced,
+}
+
 impl DbError {
     pub fn not_found(entity: &'static str, id: impl ToString) -> DbError {
         DbError::NotFound {
             entity,
             id: id.to_string(),
+        }
+    }
+
+    /// Which constraint refused the write, if that is what happened.
+    pub fn violation(&self) -> Option<Violation> {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                // SQLite says "UNIQUE constraint failed: providers.npi"; PostgreSQL names the
+                // constraint, "providers_npi_key". Name the field without echoing SQL.
+                let text = info.constraint_name().unwrap_or(info.message());
+                let field = ["npi", "external_id", "key_hash", "prefix"]
+                    .into_iter()
+                    .find(|field| text.contains(field))
+                    .unwrap_or("value");
+                Some(Violation::Duplicate(field))
+            }
+            DbError::Query(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => {
+                Some(Violation::Referenced)
+            }
+            _ => None,
         }
     }
 }

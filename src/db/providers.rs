@@ -12,6 +12,7 @@ use super::schema::{
 };
 use super::DbConnection;
 use super::{DbError, DbResult};
+use crate::domain::VettingStatus;
 
 #[derive(Debug, Clone, Default, AsChangeset)]
 #[diesel(table_name = providers)]
@@ -82,18 +83,18 @@ pub fn get_record(connection: &mut DbConnection, id: i64) -> DbResult<ProviderRe
     record(connection, row)
 }
 
-/// Providers by id, optionally only those in `status`.
+/// Providers by id after `after_id`, only those in one of `statuses` (any when empty).
 pub fn list(
     connection: &mut DbConnection,
-    status: Option<&str>,
+    statuses: &[VettingStatus],
     after_id: i64,
     limit: i64,
 ) -> DbResult<Vec<ProviderRow>> {
     let mut query = providers::table
         .filter(providers::id.gt(after_id))
         .into_boxed();
-    if let Some(status) = status {
-        query = query.filter(providers::vetting_status.eq(status.to_owned()));
+    if !statuses.is_empty() {
+        query = query.filter(providers::vetting_status.eq_any(statuses.iter().map(|s| s.as_str())));
     }
     Ok(query
         .order(providers::id)
@@ -139,45 +140,37 @@ pub fn replace_specialties(
     Ok(())
 }
 
-/// Applies `changes` at `expected_version` and bumps the version; vetting status is not among
-/// the changes: only the workflow moves it ([`set_vetting_status`]).
+/// Applies `changes` if the provider is still at `version`, bumping the version; `None` when
+/// it is not. Vetting status is not among the changes: only the lifecycle moves it
+/// ([`set_vetting_status`]).
 pub fn update(
     connection: &mut DbConnection,
     id: i64,
-    expected_version: i64,
+    version: i64,
     changes: &ProviderChanges,
-) -> DbResult<ProviderRow> {
-    let current = get(connection, id)?;
-    if current.version != expected_version {
-        return Err(DbError::Stale {
-            current_version: current.version,
-        });
-    }
-    diesel::update(
+) -> DbResult<Option<ProviderRow>> {
+    Ok(diesel::update(
         providers::table
             .find(id)
-            .filter(providers::version.eq(current.version)),
+            .filter(providers::version.eq(version)),
     )
     .set((
         changes,
         providers::updated_at.eq(super::now()),
-        providers::version.eq(current.version + 1),
+        providers::version.eq(version + 1),
     ))
     .returning(providers::all_columns)
     .get_result::<ProviderRow>(connection)
-    .optional()?
-    // A concurrent writer moved the version between our read and our update.
-    .ok_or_else(|| DbError::Stale {
-        current_version: current.version + 1,
-    })
+    .optional()?)
 }
 
+/// Moves the provider to `status` if it is still at `version`; `None` when it is not.
 pub fn set_vetting_status(
     connection: &mut DbConnection,
     id: i64,
     version: i64,
     status: &str,
-) -> DbResult<ProviderRow> {
+) -> DbResult<Option<ProviderRow>> {
     Ok(diesel::update(
         providers::table
             .find(id)
@@ -189,12 +182,20 @@ pub fn set_vetting_status(
         providers::version.eq(version + 1),
     ))
     .returning(providers::all_columns)
-    .get_result(connection)?)
+    .get_result(connection)
+    .optional()?)
 }
 
-pub fn delete(connection: &mut DbConnection, id: i64) -> DbResult<()> {
-    diesel::delete(providers::table.find(id)).execute(connection)?;
-    Ok(())
+/// Deletes the provider (its credentials, links and treatments cascade) if it is still at
+/// `version`; false when it is not.
+pub fn delete(connection: &mut DbConnection, id: i64, version: i64) -> DbResult<bool> {
+    let deleted = diesel::delete(
+        providers::table
+            .find(id)
+            .filter(providers::version.eq(version)),
+    )
+    .execute(connection)?;
+    Ok(deleted == 1)
 }
 
 /// Links a provider to a location; true when the link is new.
@@ -304,4 +305,12 @@ pub fn treatment_exists(connection: &mut DbConnection, code: &str) -> DbResult<b
 
 pub fn count(connection: &mut DbConnection) -> DbResult<i64> {
     Ok(providers::table.count().get_result(connection)?)
+}
+
+pub fn find_by_npi(connection: &mut DbConnection, npi: &str) -> DbResult<Option<ProviderRow>> {
+    Ok(providers::table
+        .filter(providers::npi.eq(npi))
+        .select(ProviderRow::as_select())
+        .first(connection)
+        .optional()?)
 }

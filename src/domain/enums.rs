@@ -90,21 +90,6 @@ string_enum! {
     }
 }
 
-impl VettingStatus {
-    /// The provider lifecycle: pending → under_review → verified | rejected; verified → suspended →
-    /// verified (reinstated); rejected → pending (resubmitted).
-    pub fn allowed_next(self) -> &'static [VettingStatus] {
-        use VettingStatus::*;
-        match self {
-            Pending => &[UnderReview],
-            UnderReview => &[Verified, Rejected],
-            Verified => &[Suspended],
-            Suspended => &[Verified],
-            Rejected => &[Pending],
-        }
-    }
-}
-
 impl Role {
     /// Roles that may use vetting actions and queues.
     pub fn can_review(self) -> bool {

@@ -4,7 +4,9 @@
 mod coordinates;
 mod enums;
 pub mod hours;
+pub mod json;
 mod npi;
+pub mod patch;
 mod us_state;
 pub mod utc;
 pub mod validation;

@@ -93,6 +93,15 @@ impl Checks {
         self.errors.push(FieldError::body(pointer, code, detail));
     }
 
+    /// Adds the errors of a nested value's checks, their pointers under `prefix`.
+    pub fn extend_under(&mut self, prefix: &str, nested: Checks) {
+        self.errors
+            .extend(nested.errors.into_iter().map(|mut error| {
+                error.pointer = format!("{prefix}{}", error.pointer);
+                error
+            }));
+    }
+
     /// Parses an enum value given as a string.
     pub fn enum_value<T>(
         &mut self,
@@ -140,6 +149,13 @@ impl Checks {
                 format!("`{code}` is not a US state or territory code (e.g. NY, CA)"),
             );
         }
+    }
+
+    /// Finishes the checks and hands back `parsed`: values whose parsing pushed an error when it
+    /// failed (e.g. [`Checks::enum_value`]), so they are present whenever no error was found.
+    pub fn finish_with<T>(self, parsed: Option<T>) -> Result<T, Invalid> {
+        self.finish()?;
+        parsed.ok_or_else(|| Invalid(Vec::new()))
     }
 
     pub fn finish(self) -> Result<(), Invalid> {

@@ -1,6 +1,8 @@
 //! The OpenAPI document: the paths and schemas come from the routes themselves (see
 //! `api::routes`); this adds the info, tags and the security scheme.
 
+pub mod examples;
+
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 

@@ -1,0 +1,409 @@
+//! The statements of bulk loading (`directory::bulk`): many rows per statement, and full-row
+//! replacement by natural key (external id, NPI). Multi-row `VALUES` are written as tuples of
+//! bound values, not `Insertable` structs: an `Option` field of a struct means `DEFAULT`, which
+//! SQLite cannot put in a multi-row `VALUES` (diesel would fall back to a statement per row).
+
+use std::collections::HashSet;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::models::{NewClinic, NewCredential, NewLocation, NewProvider};
+use super::schema::{
+    clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
+    providers, treatments,
+};
+use super::{DbConnection, DbResult};
+
+/// Rows per multi-row statement (16 columns × 500 stays far below both backends' bind limits).
+pub const INSERT_CHUNK: usize = 500;
+
+/// Inserts clinics; their ids, in order.
+pub fn insert_clinics(connection: &mut DbConnection, rows: &[&NewClinic]) -> DbResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    clinics::name.eq(&r.name),
+                    clinics::website.eq(&r.website),
+                    clinics::phone.eq(&r.phone),
+                    clinics::description.eq(&r.description),
+                    clinics::external_id.eq(&r.external_id),
+                    clinics::created_at.eq(r.created_at),
+                    clinics::updated_at.eq(r.updated_at),
+                )
+            })
+            .collect();
+        let chunk_ids: Vec<i64> =
+            crate::with_backend!(connection, |connection| diesel::insert_into(clinics::table)
+                .values(values)
+                .returning(clinics::id)
+                .get_results(connection))?;
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+/// Inserts locations; their ids, in order.
+pub fn insert_locations(
+    connection: &mut DbConnection,
+    rows: &[&NewLocation],
+) -> DbResult<Vec<i64>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|r| {
+                (
+                    (
+                        locations::clinic_id.eq(r.clinic_id),
+                        locations::name.eq(&r.name),
+                        locations::address_line1.eq(&r.address_line1),
+                        locations::address_line2.eq(&r.address_line2),
+                        locations::city.eq(&r.city),
+                        locations::state.eq(&r.state),
+                        locations::postal_code.eq(&r.postal_code),
+                        locations::country.eq(&r.country),
+                    ),
+                    (
+                        locations::latitude.eq(r.latitude),
+                        locations::longitude.eq(r.longitude),
+                        locations::timezone.eq(&r.timezone),
+                        locations::opening_hours.eq(&r.opening_hours),
+                        locations::phone.eq(&r.phone),
+                        locations::external_id.eq(&r.external_id),
+                        locations::created_at.eq(r.created_at),
+                        locations::updated_at.eq(r.updated_at),
+                    ),
+                )
+            })
+            .collect();
+        let chunk_ids: Vec<i64> = crate::with_backend!(connection, |connection| {
+            diesel::insert_into(locations::table)
+                .values(values)
+                .returning(locations::id)
+                .get_results(connection)
+        })?;
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+pub fn insert_credentials(connection: &mut DbConnection, rows: &[&NewCredential]) -> DbResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|row| {
+                (
+                    (
+                        credentials::provider_id.eq(row.provider_id),
+                        credentials::kind.eq(&row.kind),
+                        credentials::issuer.eq(&row.issuer),
+                        credentials::identifier.eq(&row.identifier),
+                        credentials::jurisdiction.eq(&row.jurisdiction),
+                        credentials::specialty_code.eq(&row.specialty_code),
+                        credentials::issued_on.eq(row.issued_on),
+                        credentials::expires_on.eq(row.expires_on),
+                    ),
+                    (
+                        credentials::verification_status.eq(&row.verification_status),
+                        credentials::verified_at.eq(row.verified_at),
+                        credentials::verified_by_key_id.eq(row.verified_by_key_id),
+                        credentials::verification_source_type.eq(&row.verification_source_type),
+                        credentials::verification_reference.eq(&row.verification_reference),
+                        credentials::next_due_on.eq(row.next_due_on),
+                        credentials::created_at.eq(row.created_at),
+                        credentials::updated_at.eq(row.updated_at),
+                    ),
+                )
+            })
+            .collect();
+        crate::with_backend!(connection, |connection| diesel::insert_into(
+            credentials::table
+        )
+        .values(values)
+        .execute(connection))?;
+    }
+    Ok(())
+}
+
+/// A new provider with what is attached to it.
+pub struct NewProviderBundle<'a> {
+    pub provider: &'a NewProvider,
+    /// Other specialties, sorted and without repeats.
+    pub specialty_codes: &'a [String],
+    /// Practice locations, sorted and without repeats.
+    pub location_ids: &'a [i64],
+    /// Treatment codes with their yearly volumes.
+    pub treatments: &'a [(String, Option<i32>)],
+}
+
+/// Inserts providers with their specialties, practice locations and treatments: a statement per
+/// table per chunk. Their ids, in order.
+pub fn insert_providers(
+    connection: &mut DbConnection,
+    bundles: &[NewProviderBundle<'_>],
+    now: NaiveDateTime,
+) -> DbResult<Vec<i64>> {
+    let mut all_ids = Vec::with_capacity(bundles.len());
+    for chunk in bundles.chunks(INSERT_CHUNK) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|bundle| {
+                let p = bundle.provider;
+                (
+                    providers::npi.eq(&p.npi),
+                    providers::given_name.eq(&p.given_name),
+                    providers::family_name.eq(&p.family_name),
+                    providers::degree.eq(&p.degree),
+                    providers::primary_specialty_code.eq(&p.primary_specialty_code),
+                    providers::practice_start_year.eq(p.practice_start_year),
+                    providers::languages.eq(&p.languages),
+                    providers::accepting_new_patients.eq(p.accepting_new_patients),
+                    providers::bio.eq(&p.bio),
+                    providers::vetting_status.eq(&p.vetting_status),
+                    providers::external_id.eq(&p.external_id),
+                    providers::created_at.eq(p.created_at),
+                    providers::updated_at.eq(p.updated_at),
+                )
+            })
+            .collect();
+        let inserted: Vec<(i64, String)> = crate::with_backend!(connection, |connection| {
+            diesel::insert_into(providers::table)
+                .values(values)
+                .returning((providers::id, providers::npi))
+                .get_results(connection)
+        })?;
+        // RETURNING order is the VALUES order on both backends; match by NPI all the same.
+        let ids: std::collections::HashMap<&str, i64> = inserted
+            .iter()
+            .map(|(id, npi)| (npi.as_str(), *id))
+            .collect();
+        let (mut specialties, mut links, mut treatment_rows) = (Vec::new(), Vec::new(), Vec::new());
+        for bundle in chunk {
+            let id = *ids.get(bundle.provider.npi.as_str()).ok_or_else(|| {
+                diesel::result::Error::QueryBuilderError(
+                    "an inserted provider came back without its id".into(),
+                )
+            })?;
+            all_ids.push(id);
+            specialties.extend(bundle.specialty_codes.iter().map(|code| {
+                (
+                    provider_specialties::provider_id.eq(id),
+                    provider_specialties::specialty_code.eq(code),
+                )
+            }));
+            links.extend(bundle.location_ids.iter().map(|location_id| {
+                (
+                    provider_locations::provider_id.eq(id),
+                    provider_locations::location_id.eq(*location_id),
+                    provider_locations::created_at.eq(now),
+                )
+            }));
+            treatment_rows.extend(bundle.treatments.iter().map(|(code, volume)| {
+                (
+                    provider_treatments::provider_id.eq(id),
+                    provider_treatments::treatment_code.eq(code),
+                    provider_treatments::annual_volume.eq(*volume),
+                    provider_treatments::created_at.eq(now),
+                )
+            }));
+        }
+        for rows in specialties.chunks(INSERT_CHUNK) {
+            crate::with_backend!(connection, |connection| diesel::insert_into(
+                provider_specialties::table
+            )
+            .values(rows)
+            .execute(connection))?;
+        }
+        for rows in links.chunks(INSERT_CHUNK) {
+            crate::with_backend!(connection, |connection| diesel::insert_into(
+                provider_locations::table
+            )
+            .values(rows)
+            .execute(connection))?;
+        }
+        for rows in treatment_rows.chunks(INSERT_CHUNK) {
+            crate::with_backend!(connection, |connection| diesel::insert_into(
+                provider_treatments::table
+            )
+            .values(rows)
+            .execute(connection))?;
+        }
+    }
+    Ok(all_ids)
+}
+
+/// Replaces a clinic's fields (all of them) and bumps its version.
+pub fn replace_clinic(
+    connection: &mut DbConnection,
+    id: i64,
+    version: i64,
+    row: &NewClinic,
+) -> DbResult<()> {
+    diesel::update(clinics::table.find(id))
+        .set((
+            clinics::name.eq(&row.name),
+            clinics::website.eq(&row.website),
+            clinics::phone.eq(&row.phone),
+            clinics::description.eq(&row.description),
+            clinics::updated_at.eq(row.updated_at),
+            clinics::version.eq(version + 1),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Replaces a location's fields (all but its external id) and bumps its version.
+pub fn replace_location(
+    connection: &mut DbConnection,
+    id: i64,
+    version: i64,
+    row: &NewLocation,
+) -> DbResult<()> {
+    diesel::update(locations::table.find(id))
+        .set((
+            locations::clinic_id.eq(row.clinic_id),
+            locations::name.eq(&row.name),
+            locations::address_line1.eq(&row.address_line1),
+            locations::address_line2.eq(&row.address_line2),
+            locations::city.eq(&row.city),
+            locations::state.eq(&row.state),
+            locations::postal_code.eq(&row.postal_code),
+            locations::country.eq(&row.country),
+            locations::latitude.eq(row.latitude),
+            locations::longitude.eq(row.longitude),
+            locations::timezone.eq(&row.timezone),
+            locations::opening_hours.eq(&row.opening_hours),
+            locations::phone.eq(&row.phone),
+            locations::updated_at.eq(row.updated_at),
+            locations::version.eq(version + 1),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+/// Replaces a provider's fields (its NPI and creation time stay; an absent external id keeps the
+/// stored one) and bumps its version.
+pub fn replace_provider(
+    connection: &mut DbConnection,
+    id: i64,
+    version: i64,
+    row: &NewProvider,
+) -> DbResult<()> {
+    diesel::update(providers::table.find(id))
+        .set((
+            providers::given_name.eq(&row.given_name),
+            providers::family_name.eq(&row.family_name),
+            providers::degree.eq(&row.degree),
+            providers::primary_specialty_code.eq(&row.primary_specialty_code),
+            providers::practice_start_year.eq(row.practice_start_year),
+            providers::languages.eq(&row.languages),
+            providers::accepting_new_patients.eq(row.accepting_new_patients),
+            providers::bio.eq(&row.bio),
+            providers::vetting_status.eq(&row.vetting_status),
+            providers::updated_at.eq(row.updated_at),
+            providers::version.eq(version + 1),
+        ))
+        .execute(connection)?;
+    if row.external_id.is_some() {
+        diesel::update(providers::table.find(id))
+            .set(providers::external_id.eq(&row.external_id))
+            .execute(connection)?;
+    }
+    Ok(())
+}
+
+/// Replaces a credential's dates, places and verification and bumps its version.
+pub fn replace_credential(
+    connection: &mut DbConnection,
+    id: i64,
+    version: i64,
+    row: &NewCredential,
+) -> DbResult<()> {
+    diesel::update(credentials::table.find(id))
+        .set((
+            credentials::jurisdiction.eq(&row.jurisdiction),
+            credentials::specialty_code.eq(&row.specialty_code),
+            credentials::issued_on.eq(row.issued_on),
+            credentials::expires_on.eq(row.expires_on),
+            credentials::verification_status.eq(&row.verification_status),
+            credentials::verified_at.eq(row.verified_at),
+            credentials::verified_by_key_id.eq(row.verified_by_key_id),
+            credentials::verification_source_type.eq(&row.verification_source_type),
+            credentials::verification_reference.eq(&row.verification_reference),
+            credentials::next_due_on.eq(row.next_due_on),
+            credentials::updated_at.eq(row.updated_at),
+            credentials::version.eq(version + 1),
+        ))
+        .execute(connection)?;
+    Ok(())
+}
+
+pub fn clinic_id_by_external_id(
+    connection: &mut DbConnection,
+    external_id: &str,
+) -> DbResult<Option<i64>> {
+    Ok(clinics::table
+        .filter(clinics::external_id.eq(external_id))
+        .select(clinics::id)
+        .first(connection)
+        .optional()?)
+}
+
+pub fn location_id_by_external_id(
+    connection: &mut DbConnection,
+    external_id: &str,
+) -> DbResult<Option<i64>> {
+    Ok(locations::table
+        .filter(locations::external_id.eq(external_id))
+        .select(locations::id)
+        .first(connection)
+        .optional()?)
+}
+
+pub fn provider_id_by_npi(connection: &mut DbConnection, npi: &str) -> DbResult<Option<i64>> {
+    Ok(providers::table
+        .filter(providers::npi.eq(npi))
+        .select(providers::id)
+        .first(connection)
+        .optional()?)
+}
+
+/// Every treatment code.
+pub fn treatment_codes(connection: &mut DbConnection) -> DbResult<HashSet<String>> {
+    Ok(treatments::table
+        .select(treatments::code)
+        .load::<String>(connection)?
+        .into_iter()
+        .collect())
+}
+
+/// The yearly volume recorded for a provider's treatment: `None` when the provider does not
+/// offer it, `Some(None)` when it does without a volume.
+pub fn treatment_volume(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    code: &str,
+) -> DbResult<Option<Option<i32>>> {
+    Ok(provider_treatments::table
+        .filter(provider_treatments::provider_id.eq(provider_id))
+        .filter(provider_treatments::treatment_code.eq(code))
+        .select(provider_treatments::annual_volume)
+        .first(connection)
+        .optional()?)
+}
+
+/// A provider's other specialties, sorted.
+pub fn specialty_codes_of(
+    connection: &mut DbConnection,
+    provider_id: i64,
+) -> DbResult<Vec<String>> {
+    Ok(provider_specialties::table
+        .filter(provider_specialties::provider_id.eq(provider_id))
+        .order(provider_specialties::specialty_code)
+        .select(provider_specialties::specialty_code)
+        .load(connection)?)
+}

@@ -1,0 +1,211 @@
+//! How a provider is shown: the public profile (verified providers, with only the credentials
+//! verified and unexpired on the day asked) and the admin view (everything, for vetting and the
+//! audit trail).
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::models::ProviderTreatmentRow;
+use crate::db::providers::ProviderRecord;
+use crate::directory::credentials::CredentialView;
+use crate::domain::{CredentialKind, Degree, SourceType, VerificationStatus, VettingStatus};
+
+/// A treatment a provider offers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"code": "spasticity_adult", "annual_volume": 348}))]
+pub struct OfferedTreatment {
+    /// Treatment code, see `GET /v1/treatments`.
+    pub code: String,
+    /// Procedures a year, when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_volume: Option<i32>,
+}
+
+impl From<ProviderTreatmentRow> for OfferedTreatment {
+    fn from(row: ProviderTreatmentRow) -> Self {
+        OfferedTreatment {
+            code: row.treatment_code,
+            annual_volume: row.annual_volume,
+        }
+    }
+}
+
+/// A credential as the public sees it: verified, unexpired, with its freshness.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"id": 5, "kind": "state_license", "issuer": "Medical Board of California", "jurisdiction": "CA",
+    "expires_on": "2027-02-28", "verified_at": "2026-11-20T14:03:00Z", "verification_source_type": "state_medical_board", "next_due_on": "2027-02-28"}))]
+pub struct PublicCredential {
+    pub id: i64,
+    pub kind: CredentialKind,
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jurisdiction: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub specialty_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<NaiveDate>,
+    /// When a reviewer checked it against the primary source (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    pub verified_at: Option<NaiveDateTime>,
+    /// The kind of primary source checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification_source_type: Option<SourceType>,
+    /// When it is due to be checked again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_due_on: Option<NaiveDate>,
+}
+
+/// A provider's public profile.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = crate::openapi::examples::provider_profile)]
+pub struct ProviderProfile {
+    pub id: i64,
+    pub npi: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub degree: Degree,
+    pub primary_specialty_code: String,
+    pub other_specialty_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice_start_year: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub years_of_experience: Option<i32>,
+    /// ISO 639-1 codes.
+    pub languages: Vec<String>,
+    pub accepting_new_patients: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    pub treatments: Vec<OfferedTreatment>,
+    pub location_ids: Vec<i64>,
+    /// Verified credentials that have not expired, today.
+    pub credentials: Vec<PublicCredential>,
+    /// False while the provider has no verified, unexpired state licence: then it does not
+    /// appear in search.
+    pub listed_in_search: bool,
+}
+
+/// A provider as admins and reviewers see it: everything, including vetting state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = crate::openapi::examples::provider_admin_view)]
+pub struct ProviderAdminView {
+    pub id: i64,
+    pub npi: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub degree: Degree,
+    pub primary_specialty_code: String,
+    pub other_specialty_codes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub practice_start_year: Option<i32>,
+    pub languages: Vec<String>,
+    pub accepting_new_patients: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bio: Option<String>,
+    pub vetting_status: VettingStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub treatments: Vec<OfferedTreatment>,
+    pub location_ids: Vec<i64>,
+    pub credentials: Vec<CredentialView>,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    pub created_at: NaiveDateTime,
+    #[serde(serialize_with = "crate::domain::utc::serialize")]
+    pub updated_at: NaiveDateTime,
+    pub version: i64,
+}
+
+fn languages_of(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+pub fn admin_view(record: ProviderRecord) -> ProviderAdminView {
+    let row = record.row;
+    ProviderAdminView {
+        id: row.id,
+        languages: languages_of(&row.languages),
+        npi: row.npi,
+        given_name: row.given_name,
+        family_name: row.family_name,
+        degree: Degree::parse(&row.degree).unwrap_or(Degree::Md),
+        primary_specialty_code: row.primary_specialty_code,
+        other_specialty_codes: record.other_specialty_codes,
+        practice_start_year: row.practice_start_year,
+        accepting_new_patients: row.accepting_new_patients,
+        bio: row.bio,
+        vetting_status: VettingStatus::parse(&row.vetting_status).unwrap_or(VettingStatus::Pending),
+        external_id: row.external_id,
+        treatments: record
+            .treatments
+            .into_iter()
+            .map(OfferedTreatment::from)
+            .collect(),
+        location_ids: record.location_ids,
+        credentials: record
+            .credentials
+            .into_iter()
+            .map(CredentialView::from)
+            .collect(),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        version: row.version,
+    }
+}
+
+/// The public profile, or `None` when the provider is not verified.
+pub fn public_profile(record: ProviderRecord, today: NaiveDate) -> Option<ProviderProfile> {
+    let row = record.row;
+    if row.vetting_status != VettingStatus::Verified.as_str() {
+        return None;
+    }
+    let credentials: Vec<PublicCredential> = record
+        .credentials
+        .into_iter()
+        .filter(|c| c.verification_status == VerificationStatus::Verified.as_str())
+        .filter(|c| c.expires_on.is_none_or(|expires| expires >= today))
+        .filter_map(|c| {
+            Some(PublicCredential {
+                id: c.id,
+                kind: CredentialKind::parse(&c.kind)?,
+                issuer: c.issuer,
+                jurisdiction: c.jurisdiction,
+                specialty_code: c.specialty_code,
+                expires_on: c.expires_on,
+                verified_at: c.verified_at,
+                verification_source_type: c
+                    .verification_source_type
+                    .as_deref()
+                    .and_then(SourceType::parse),
+                next_due_on: c.next_due_on,
+            })
+        })
+        .collect();
+    let listed_in_search = credentials
+        .iter()
+        .any(|c| c.kind == CredentialKind::StateLicense);
+    Some(ProviderProfile {
+        id: row.id,
+        languages: languages_of(&row.languages),
+        npi: row.npi,
+        given_name: row.given_name,
+        family_name: row.family_name,
+        degree: Degree::parse(&row.degree)?,
+        primary_specialty_code: row.primary_specialty_code,
+        other_specialty_codes: record.other_specialty_codes,
+        practice_start_year: row.practice_start_year,
+        years_of_experience: row
+            .practice_start_year
+            .map(|start| (today.year() - start).max(0)),
+        accepting_new_patients: row.accepting_new_patients,
+        bio: row.bio,
+        treatments: record
+            .treatments
+            .into_iter()
+            .map(OfferedTreatment::from)
+            .collect(),
+        location_ids: record.location_ids,
+        credentials,
+        listed_in_search,
+    })
+}

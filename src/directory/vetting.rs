@@ -1,0 +1,203 @@
+//! Vetting: the provider lifecycle and the primary-source verification of credentials. The
+//! lifecycle table and the licence rule are here, next to each other and to the two writes that
+//! apply them: a change to either rule is one edit in this file.
+
+use chrono::{Months, NaiveDate};
+use serde::Deserialize;
+use utoipa::ToSchema;
+use validator::Validate;
+
+use super::audit::REVIEWERS;
+use super::credentials::CredentialView;
+use super::providers::{admin_view, ProviderAdminView};
+use super::{check_version, raced, write, Change, DirectoryError, DirectoryResult, Principal};
+use super::{AuditAction, AuditEvent, Written};
+use crate::db::change_log::Affected;
+use crate::db::credentials::Verification;
+use crate::db::{self, DbConnection};
+use crate::domain::{Checks, CredentialKind, SourceType, VerificationStatus, VettingStatus};
+
+/// The provider lifecycle: pending → under_review → verified | rejected; verified → suspended →
+/// verified (reinstated); rejected → pending (resubmitted).
+pub fn allowed_moves(from: VettingStatus) -> &'static [VettingStatus] {
+    use VettingStatus::*;
+    match from {
+        Pending => &[UnderReview],
+        UnderReview => &[Verified, Rejected],
+        Verified => &[Suspended],
+        Suspended => &[Verified],
+        Rejected => &[Pending],
+    }
+}
+
+/// The licence rule: a provider becomes (or is reinstated as) verified only while it holds a
+/// verified state licence that has not expired on `today`.
+pub fn has_active_licence(credentials: &[CredentialView], today: NaiveDate) -> bool {
+    credentials.iter().any(|c| {
+        c.kind == CredentialKind::StateLicense
+            && c.verification_status == VerificationStatus::Verified
+            && c.expires_on.is_none_or(|expires| expires >= today)
+    })
+}
+
+/// A move in the provider lifecycle.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": "verified", "reason": "Licence and ABPN certification verified at the primary sources."}))]
+pub struct TransitionInput {
+    /// The state to move to.
+    #[schema(value_type = VettingStatus)]
+    pub to: String,
+    /// Why: kept in the audit trail.
+    #[validate(length(min = 3, max = 1000))]
+    #[schema(min_length = 3, max_length = 1000)]
+    pub reason: String,
+}
+
+/// Moves a provider through the lifecycle, at the version the reviewer expects, with a reason.
+pub fn transition(
+    connection: &mut DbConnection,
+    by: &Principal,
+    id: i64,
+    expected_version: Option<i64>,
+    input: TransitionInput,
+) -> DirectoryResult<Written<ProviderAdminView>> {
+    by.require(REVIEWERS)?;
+    let mut checks = Checks::of(&input);
+    let to = checks.enum_value(
+        "/to",
+        &input.to,
+        VettingStatus::parse,
+        VettingStatus::expected(),
+    );
+    let to = checks.finish_with(to)?;
+    let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
+    let today = by.today();
+    write(connection, by, |c| {
+        let before = admin_view(db::providers::get_record(c, id)?);
+        check_version(expected, before.version)?;
+        let allowed = allowed_moves(before.vetting_status);
+        if !allowed.contains(&to) {
+            return Err(DirectoryError::InvalidTransition {
+                from: before.vetting_status,
+                to,
+                allowed: allowed.to_vec(),
+            });
+        }
+        if to == VettingStatus::Verified && !has_active_licence(&before.credentials, today) {
+            return Err(DirectoryError::Conflict {
+                code: "licence_required",
+                detail: "a provider becomes verified only with at least one verified, unexpired \
+                         state licence"
+                    .to_owned(),
+            });
+        }
+        let row = db::providers::set_vetting_status(c, id, expected, to.as_str())?
+            .ok_or_else(|| raced(expected))?;
+        let after = admin_view(db::providers::record(c, row)?);
+        let event = AuditEvent::of(AuditAction::ProviderTransition, id)
+            .before(&before)
+            .after(&after)
+            .reason(input.reason);
+        Ok(Change::new(after, event, Affected::provider(id)))
+    })
+}
+
+/// What a primary-source check can conclude (a credential cannot be checked into `unverified`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used: the handler parses the outcome itself.
+pub enum VerificationOutcome {
+    Verified,
+    Rejected,
+    Revoked,
+}
+
+/// The outcome of checking a credential against its primary source.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "verified", "source_type": "state_medical_board",
+    "reference": "https://search.dca.ca.gov/details/8002/A/123456", "reason": "Licence active, no actions, checked on the board's lookup"}))]
+pub struct VerificationInput {
+    /// `verified`, `rejected` or `revoked`.
+    #[schema(value_type = VerificationOutcome)]
+    pub outcome: String,
+    /// The primary source checked.
+    #[schema(value_type = SourceType)]
+    pub source_type: String,
+    /// Where the evidence is: a URL or a document id.
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
+    pub reference: String,
+    /// When to check again; defaults to the expiry date, or 36 months after verification.
+    pub next_due_on: Option<NaiveDate>,
+    /// Why: recorded in the audit trail.
+    #[validate(length(min = 3, max = 1000))]
+    #[schema(min_length = 3, max_length = 1000)]
+    pub reason: String,
+}
+
+/// Records the outcome of a primary-source check on a credential, at the version the reviewer
+/// expects.
+pub fn verify_credential(
+    connection: &mut DbConnection,
+    by: &Principal,
+    id: i64,
+    expected_version: Option<i64>,
+    input: VerificationInput,
+) -> DirectoryResult<Written<CredentialView>> {
+    by.require(REVIEWERS)?;
+    let mut checks = Checks::of(&input);
+    let outcome = checks.enum_value(
+        "/outcome",
+        &input.outcome,
+        VerificationStatus::parse,
+        "verified, rejected, revoked".to_owned(),
+    );
+    if outcome == Some(VerificationStatus::Unverified) {
+        checks.push(
+            "/outcome",
+            "unknown_value",
+            "the outcome is verified, rejected or revoked",
+        );
+    }
+    let source_type = checks.enum_value(
+        "/source_type",
+        &input.source_type,
+        SourceType::parse,
+        SourceType::expected(),
+    );
+    let (outcome, source_type) = checks.finish_with(outcome.zip(source_type))?;
+    let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
+    let now = by.now.naive_utc();
+    write(connection, by, |c| {
+        let before = db::credentials::get(c, id)?;
+        check_version(expected, before.version)?;
+        let next_due_on = match outcome {
+            VerificationStatus::Verified => Some(
+                input
+                    .next_due_on
+                    .or(before.expires_on)
+                    .unwrap_or_else(|| now.date() + Months::new(36)),
+            ),
+            _ => None,
+        };
+        let verification = Verification {
+            verification_status: outcome.as_str().to_owned(),
+            verified_at: Some(now),
+            verified_by_key_id: by.key_id(),
+            verification_source_type: Some(source_type.as_str().to_owned()),
+            verification_reference: Some(input.reference),
+            next_due_on,
+        };
+        let row = db::credentials::set_verification(c, id, expected, &verification)?
+            .ok_or_else(|| raced(expected))?;
+        let (before, after) = (CredentialView::from(before), CredentialView::from(row));
+        let event = AuditEvent::of(AuditAction::CredentialVerify, id)
+            .before(&before)
+            .after(&after)
+            .reason(input.reason);
+        let affected = Affected::provider(after.provider_id);
+        Ok(Change::new(after, event, affected))
+    })
+}
