@@ -18,7 +18,7 @@ use utoipa::{IntoParams, IntoResponses};
 
 use self::model::*;
 use crate::api::error::{ApiError, ApiResult, FieldError};
-use crate::api::search::MAX_RADIUS_KM;
+use crate::api::search::query::MAX_RADIUS_KM;
 use crate::db;
 use crate::domain::{Coordinates, VettingStatus};
 use crate::search::cursor::{self, CursorError};
