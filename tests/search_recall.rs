@@ -5,9 +5,9 @@ use chrono::Utc;
 use clinic_finder::domain::{Coordinates, CredentialKind, Degree};
 use clinic_finder::search::geodesy::geodesic_distance_m;
 use clinic_finder::search::index::{
-    location_entry, ClinicEntry, DirectoryIndex, Interner, ProviderEntry, SearchLocationRow,
-    VerifiedCredential,
+    ClinicEntry, DirectoryIndex, Interner, ProviderEntry, VerifiedCredential,
 };
+use clinic_finder::search::loader::{location_entry, SearchLocationRow};
 use clinic_finder::search::{search, search_exhaustive, Filters, SearchMode, SearchRequest, Sort};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -11,7 +11,6 @@ use crate::api::auth::Actor;
 use crate::api::error::{ApiError, ApiResult, FieldError};
 use crate::db;
 use crate::directory::audit::EDITORS;
-pub use crate::directory::locations::Address;
 use crate::directory::locations::{self, LocationPatch, LocationView, NewLocationInput};
 use crate::search::cursor;
 use crate::state::AppState;

@@ -11,9 +11,9 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::db;
 use crate::directory::audit::EDITORS;
 use crate::directory::providers::{
-    self, NewProviderInput, OfferedTreatment, ProviderAdminView, ProviderPatch, TreatmentOfferInput,
+    self, public_profile, NewProviderInput, OfferedTreatment, ProviderAdminView, ProviderPatch,
+    ProviderProfile, TreatmentOfferInput,
 };
-pub use crate::directory::providers::{public_profile, ProviderProfile, PublicCredential};
 use crate::domain::VettingStatus;
 use crate::state::AppState;
 

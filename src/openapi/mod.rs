@@ -356,7 +356,7 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
-    crate::api::fhir::document_edge_errors(api);
+    crate::api::fhir::responses::document_edge_errors(api);
 }
 
 /// Documents what `caching::caching_middleware` does on a public read: the `If-None-Match`

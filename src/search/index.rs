@@ -1,7 +1,8 @@
 //! The in-memory read model behind public search: every location in an R*-tree on the unit
 //! sphere, and the public facts about clinics and verified providers that search filters and
 //! ranks on. Built from the database at start-up and refreshed, entity by entity, by every write
-//! after it commits (the database stays the source of truth). See docs/architecture.md.
+//! after it commits (the database stays the source of truth). Reading the rows into entries is
+//! `loader`'s job. See docs/architecture.md.
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -9,23 +10,16 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
-use diesel::prelude::*;
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use super::geodesy::unit_vector;
+use super::loader::{load_clinic, load_location, load_places, load_provider, load_providers};
 use super::ranking::{credential_score, CredentialInputs};
 use super::{SearchError, SearchResult};
 pub use crate::db::change_log::Affected;
-use crate::db::schema::{
-    clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
-    providers, treatment_specialties,
-};
 use crate::db::{Database, DbConnection};
-use crate::domain::{
-    CompiledHours, CredentialKind, Degree, SourceType, VerificationStatus, VettingStatus,
-    WeeklyHours,
-};
+use crate::domain::{CompiledHours, CredentialKind, Degree, SourceType, WeeklyHours};
 
 pub type IndexedPoint = GeomWithData<[f64; 3], i64>;
 
@@ -78,13 +72,13 @@ impl Interner {
         self.hours.extend(other.hours);
     }
 
-    fn intern_opt(&mut self, text: Option<&str>) -> Option<Sym> {
+    pub(super) fn intern_opt(&mut self, text: Option<&str>) -> Option<Sym> {
         text.map(|text| self.intern(text))
     }
 
     /// The compiled weekly hours of this JSON text (clinics and their branches mostly share a
     /// handful of schedules, and compiled hours are seven small vectors).
-    fn hours(&mut self, json: &str) -> SearchResult<Arc<CompiledHours>> {
+    pub(super) fn hours(&mut self, json: &str) -> SearchResult<Arc<CompiledHours>> {
         if let Some(hours) = self.hours.get(json) {
             return Ok(hours.clone());
         }
@@ -555,357 +549,10 @@ fn release_freed_memory() {
     }
 }
 
-/// Clinics, locations and their provider links, and the treatment taxonomy: an index without
-/// providers or trees yet.
-fn load_places(connection: &mut DbConnection) -> SearchResult<(DirectoryIndex, Interner)> {
-    let mut interner = Interner::default();
-    let mut index = DirectoryIndex::default();
-    for (treatment, specialty) in treatment_specialties::table
-        .select((
-            treatment_specialties::treatment_code,
-            treatment_specialties::specialty_code,
-        ))
-        .load::<(String, String)>(connection)?
-    {
-        index
-            .treatment_specialties
-            .entry(treatment)
-            .or_default()
-            .push(specialty);
-    }
-    for row in clinics::table
-        .select(SearchClinicRow::as_select())
-        .load(connection)?
-    {
-        index.clinics.insert(row.id, clinic_entry(row));
-    }
-    let mut links: IdMap<Vec<i64>> = IdMap::default();
-    for (provider_id, location_id) in provider_locations::table
-        .select((
-            provider_locations::provider_id,
-            provider_locations::location_id,
-        ))
-        .order((
-            provider_locations::location_id,
-            provider_locations::provider_id,
-        ))
-        .load::<(i64, i64)>(connection)?
-    {
-        links.entry(location_id).or_default().push(provider_id);
-    }
-    let location_rows = locations::table
-        .select(SearchLocationRow::as_select())
-        .load(connection)?;
-    index.locations.reserve(location_rows.len());
-    for row in location_rows {
-        let provider_ids = links.remove(&row.id).unwrap_or_default();
-        for provider_id in &provider_ids {
-            index
-                .provider_locations
-                .entry(*provider_id)
-                .or_default()
-                .push(row.id);
-        }
-        let entry = location_entry(&mut interner, row, provider_ids)?;
-        index.locations.insert(entry.id, entry);
-    }
-    Ok((index, interner))
-}
-
-/// Every verified provider with its specialties, treatments and verified credentials.
-fn load_providers(connection: &mut DbConnection) -> SearchResult<(IdMap<ProviderEntry>, Interner)> {
-    let mut interner = Interner::default();
-    let verified = VettingStatus::Verified.as_str();
-    let provider_rows = providers::table
-        .filter(providers::vetting_status.eq(verified))
-        .select(SearchProviderRow::as_select())
-        .load(connection)?;
-    let mut specialties: IdMap<Vec<Sym>> = IdMap::default();
-    for (provider_id, code) in provider_specialties::table
-        .inner_join(providers::table)
-        .filter(providers::vetting_status.eq(verified))
-        .select((
-            provider_specialties::provider_id,
-            provider_specialties::specialty_code,
-        ))
-        .load::<(i64, String)>(connection)?
-    {
-        specialties
-            .entry(provider_id)
-            .or_default()
-            .push(interner.intern(&code));
-    }
-    let mut treatments: IdMap<Vec<(Sym, Option<i32>)>> = IdMap::default();
-    for (provider_id, code, volume) in provider_treatments::table
-        .inner_join(providers::table)
-        .filter(providers::vetting_status.eq(verified))
-        .select((
-            provider_treatments::provider_id,
-            provider_treatments::treatment_code,
-            provider_treatments::annual_volume,
-        ))
-        .load::<(i64, String, Option<i32>)>(connection)?
-    {
-        treatments
-            .entry(provider_id)
-            .or_default()
-            .push((interner.intern(&code), volume));
-    }
-    let mut verified_credentials: IdMap<Vec<VerifiedCredential>> = IdMap::default();
-    for row in credentials::table
-        .inner_join(providers::table)
-        .filter(providers::vetting_status.eq(verified))
-        .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
-        .select(VerifiedCredentialRow::as_select())
-        .load(connection)?
-    {
-        verified_credentials
-            .entry(row.provider_id)
-            .or_default()
-            .push(verified_credential(&mut interner, row)?);
-    }
-    let mut providers = IdMap::default();
-    providers.reserve(provider_rows.len());
-    for row in provider_rows {
-        let id = row.id;
-        let entry = provider_entry(
-            &mut interner,
-            row,
-            specialties.remove(&id).unwrap_or_default(),
-            treatments.remove(&id).unwrap_or_default(),
-            verified_credentials.remove(&id).unwrap_or_default(),
-        )?;
-        providers.insert(id, entry);
-    }
-    Ok((providers, interner))
-}
-
-/// The columns of a clinic that search shows (not its description).
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = clinics)]
-pub struct SearchClinicRow {
-    pub id: i64,
-    pub name: String,
-    pub website: Option<String>,
-    pub phone: Option<String>,
-}
-
-fn clinic_entry(row: SearchClinicRow) -> ClinicEntry {
-    ClinicEntry {
-        id: row.id,
-        name: row.name.into(),
-        website: row.website.map(Into::into),
-        phone: row.phone.map(Into::into),
-    }
-}
-
-/// The columns of a location that search filters on and shows (no timestamps to parse).
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = locations)]
-pub struct SearchLocationRow {
-    pub id: i64,
-    pub clinic_id: i64,
-    pub name: Option<String>,
-    pub address_line1: String,
-    pub address_line2: Option<String>,
-    pub city: String,
-    pub state: String,
-    pub postal_code: String,
-    pub country: String,
-    pub latitude: f64,
-    pub longitude: f64,
-    pub timezone: String,
-    pub opening_hours: String,
-    pub phone: Option<String>,
-}
-
-pub fn location_entry(
-    interner: &mut Interner,
-    row: SearchLocationRow,
-    provider_ids: Vec<i64>,
-) -> SearchResult<LocationEntry> {
-    let timezone: Tz = row
-        .timezone
-        .parse()
-        .map_err(|_| SearchError::corrupt(format!("location {}: bad timezone", row.id)))?;
-    Ok(LocationEntry {
-        id: row.id,
-        clinic_id: row.clinic_id,
-        latitude: row.latitude,
-        longitude: row.longitude,
-        name: interner.intern_opt(row.name.as_deref()),
-        address_line1: row.address_line1.into(),
-        address_line2: interner.intern_opt(row.address_line2.as_deref()),
-        city: interner.intern(&row.city),
-        state: interner.intern(&row.state),
-        postal_code: interner.intern(&row.postal_code),
-        country: interner.intern(&row.country),
-        phone: row.phone.map(Into::into),
-        timezone,
-        hours: interner.hours(&row.opening_hours)?,
-        placements: Vec::new(),
-        provider_ids: provider_ids.into(),
-    })
-}
-
-/// The columns of a credential that search needs (loading whole rows costs start-up time).
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = credentials)]
-struct VerifiedCredentialRow {
-    id: i64,
-    provider_id: i64,
-    kind: String,
-    issuer: String,
-    jurisdiction: Option<String>,
-    specialty_code: Option<String>,
-    expires_on: Option<NaiveDate>,
-    verified_at: Option<NaiveDateTime>,
-    verification_source_type: Option<String>,
-    next_due_on: Option<NaiveDate>,
-}
-
-fn verified_credential(
-    interner: &mut Interner,
-    row: VerifiedCredentialRow,
-) -> SearchResult<VerifiedCredential> {
-    Ok(VerifiedCredential {
-        id: row.id,
-        kind: CredentialKind::parse(&row.kind)
-            .ok_or_else(|| SearchError::corrupt("unknown credential kind"))?,
-        issuer: interner.intern(&row.issuer),
-        jurisdiction: interner.intern_opt(row.jurisdiction.as_deref()),
-        specialty_code: interner.intern_opt(row.specialty_code.as_deref()),
-        expires_on: row.expires_on,
-        verified_at: row.verified_at,
-        source_type: row
-            .verification_source_type
-            .as_deref()
-            .and_then(SourceType::parse),
-        next_due_on: row.next_due_on,
-    })
-}
-
-/// The columns of a provider that search needs (not the biography).
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = providers)]
-struct SearchProviderRow {
-    id: i64,
-    npi: String,
-    given_name: String,
-    family_name: String,
-    degree: String,
-    primary_specialty_code: String,
-    practice_start_year: Option<i32>,
-    languages: String,
-    accepting_new_patients: bool,
-}
-
-fn provider_entry(
-    interner: &mut Interner,
-    row: SearchProviderRow,
-    specialty_codes: Vec<Sym>,
-    treatments: Vec<(Sym, Option<i32>)>,
-    credentials: Vec<VerifiedCredential>,
-) -> SearchResult<ProviderEntry> {
-    let languages: Vec<String> =
-        serde_json::from_str(&row.languages).map_err(SearchError::corrupt)?;
-    Ok(ProviderEntry {
-        id: row.id,
-        npi: row.npi.into(),
-        given_name: interner.intern(&row.given_name),
-        family_name: interner.intern(&row.family_name),
-        degree: Degree::parse(&row.degree).ok_or_else(|| SearchError::corrupt("unknown degree"))?,
-        primary_specialty_code: interner.intern(&row.primary_specialty_code),
-        specialty_codes: specialty_codes.into(),
-        practice_start_year: row.practice_start_year,
-        languages: languages.iter().map(|l| interner.intern(l)).collect(),
-        accepting_new_patients: row.accepting_new_patients,
-        treatments: treatments.into(),
-        credentials: credentials.into(),
-    })
-}
-
-fn load_clinic(connection: &mut DbConnection, id: i64) -> SearchResult<Option<ClinicEntry>> {
-    let row = clinics::table
-        .find(id)
-        .select(SearchClinicRow::as_select())
-        .first(connection)
-        .optional()?;
-    Ok(row.map(clinic_entry))
-}
-
-fn load_location(
-    connection: &mut DbConnection,
-    interner: &mut Interner,
-    id: i64,
-) -> SearchResult<Option<LocationEntry>> {
-    let Some(row) = locations::table
-        .find(id)
-        .select(SearchLocationRow::as_select())
-        .first(connection)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let provider_ids = provider_locations::table
-        .filter(provider_locations::location_id.eq(id))
-        .order(provider_locations::provider_id)
-        .select(provider_locations::provider_id)
-        .load(connection)?;
-    Ok(Some(location_entry(interner, row, provider_ids)?))
-}
-
-/// The provider as public search sees it: `None` unless it exists and is verified.
-fn load_provider(
-    connection: &mut DbConnection,
-    interner: &mut Interner,
-    id: i64,
-) -> SearchResult<Option<ProviderEntry>> {
-    let Some(row) = providers::table
-        .find(id)
-        .filter(providers::vetting_status.eq(VettingStatus::Verified.as_str()))
-        .select(SearchProviderRow::as_select())
-        .first(connection)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let specialties: Vec<String> = provider_specialties::table
-        .filter(provider_specialties::provider_id.eq(id))
-        .select(provider_specialties::specialty_code)
-        .load(connection)?;
-    let treatments: Vec<(String, Option<i32>)> = provider_treatments::table
-        .filter(provider_treatments::provider_id.eq(id))
-        .select((
-            provider_treatments::treatment_code,
-            provider_treatments::annual_volume,
-        ))
-        .load(connection)?;
-    let verified = credentials::table
-        .filter(credentials::provider_id.eq(id))
-        .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
-        .select(VerifiedCredentialRow::as_select())
-        .load(connection)?
-        .into_iter()
-        .map(|row| verified_credential(interner, row))
-        .collect::<SearchResult<Vec<_>>>()?;
-    let specialties = specialties.iter().map(|s| interner.intern(s)).collect();
-    let treatments = treatments
-        .iter()
-        .map(|(code, volume)| (interner.intern(code), *volume))
-        .collect();
-    Ok(Some(provider_entry(
-        interner,
-        row,
-        specialties,
-        treatments,
-        verified,
-    )?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::search::loader::{location_entry, SearchLocationRow};
 
     fn location(id: i64, provider_ids: Vec<i64>) -> LocationEntry {
         let row = SearchLocationRow {

@@ -6,6 +6,7 @@ pub mod engine;
 pub mod feed;
 pub mod geodesy;
 pub mod index;
+pub mod loader;
 pub mod postgis;
 pub mod ranking;
 pub mod zip_codes;

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use chrono::SecondsFormat;
 
 use super::model::*;
-use crate::api::providers::{ProviderProfile, PublicCredential};
 use crate::db::models::{ClinicRow, LocationRow};
+use crate::directory::providers::{ProviderProfile, PublicCredential};
 use crate::domain::{CredentialKind, OpeningInterval, WeeklyHours};
 
 /// The NPI's identifier system.

@@ -492,7 +492,7 @@ pub struct CapabilityStatement {
 /// The statement this server sends, as served from `http://127.0.0.1:8080` (the document's
 /// example is the real thing, so it cannot drift from the code).
 fn capability_statement_example() -> serde_json::Value {
-    serde_json::to_value(super::capability_statement(
+    serde_json::to_value(super::capability::capability_statement(
         "http://127.0.0.1:8080".to_owned(),
     ))
     .unwrap_or_default()

@@ -11,8 +11,9 @@ use actix_web::middleware::Next;
 use actix_web::HttpResponse;
 use serde_json::Value;
 
+use super::mapping::own;
 use super::model::{CodeableConcept, Coding, Extension, OperationOutcome, OutcomeIssue};
-use super::{mapping::own, FHIR_JSON};
+use super::negotiation::FHIR_JSON;
 use crate::api::error::PROBLEM_JSON;
 
 /// Whether a request path is the facade's.

@@ -1,0 +1,110 @@
+//! `GET /v1/search/locations` and `GET /v1/search/providers`: near-me search ranked by distance
+//! and credentials, explained, paginated, as JSON or GeoJSON.
+//!
+//! The handlers only chain the steps: `query` parses and validates the query string, the engine
+//! (or PostGIS, see [`run_search`]) finds the hits, `response` builds the body.
+
+pub mod query;
+pub mod response;
+
+use actix_web::{get, web, HttpRequest, HttpResponse};
+
+use self::query::{parse_search, SearchParams};
+use self::response::{
+    location_results, provider_results, respond, wants_geojson, GeoJsonFeatureCollection,
+    LocationSearchResponse, ProviderSearchResponse,
+};
+use crate::api::error::{ApiResult, ProblemDetails};
+use crate::search::postgis::PostgisCandidates;
+use crate::search::{self as engine, SearchMode, SearchRequest};
+use crate::state::AppState;
+
+/// Runs the engine on the configured spatial index (also the FHIR facade's `Location?near`).
+pub(crate) async fn run_search(
+    state: &web::Data<AppState>,
+    request: &SearchRequest,
+) -> ApiResult<engine::SearchOutcome> {
+    if state.settings.spatial_index != crate::config::SpatialIndex::Postgis {
+        return Ok(engine::search(&state.index.read(), request));
+    }
+    let (index, request) = (state.index.clone(), request.clone());
+    state
+        .read(move |connection| {
+            let mut candidates =
+                PostgisCandidates::new(connection, request.centre, request.radius_m);
+            // One stream: PostGIS does not know the credential tiers, so every candidate may
+            // score up to 1 on credentials.
+            let stream = engine::engine::CandidateStream {
+                credential_ceiling: 1.0,
+                candidates: Box::new(&mut candidates),
+            };
+            let outcome = engine::search_with(&index.read(), &request, vec![stream]);
+            match candidates.error.take() {
+                Some(error) => Err(error.into()),
+                None => Ok(outcome),
+            }
+        })
+        .await
+}
+
+/// Search clinic locations near a point.
+///
+/// Clinic locations near a point (`lat`+`lon`) or a ZIP code, ranked by distance and verified
+/// credentials, one result per location, each with its matching verified providers and an
+/// explanation of its rank. Send `Accept: application/geo+json` (or `format=geojson`) for an RFC
+/// 7946 FeatureCollection.
+#[utoipa::path(tag = "search", params(SearchParams),
+    responses(
+        (status = 200, description = "Ranked locations", content(
+            (LocationSearchResponse = "application/json"),
+            (GeoJsonFeatureCollection = "application/geo+json"))),
+        (status = 422, description = "A parameter is invalid; `errors` names each", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json")))]
+#[get("/search/locations")]
+pub async fn search_locations(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Query<SearchParams>,
+) -> ApiResult<HttpResponse> {
+    let parsed = parse_search(
+        &state,
+        &params,
+        SearchMode::Locations,
+        wants_geojson(&request),
+    )?;
+    let outcome = run_search(&state, &parsed.request).await?;
+    let index = state.index.read();
+    let (results, points) = location_results(&index, &parsed, &outcome);
+    Ok(respond(results, points, &parsed, &outcome))
+}
+
+/// Search providers near a point.
+///
+/// Verified providers near a point (`lat`+`lon`) or a ZIP code, ranked by distance and verified
+/// credentials, one result per provider at its nearest matching location, with an explanation of
+/// its rank. Send `Accept: application/geo+json` (or `format=geojson`) for an RFC 7946
+/// FeatureCollection.
+#[utoipa::path(tag = "search", params(SearchParams),
+    responses(
+        (status = 200, description = "Ranked providers", content(
+            (ProviderSearchResponse = "application/json"),
+            (GeoJsonFeatureCollection = "application/geo+json"))),
+        (status = 422, description = "A parameter is invalid; `errors` names each", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 503, description = "Unavailable; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json")))]
+#[get("/search/providers")]
+pub async fn search_providers(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    params: web::Query<SearchParams>,
+) -> ApiResult<HttpResponse> {
+    let parsed = parse_search(
+        &state,
+        &params,
+        SearchMode::Providers,
+        wants_geojson(&request),
+    )?;
+    let outcome = run_search(&state, &parsed.request).await?;
+    let index = state.index.read();
+    let (results, points) = provider_results(&index, &parsed, &outcome);
+    Ok(respond(results, points, &parsed, &outcome))
+}

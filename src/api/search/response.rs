@@ -1,0 +1,512 @@
+//! The bodies of `GET /v1/search/*`: the results as the OpenAPI document describes them, built
+//! from the index's entries, with the `meta` echo of the query, as JSON or as an RFC 7946
+//! FeatureCollection, with a weak `ETag`.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::query::ParsedSearch;
+use crate::directory::locations::Address;
+use crate::domain::{Coordinates, CredentialKind, Degree, OpenStatus};
+use crate::search::cursor;
+use crate::search::engine::ProviderMatcher;
+use crate::search::geodesy::METRES_PER_MILE;
+use crate::search::index::{DirectoryIndex, LocationEntry, ProviderEntry};
+use crate::search::ranking::{self, RankingExplanation, RankingWeights};
+use crate::search::{self as engine, Sort};
+
+/// The filters as understood, echoed in the response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FiltersEcho {
+    pub treatment: Vec<String>,
+    pub specialty: Vec<String>,
+    pub degree: Vec<Degree>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_years_experience: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub board_certified: Option<bool>,
+    pub language: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepting_new_patients: Option<bool>,
+    /// The instant opening hours were judged at, when `open_now` or `open_at` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+}
+
+/// The query as the server understood it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchMeta {
+    pub centre: Coordinates,
+    /// The ZIP code the centre came from, when one was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    pub radius_km: f64,
+    pub sort: Sort,
+    pub limit: usize,
+    pub filters: FiltersEcho,
+    pub weights: RankingWeights,
+    /// The instant credentials were judged at (verified and unexpired then).
+    pub as_of: DateTime<Utc>,
+    /// Locations the search examined: it stops early once nothing farther can rank higher.
+    pub candidates_visited: usize,
+}
+
+/// A board certification in a summary.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificationSummary {
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub specialty_code: Option<String>,
+    /// Relevant to the requested treatment (always true when none was requested).
+    pub relevant: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    pub verified_at: Option<NaiveDateTime>,
+}
+
+/// A state licence in a summary.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LicenceSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    pub verified_at: Option<NaiveDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_due_on: Option<NaiveDate>,
+}
+
+/// What a patient should know about a provider's credentials: verified, unexpired ones only.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CredentialSummary {
+    pub degree: Degree,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub years_of_experience: Option<u32>,
+    pub licences: Vec<LicenceSummary>,
+    pub board_certifications: Vec<CertificationSummary>,
+    /// Verified botulinum-toxin injector training.
+    pub injector_training: bool,
+    /// Procedures a year for the requested treatment(s), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annual_procedure_volume: Option<u32>,
+    /// The credential score in [0, 1].
+    pub credential_score: f64,
+}
+
+/// A provider in search results.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProviderSummary {
+    pub id: i64,
+    pub given_name: String,
+    pub family_name: String,
+    pub primary_specialty_code: String,
+    pub languages: Vec<String>,
+    pub accepting_new_patients: bool,
+    /// Treatment codes offered.
+    pub treatments: Vec<String>,
+    pub credentials: CredentialSummary,
+}
+
+/// The clinic running a location.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ClinicSummary {
+    pub id: i64,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+}
+
+/// Where: a location with its clinic, address and opening state.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlaceSummary {
+    pub location_id: i64,
+    pub clinic: ClinicSummary,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub address: Address,
+    pub coordinates: Coordinates,
+    pub timezone: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Open at the instant asked about (open_at, or now), and when it next opens.
+    pub opening: OpenStatus,
+}
+
+/// One location in `GET /v1/search/locations`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LocationResult {
+    pub location: PlaceSummary,
+    /// Exact geodesic distance (WGS84, Karney) from the centre.
+    pub distance_km: f64,
+    /// `distance_km / 1.609344`.
+    pub distance_mi: f64,
+    /// The matching verified providers here, best credentials first.
+    pub providers: Vec<ProviderSummary>,
+    /// Why it ranks here (credentials of its best-matching provider).
+    pub ranking: RankingExplanation,
+}
+
+/// One provider in `GET /v1/search/providers`, at its nearest matching location.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProviderResult {
+    pub provider: ProviderSummary,
+    pub location: PlaceSummary,
+    pub distance_km: f64,
+    pub distance_mi: f64,
+    pub ranking: RankingExplanation,
+}
+
+/// Locations near the centre, ranked.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = crate::openapi::examples::search_locations)]
+pub struct LocationSearchResponse {
+    pub meta: SearchMeta,
+    pub results: Vec<LocationResult>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Providers near the centre, ranked.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = crate::openapi::examples::search_providers)]
+pub struct ProviderSearchResponse {
+    pub meta: SearchMeta,
+    pub results: Vec<ProviderResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// Whether `Accept` asks for GeoJSON (a `format` parameter overrides it: see `query`).
+pub(super) fn wants_geojson(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/geo+json"))
+}
+
+fn meta(parsed: &ParsedSearch, candidates_visited: usize) -> SearchMeta {
+    let request = &parsed.request;
+    let filters = &request.filters;
+    SearchMeta {
+        centre: request.centre,
+        postal_code: parsed.postal_code.clone(),
+        radius_km: request.radius_m / 1000.0,
+        sort: request.sort,
+        limit: request.limit,
+        filters: FiltersEcho {
+            treatment: filters.treatments.clone(),
+            specialty: filters.specialties.clone(),
+            degree: filters.degrees.clone(),
+            min_years_experience: filters.min_years_experience,
+            board_certified: filters.board_certified,
+            language: filters.languages.clone(),
+            accepting_new_patients: filters.accepting_new_patients,
+            open_at: filters.open_at,
+            q: filters.text.clone(),
+        },
+        weights: RankingWeights::for_radius(request.radius_m),
+        as_of: request.now,
+        candidates_visited,
+    }
+}
+
+fn provider_summary(
+    provider: &ProviderEntry,
+    matcher: &ProviderMatcher<'_>,
+    inputs: &ranking::CredentialInputs,
+) -> ProviderSummary {
+    let today = matcher.today();
+    let active: Vec<_> = provider.active_credentials(today).collect();
+    ProviderSummary {
+        id: provider.id,
+        given_name: provider.given_name.to_string(),
+        family_name: provider.family_name.to_string(),
+        primary_specialty_code: provider.primary_specialty_code.to_string(),
+        languages: provider.languages.iter().map(|l| l.to_string()).collect(),
+        accepting_new_patients: provider.accepting_new_patients,
+        treatments: provider
+            .treatments
+            .iter()
+            .map(|(code, _)| code.to_string())
+            .collect(),
+        credentials: CredentialSummary {
+            degree: provider.degree,
+            years_of_experience: inputs.years_of_experience,
+            licences: active
+                .iter()
+                .filter(|c| c.kind == CredentialKind::StateLicense)
+                .map(|c| LicenceSummary {
+                    state: c.jurisdiction.as_deref().map(str::to_owned),
+                    verified_at: c.verified_at,
+                    expires_on: c.expires_on,
+                    next_due_on: c.next_due_on,
+                })
+                .collect(),
+            board_certifications: active
+                .iter()
+                .filter(|c| c.kind == CredentialKind::BoardCertification)
+                .map(|c| CertificationSummary {
+                    issuer: c.issuer.to_string(),
+                    specialty_code: c.specialty_code.as_deref().map(str::to_owned),
+                    relevant: matcher.is_relevant_certification(c.specialty_code.as_deref()),
+                    expires_on: c.expires_on,
+                    verified_at: c.verified_at,
+                })
+                .collect(),
+            injector_training: inputs.injector_training,
+            annual_procedure_volume: inputs.annual_procedure_volume,
+            credential_score: ranking::credential_score(inputs),
+        },
+    }
+}
+
+fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc>) -> PlaceSummary {
+    let clinic = index.clinics.get(&location.clinic_id);
+    let text = |value: &Option<Box<str>>| value.as_deref().map(str::to_owned);
+    PlaceSummary {
+        location_id: location.id,
+        clinic: ClinicSummary {
+            id: location.clinic_id,
+            name: clinic.map(|c| c.name.to_string()).unwrap_or_default(),
+            website: clinic.and_then(|c| text(&c.website)),
+            phone: clinic.and_then(|c| text(&c.phone)),
+        },
+        name: location.name.as_deref().map(str::to_owned),
+        address: Address {
+            line1: location.address_line1.to_string(),
+            line2: location.address_line2.as_deref().map(str::to_owned),
+            city: location.city.to_string(),
+            state: location.state.to_string(),
+            postal_code: location.postal_code.to_string(),
+            country: location.country.to_string(),
+        },
+        coordinates: Coordinates {
+            lat: location.latitude,
+            lon: location.longitude,
+        },
+        timezone: location.timezone.name().to_owned(),
+        phone: text(&location.phone),
+        opening: location.hours.status_at(location.timezone, instant),
+    }
+}
+
+/// The instant of the request (`meta.as_of`), in every search body: the `ETag` leaves it out (it
+/// is weak).
+const AS_OF: &str = "as_of";
+
+/// The JSON body, or the same results as an RFC 7946 FeatureCollection, with the cursor of the
+/// next page when there is one.
+pub(super) fn respond<T: Serialize>(
+    results: Vec<T>,
+    coordinates: Vec<Coordinates>,
+    parsed: &ParsedSearch,
+    outcome: &engine::SearchOutcome,
+) -> HttpResponse {
+    let next_cursor = outcome
+        .has_more
+        .then(|| {
+            outcome
+                .hits
+                .last()
+                .map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key))
+        })
+        .flatten();
+    let (meta, geojson) = (meta(parsed, outcome.candidates_visited), parsed.geojson);
+    #[derive(Serialize)]
+    struct Body<T> {
+        meta: SearchMeta,
+        results: Vec<T>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
+    }
+    if !geojson {
+        let body = Body {
+            meta,
+            results,
+            next_cursor,
+        };
+        let bytes = serde_json::to_vec(&body).unwrap_or_default();
+        return HttpResponse::Ok()
+            .content_type(header::ContentType::json())
+            .insert_header(crate::api::middleware::caching::weak_etag(&bytes, AS_OF))
+            .body(bytes);
+    }
+    #[derive(Serialize)]
+    struct Feature<'a, T> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        geometry: Point,
+        properties: &'a T,
+    }
+    #[derive(Serialize)]
+    struct Point {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        coordinates: [f64; 2],
+    }
+    #[derive(Serialize)]
+    struct Collection<'a, T> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        features: Vec<Feature<'a, T>>,
+        meta: SearchMeta,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next_cursor: Option<String>,
+    }
+    let features = results
+        .iter()
+        .zip(coordinates)
+        .map(|(properties, point)| Feature {
+            kind: "Feature",
+            geometry: Point {
+                kind: "Point",
+                coordinates: [point.lon, point.lat],
+            },
+            properties,
+        })
+        .collect();
+    let collection = Collection {
+        kind: "FeatureCollection",
+        features,
+        meta,
+        next_cursor,
+    };
+    let bytes = serde_json::to_vec(&collection).unwrap_or_default();
+    HttpResponse::Ok()
+        .content_type("application/geo+json")
+        .insert_header(crate::api::middleware::caching::weak_etag(&bytes, AS_OF))
+        .body(bytes)
+}
+
+/// One result per hit still in the index, in the engine's order, each location with its matching
+/// providers (best credentials first), and each result's point (for GeoJSON).
+pub(super) fn location_results(
+    index: &DirectoryIndex,
+    parsed: &ParsedSearch,
+    outcome: &engine::SearchOutcome,
+) -> (Vec<LocationResult>, Vec<Coordinates>) {
+    let matcher = ProviderMatcher::new(index, &parsed.request);
+    let instant = parsed.request.filters.open_at.unwrap_or(parsed.request.now);
+    let mut results = Vec::with_capacity(outcome.hits.len());
+    let mut points = Vec::with_capacity(outcome.hits.len());
+    for hit in &outcome.hits {
+        let Some(location) = index.locations.get(&hit.location_id) else {
+            continue;
+        };
+        let clinic_name_matches =
+            engine::engine::clinic_name_matches(index, &parsed.request, location);
+        let mut providers =
+            engine::engine::matching_providers(index, &matcher, location, clinic_name_matches);
+        providers.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+        let providers = providers
+            .iter()
+            .filter_map(|(id, inputs, _)| {
+                Some(provider_summary(index.providers.get(id)?, &matcher, inputs))
+            })
+            .collect();
+        points.push(Coordinates {
+            lat: location.latitude,
+            lon: location.longitude,
+        });
+        results.push(LocationResult {
+            location: place(index, location, instant),
+            distance_km: hit.distance_m / 1000.0,
+            distance_mi: hit.distance_m / METRES_PER_MILE,
+            providers,
+            ranking: ranking::explain(
+                hit.distance_m,
+                parsed.request.radius_m,
+                &hit.credentials,
+                hit.provider_id,
+            ),
+        });
+    }
+    (results, points)
+}
+
+/// One result per hit still in the index, in the engine's order, each provider at the location
+/// it was found at, and each result's point (for GeoJSON).
+pub(super) fn provider_results(
+    index: &DirectoryIndex,
+    parsed: &ParsedSearch,
+    outcome: &engine::SearchOutcome,
+) -> (Vec<ProviderResult>, Vec<Coordinates>) {
+    let matcher = ProviderMatcher::new(index, &parsed.request);
+    let instant = parsed.request.filters.open_at.unwrap_or(parsed.request.now);
+    let mut results = Vec::with_capacity(outcome.hits.len());
+    let mut points = Vec::with_capacity(outcome.hits.len());
+    for hit in &outcome.hits {
+        let (Some(location), Some(provider)) = (
+            index.locations.get(&hit.location_id),
+            index.providers.get(&hit.provider_id),
+        ) else {
+            continue;
+        };
+        points.push(Coordinates {
+            lat: location.latitude,
+            lon: location.longitude,
+        });
+        results.push(ProviderResult {
+            provider: provider_summary(provider, &matcher, &hit.credentials),
+            location: place(index, location, instant),
+            distance_km: hit.distance_m / 1000.0,
+            distance_mi: hit.distance_m / METRES_PER_MILE,
+            ranking: ranking::explain(
+                hit.distance_m,
+                parsed.request.radius_m,
+                &hit.credentials,
+                hit.provider_id,
+            ),
+        });
+    }
+    (results, points)
+}
+
+/// An RFC 7946 FeatureCollection: each feature a result, its geometry the location's point
+/// (`[lon, lat]`), its properties the result's fields; `meta` and `next_cursor` as foreign members.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = crate::openapi::examples::search_geojson)]
+pub struct GeoJsonFeatureCollection {
+    /// `FeatureCollection`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub features: Vec<GeoJsonFeature>,
+    pub meta: SearchMeta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// One result as a GeoJSON Feature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoJsonFeature {
+    /// `Feature`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub geometry: GeoJsonPoint,
+    /// The result's fields (a LocationResult or a ProviderResult).
+    #[schema(value_type = Object)]
+    pub properties: serde_json::Value,
+}
+
+/// A GeoJSON Point.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoJsonPoint {
+    /// `Point`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `[lon, lat]`.
+    pub coordinates: Vec<f64>,
+}
