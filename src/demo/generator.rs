@@ -11,8 +11,8 @@ use super::geography::{scatter_around, CityTable, ZipIndex};
 use super::names::{BRANCH_NAMES, FAMILY_NAMES, STREET_NAMES, STREET_SUFFIXES};
 use super::providers::{plan_provider, Practice};
 use super::taxonomy::{ClinicTheme, THEMES};
+use super::DemoError;
 use super::{pick, pick_weighted, time_between, DATASET_BASE, HISTORY_START};
-use crate::api::error::{ApiError, ApiResult};
 use crate::db::models::{NewClinic, NewCredential, NewLocation, NewProvider};
 use crate::domain::{OpeningInterval, WeeklyHours};
 
@@ -59,10 +59,10 @@ pub(super) fn generate(
     provider_count: usize,
     location_target: Option<usize>,
     seed: u64,
-) -> ApiResult<Dataset> {
+) -> Result<Dataset, DemoError> {
     let cities = CityTable::embedded();
     if cities.cities.is_empty() {
-        return Err(ApiError::internal("the embedded city list is empty"));
+        return Err(DemoError::NoCities);
     }
     let zips = ZipIndex::embedded();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

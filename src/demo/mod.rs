@@ -1,13 +1,15 @@
 //! The demo dataset: a realistic, deterministic directory of clinics, locations, providers and
 //! credentials around real US cities, for trying the API (`seed-demo`, `serve --demo`).
 //!
-//! Everything is drawn from one ChaCha8 stream seeded by the caller, and every timestamp is an
-//! offset from fixed dates (never the wall clock), so the same seed always gives the same rows.
-//! Credential expiry is placed around [`DEMO_TODAY`] so the data holds a mix of valid,
-//! soon-to-expire and expired licences.
+//! Everything is drawn from one ChaCha8 stream seeded by the caller, and every date in the data
+//! (issue, expiry, verification) is an offset from fixed dates (never the wall clock), so the
+//! same seed always gives the same directory. Credential expiry is placed around [`DEMO_TODAY`]
+//! so the data holds a mix of valid, soon-to-expire and expired licences.
 //!
-//! The whole dataset is planned in memory first (`generator`), then either written to the
-//! database (`seed_demo`) or to an NDJSON import file (`write_import_file`).
+//! The whole dataset is planned in memory first (`generator`), turned into the records of a
+//! bulk load (`export`), then either loaded through the directory like any import (`seed_demo`:
+//! the same rules as the API, audited, with [`DEMO_SOURCE`] vouching for its vetting state) or
+//! written to an NDJSON import file (`write_import_file`).
 
 mod credentials;
 mod export;
@@ -24,9 +26,23 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 
 pub use export::write_import_file;
-pub use seed::seed_demo;
+pub use seed::{seed_demo, DEMO_SOURCE};
 
 /// What [`seed_demo`] inserted, or [`write_import_file`] wrote.
+/// Why the demo dataset could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("the embedded city list is empty")]
+    NoCities,
+    #[error(transparent)]
+    Directory(#[from] crate::directory::DirectoryError),
+    /// The generator made a record the directory refuses: a bug in the generator.
+    #[error("demo record {record} was refused: {errors}")]
+    Refused { record: usize, errors: String },
+    #[error(transparent)]
+    Write(#[from] std::io::Error),
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct DemoSummary {
     pub clinics: usize,

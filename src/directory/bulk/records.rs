@@ -4,7 +4,7 @@
 //! record and an API request are held to one set of rules.
 
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use validator::Validate;
 
 use crate::directory::clinics::NewClinicInput;
@@ -13,7 +13,7 @@ use crate::directory::locations::NewLocationInput;
 use crate::directory::providers::{NewProviderInput, TreatmentOfferInput};
 use crate::domain::WeeklyHours;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicRecord {
     pub external_id: String,
@@ -35,7 +35,7 @@ impl ClinicRecord {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocationRecord {
     pub external_id: String,
@@ -77,7 +77,7 @@ impl LocationRecord {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TreatmentRecord {
     pub code: String,
@@ -92,7 +92,7 @@ impl TreatmentRecord {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProviderRecord {
     pub npi: String,
@@ -134,7 +134,7 @@ impl ProviderRecord {
 }
 
 /// A primary-source check done before the import (only from a trusted source).
-#[derive(Debug, Clone, Deserialize, Validate)]
+#[derive(Debug, Clone, Deserialize, Serialize, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct VerificationRecord {
     pub status: String,
@@ -145,7 +145,7 @@ pub struct VerificationRecord {
     pub next_due_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialRecord {
     pub provider_npi: String,
@@ -173,8 +173,9 @@ impl CredentialRecord {
     }
 }
 
-/// One record of a bulk load.
-#[derive(Debug, Clone)]
+/// One record of a bulk load; in an import file, its `"type"` says which.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum BulkRecord {
     Clinic(ClinicRecord),
     Location(LocationRecord),
