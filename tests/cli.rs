@@ -18,6 +18,16 @@ fn free_port() -> u16 {
 }
 
 fn http(port: u16, method: &str, path: &str, key: Option<&str>) -> u16 {
+    let response = http_response(port, method, path, key);
+    response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The whole response, headers and body.
+fn http_response(port: u16, method: &str, path: &str, key: Option<&str>) -> String {
     use std::io::Write;
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let auth = key
@@ -37,10 +47,6 @@ fn http(port: u16, method: &str, path: &str, key: Option<&str>) -> u16 {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
 }
 
 #[test]
@@ -102,6 +108,36 @@ fn keys_are_shown_once_and_never_logged() {
     }
 
     assert_eq!(http(port, "POST", "/v1/clinics", Some(BOOTSTRAP_KEY)), 201);
+    // Both keys were created through the audited write path: by the operator at the command
+    // line, and by the service at start-up.
+    let audit = http_response(
+        port,
+        "GET",
+        "/v1/admin/audit?target_type=api_key&action=api_key.create",
+        Some(BOOTSTRAP_KEY),
+    );
+    let body = audit.split("\r\n\r\n").nth(1).unwrap_or_default();
+    // `Connection: close` without chunking: the body is the rest of the stream.
+    let audit: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{audit}"));
+    let mut creators: Vec<(String, String)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["actor_role"].as_str().unwrap().to_owned(),
+                row["after"]["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    creators.sort();
+    assert_eq!(
+        creators,
+        [
+            ("cli".to_owned(), "cli reviewer".to_owned()),
+            ("system".to_owned(), "bootstrap".to_owned())
+        ]
+    );
     assert_eq!(
         http(port, "GET", "/v1/admin/queue/pending", Some(&reviewer_key)),
         200

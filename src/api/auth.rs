@@ -89,7 +89,7 @@ impl FromRequest for Actor {
                     let key = db::keys::find_by_secret(connection, &token)?;
                     if let Some(key) = &key {
                         if key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now) {
-                            db::keys::touch(connection, key.id, now)?;
+                            crate::directory::keys::record_use(connection, key.id, now)?;
                         }
                     }
                     Ok(key)

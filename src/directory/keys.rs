@@ -191,3 +191,13 @@ pub fn register_bootstrap(
     }
     Ok(())
 }
+
+/// Notes that a key was used (at most once a minute per key, so reads do not turn into writes).
+/// Usage is bookkeeping, not directory data: it is neither audited nor in the change log.
+pub fn record_use(
+    connection: &mut DbConnection,
+    id: i64,
+    at: NaiveDateTime,
+) -> DirectoryResult<()> {
+    Ok(db::keys::touch(connection, id, at)?)
+}

@@ -248,4 +248,180 @@ on_both_backends!(
     imports_are_validated_idempotent_and_reach_search,
     bad_records_are_reported_by_line_and_atomic_writes_nothing,
     vetting_state_needs_a_trusted_source_and_csv_works,
+    the_api_and_the_importer_refuse_the_same_records,
 );
+
+/// Each error's pointer and code, sorted.
+fn codes<'a>(errors: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<String> {
+    let mut codes: Vec<String> = errors
+        .map(|(pointer, code)| format!("{pointer} {code}"))
+        .collect();
+    codes.sort();
+    codes
+}
+
+/// One list of bad clinics, locations, providers and credentials, sent through the API and
+/// through the importer: one rule set, so both refuse each with the same field errors.
+async fn the_api_and_the_importer_refuse_the_same_records(app: TestApp) {
+    let database = app.database();
+    let mut connection = database.connection().unwrap();
+    let setup = [
+        json!({"type": "clinic", "external_id": "C1", "name": "Rules Clinic"}),
+        json!({"type": "provider", "npi": npi(810), "given_name": "Rule", "family_name": "Abiding", "degree": "MD",
+               "primary_specialty_code": "2084N0400X"}),
+    ];
+    let report = import(
+        &mut connection,
+        ndjson(&setup),
+        &options(Format::Ndjson, false, false),
+    )
+    .unwrap();
+    assert_eq!(report.created, 2, "{report:?}");
+    let clinics = app.get_json("/v1/clinics").await;
+    let clinic_id = clinics["items"][0]["id"].as_i64().unwrap();
+    let providers = app
+        .admin_ok(Method::GET, "/v1/admin/providers", None, None)
+        .await;
+    let provider_id = providers["items"][0]["id"].as_i64().unwrap();
+
+    let place = json!({"address_line1": "1 Main St", "city": "New York", "state": "NY", "postal_code": "10001",
+                       "latitude": 40.75, "longitude": -73.99, "timezone": "America/New_York"});
+    let person = json!({"npi": npi(811), "given_name": "New", "family_name": "Person", "degree": "MD",
+                        "primary_specialty_code": "2084N0400X"});
+    let licence = json!({"kind": "state_license", "issuer": "NYSED", "identifier": "X-1", "jurisdiction": "NY",
+                         "issued_on": "2020-01-01", "expires_on": "2030-01-01"});
+    let with = |base: &serde_json::Value, changes: serde_json::Value| {
+        let mut value = base.clone();
+        for (key, field) in changes.as_object().unwrap() {
+            value[key] = field.clone();
+        }
+        value
+    };
+    let provider_path = format!("/v1/providers/{provider_id}/credentials");
+    // (what, API path, API body, import record)
+    let cases: Vec<(&str, &str, serde_json::Value, serde_json::Value)> = vec![
+        (
+            "javascript: website",
+            "/v1/clinics",
+            json!({"name": "X", "website": "javascript:alert(1)"}),
+            json!({"type": "clinic", "external_id": "B1", "name": "X", "website": "javascript:alert(1)"}),
+        ),
+        (
+            "ftp: website",
+            "/v1/clinics",
+            json!({"name": "X", "website": "ftp://files.example.org/"}),
+            json!({"type": "clinic", "external_id": "B2", "name": "X", "website": "ftp://files.example.org/"}),
+        ),
+        (
+            "empty clinic name",
+            "/v1/clinics",
+            json!({"name": ""}),
+            json!({"type": "clinic", "external_id": "B3", "name": ""}),
+        ),
+        (
+            "bad state",
+            "/v1/locations",
+            with(&place, json!({"clinic_id": clinic_id, "state": "ZZ"})),
+            with(
+                &place,
+                json!({"type": "location", "external_id": "B4", "clinic_external_id": "C1", "state": "ZZ"}),
+            ),
+        ),
+        (
+            "latitude 91 and an unknown timezone",
+            "/v1/locations",
+            with(
+                &place,
+                json!({"clinic_id": clinic_id, "latitude": 91.0, "timezone": "Mars/Olympus"}),
+            ),
+            with(
+                &place,
+                json!({"type": "location", "external_id": "B5", "clinic_external_id": "C1", "latitude": 91.0, "timezone": "Mars/Olympus"}),
+            ),
+        ),
+        (
+            "bad NPI",
+            "/v1/providers",
+            with(&person, json!({"npi": "1234567890"})),
+            with(&person, json!({"type": "provider", "npi": "1234567890"})),
+        ),
+        (
+            "unknown degree, specialty and language",
+            "/v1/providers",
+            with(
+                &person,
+                json!({"degree": "Wizard", "primary_specialty_code": "9999999999X", "languages": ["EN"]}),
+            ),
+            with(
+                &person,
+                json!({"type": "provider", "degree": "Wizard", "primary_specialty_code": "9999999999X", "languages": ["EN"]}),
+            ),
+        ),
+        (
+            "licence expiring before it was issued",
+            &provider_path,
+            with(&licence, json!({"expires_on": "2019-01-01"})),
+            with(
+                &licence,
+                json!({"type": "credential", "provider_npi": npi(810), "expires_on": "2019-01-01"}),
+            ),
+        ),
+        (
+            "licence without a state, and a bad kind",
+            &provider_path,
+            with(&licence, json!({"jurisdiction": null})),
+            with(
+                &licence,
+                json!({"type": "credential", "provider_npi": npi(810), "jurisdiction": null}),
+            ),
+        ),
+        (
+            "a licence in no US state",
+            &provider_path,
+            with(&licence, json!({"jurisdiction": "ZZ"})),
+            with(
+                &licence,
+                json!({"type": "credential", "provider_npi": npi(810), "jurisdiction": "ZZ"}),
+            ),
+        ),
+    ];
+    for (what, path, body, record) in cases {
+        let response = app.admin(Method::POST, path, Some(body), None).await;
+        assert_eq!(response.status(), 422, "{what}: the API refuses it");
+        let problem: serde_json::Value = response.json().await.unwrap();
+        let from_api = codes(
+            problem["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| (e["pointer"].as_str().unwrap(), e["code"].as_str().unwrap())),
+        );
+        let report = import(
+            &mut connection,
+            ndjson(&[record]),
+            &options(Format::Ndjson, false, false),
+        )
+        .unwrap();
+        assert_eq!(
+            report.rejected.len(),
+            1,
+            "{what}: the importer refuses it: {report:?}"
+        );
+        let from_import = codes(
+            report.rejected[0]
+                .errors
+                .iter()
+                .map(|e| (e.pointer.as_str(), e.code.as_str())),
+        );
+        assert!(!from_api.is_empty(), "{what}");
+        assert_eq!(from_api, from_import, "{what}: the same field errors");
+    }
+    // Nothing of it was written.
+    assert_eq!(
+        app.get_json("/v1/clinics").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -30,6 +30,7 @@ macro_rules! on_both_backends {
 mod backends;
 mod caching;
 mod crud;
+mod directory;
 mod errors;
 mod fhir;
 mod finder;
