@@ -175,6 +175,44 @@ pub struct Settings {
     )]
     pub change_feed_ms: u64,
 
+    /// Milliseconds a gap in the change feed's ids may stay open (a transaction that took its id
+    /// but has not committed yet) before the reader moves past it; a skipped id that commits later
+    /// is still applied, on the next poll after it appears.
+    #[arg(long, env = "CLINIC_FINDER_CHANGE_FEED_GAP_MS", default_value_t = 30_000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub change_feed_gap_ms: u64,
+
+    /// Seconds between full reconciles of the search index against the database (the index is
+    /// rebuilt beside the live one and swapped in); 0: never.
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_INDEX_RECONCILE_SECS",
+        default_value_t = 3600,
+        global = true
+    )]
+    pub index_reconcile_secs: u64,
+
+    /// Most candidate locations one search may visit; a search that reaches it answers with the
+    /// results it is sure of and `meta.partial: true`.
+    #[arg(long, env = "CLINIC_FINDER_SEARCH_BUDGET", default_value_t = 20_000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub search_budget: u64,
+
+    /// Searches run at once, off the HTTP workers (0: one per core); others wait for a slot up
+    /// to the pool timeout, then get 503.
+    #[arg(
+        long,
+        env = "CLINIC_FINDER_SEARCH_CONCURRENCY",
+        default_value_t = 0,
+        global = true
+    )]
+    pub search_concurrency: usize,
+
+    /// The key that signs search cursors (HMAC-SHA256, at least 32 characters). Unset: a key is
+    /// generated on first start and kept in the database, so that every replica shares it.
+    #[arg(long, env = "CLINIC_FINDER_CURSOR_KEY", hide_env_values = true, global = true, value_parser = parse_secret)]
+    pub cursor_key: Option<Secret>,
+
     /// HTTP worker threads (0: one per core).
     #[arg(
         long,
@@ -211,6 +249,12 @@ pub struct Settings {
         global = true
     )]
     pub rate_limit_staff: u32,
+
+    /// IPv6 clients without a key share a bucket per network of this prefix length (one
+    /// subscriber usually holds a whole /64).
+    #[arg(long, env = "CLINIC_FINDER_RATE_LIMIT_IPV6_PREFIX", default_value_t = 64, global = true,
+          value_parser = clap::value_parser!(u8).range(32..=128))]
+    pub rate_limit_ipv6_prefix: u8,
 
     /// Proxies whose `X-Forwarded-For` is believed: comma-separated IPs or CIDRs. Empty (the
     /// default): the client is the TCP peer and `X-Forwarded-For` is ignored.
@@ -334,6 +378,20 @@ impl IpNetwork {
     }
 }
 
+/// The network of `ip` for rate limits: IPv6 addresses cut to their first `ipv6_prefix` bits,
+/// IPv4 addresses whole.
+pub fn rate_limit_network(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match canonical_ip(ip) {
+        IpAddr::V6(v6) => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(ipv6_prefix.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+        v4 => v4,
+    }
+}
+
 /// IPv4-mapped IPv6 addresses (`::ffff:1.2.3.4`) count as the IPv4 address.
 pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
@@ -365,5 +423,19 @@ fn parse_secret(text: &str) -> Result<Secret, String> {
     if text.len() < 32 {
         return Err("an API key needs at least 32 characters".to_owned());
     }
+    if !is_token_shaped(text) {
+        return Err(format!(
+            "a key has at most {MAX_TOKEN_LEN} characters, visible ASCII without spaces"
+        ));
+    }
     Ok(Secret(text.to_owned()))
+}
+
+/// Longest bearer token the service looks up.
+pub const MAX_TOKEN_LEN: usize = 256;
+
+/// Whether `token` could be a key at all: 32–256 visible ASCII characters. Anything else is
+/// refused without a database query.
+pub fn is_token_shaped(token: &str) -> bool {
+    (32..=MAX_TOKEN_LEN).contains(&token.len()) && token.bytes().all(|b| b.is_ascii_graphic())
 }

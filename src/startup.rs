@@ -17,7 +17,8 @@ use crate::clock::Clock;
 use crate::config::{Settings, SpatialIndex};
 use crate::db::{self, Database, DbError, OpenError};
 use crate::directory::taxonomy::Taxonomy;
-use crate::directory::{keys, DirectoryError, Principal};
+use crate::directory::{keys, secrets, DirectoryError, Principal};
+use crate::search::cursor::CursorKey;
 use crate::search::feed::FeedReader;
 use crate::search::{SearchError, SearchIndex};
 use crate::state::AppState;
@@ -31,7 +32,7 @@ pub enum StartupError {
     Open(#[from] OpenError),
     #[error("database: {0}")]
     Database(#[from] DbError),
-    #[error("bootstrap key: {0}")]
+    #[error("bootstrap key or service secret: {0}")]
     BootstrapKey(#[from] DirectoryError),
     #[error("search index: {0}")]
     SearchIndex(#[from] SearchError),
@@ -43,16 +44,33 @@ pub enum StartupError {
 }
 
 /// Polls the change feed until the app is gone, so writes made through other processes reach
-/// this one's index.
-fn spawn_feed_poller(state: std::sync::Weak<AppState>, mut reader: FeedReader, interval: Duration) {
+/// this one's index; reconciles the whole index with the database every `reconcile` (if not
+/// zero); prunes the change log hourly.
+fn spawn_feed_poller(
+    state: std::sync::Weak<AppState>,
+    mut reader: FeedReader,
+    interval: Duration,
+    reconcile: Duration,
+) {
     std::thread::spawn(move || {
         let mut last_prune = std::time::Instant::now();
+        let mut last_reconcile = std::time::Instant::now();
         loop {
             std::thread::sleep(interval);
             let Some(state) = state.upgrade() else { return };
             let polled = (|| -> Result<usize, SearchError> {
                 let mut connection = state.db.connection()?;
                 let reloaded = reader.poll(&mut connection, &state.index)?;
+                if !reconcile.is_zero() && last_reconcile.elapsed() >= reconcile {
+                    last_reconcile = std::time::Instant::now();
+                    let started = std::time::Instant::now();
+                    let repaired = state.index.reconcile(&mut connection, &state.db)?;
+                    tracing::info!(
+                        repaired,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "search index reconciled with the database"
+                    );
+                }
                 if last_prune.elapsed() > Duration::from_secs(3600) {
                     db::change_log::prune(&mut connection)?;
                     last_prune = std::time::Instant::now();
@@ -64,6 +82,25 @@ fn spawn_feed_poller(state: std::sync::Weak<AppState>, mut reader: FeedReader, i
                 Ok(reloaded) => tracing::debug!(reloaded, "change feed applied"),
                 Err(error) => tracing::warn!(%error, "change feed poll failed; retrying"),
             }
+        }
+    });
+}
+
+/// Writes noted key use (`last_used_at`) every second, off the requests, until the app is gone.
+fn spawn_usage_writer(state: std::sync::Weak<AppState>) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(1));
+        let Some(state) = state.upgrade() else { return };
+        if state.key_usage.is_empty() {
+            continue;
+        }
+        let flushed = state
+            .db
+            .connection()
+            .map_err(DirectoryError::from)
+            .and_then(|mut connection| state.key_usage.flush(&mut connection));
+        if let Err(error) = flushed {
+            tracing::debug!(%error, "recording key use failed; retrying");
         }
     });
 }
@@ -92,9 +129,19 @@ impl Application {
             let by = Principal::system(clock.now());
             keys::register_bootstrap(&mut connection, &by, key.expose())?;
         }
+        let cursor_key = match &settings.cursor_key {
+            Some(key) => CursorKey::from_secret(key.expose()),
+            None => CursorKey::from_secret(&secrets::cursor_key(
+                &mut connection,
+                &Principal::system(clock.now()),
+            )?),
+        };
         // Read the feed position before the index: a change committed while the index loads is
         // then replayed (reloading is idempotent) rather than missed.
-        let feed_position = db::change_log::latest_id(&mut connection)?;
+        let feed = FeedReader::start(
+            &mut connection,
+            Duration::from_millis(settings.change_feed_gap_ms),
+        )?;
         let started = std::time::Instant::now();
         let index = SearchIndex::load(&mut connection, &database)?;
         let locations = index.read().locations.len();
@@ -112,6 +159,11 @@ impl Application {
         let port = listener.local_addr().map_err(listen_error)?.port();
         let workers = settings.workers;
         let poll_interval = Duration::from_millis(settings.change_feed_ms);
+        let reconcile = Duration::from_secs(settings.index_reconcile_secs);
+        let search_slots = match settings.search_concurrency {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
         let state = web::Data::new(AppState {
             db: database,
             index,
@@ -120,14 +172,16 @@ impl Application {
             settings,
             limiter: Default::default(),
             metrics: Default::default(),
+            cursor_key,
+            search_slots: tokio::sync::Semaphore::new(search_slots),
+            key_usage: Default::default(),
+            readiness: Default::default(),
         });
+        let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         if !poll_interval.is_zero() {
-            spawn_feed_poller(
-                std::sync::Arc::downgrade(&state.clone().into_inner()),
-                FeedReader::starting_after(feed_position),
-                poll_interval,
-            );
+            spawn_feed_poller(weak.clone(), feed, poll_interval, reconcile);
         }
+        spawn_usage_writer(weak);
         let app_state = state.clone();
         let mut server = HttpServer::new(move || build_app(app_state.clone()));
         if workers > 0 {

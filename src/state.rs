@@ -19,6 +19,14 @@ pub struct AppState {
     pub settings: Settings,
     pub limiter: crate::api::middleware::ratelimit::RateLimiter,
     pub metrics: crate::api::middleware::metrics::Metrics,
+    /// Signs and checks search cursors (shared by every replica).
+    pub cursor_key: crate::search::cursor::CursorKey,
+    /// Searches that may run at once (`--search-concurrency`).
+    pub search_slots: tokio::sync::Semaphore,
+    /// Key use waiting to be written (`directory::keys::KeyUsage`).
+    pub key_usage: crate::directory::keys::KeyUsage,
+    /// The last `/readyz` answer.
+    pub readiness: crate::api::health::Readiness,
 }
 
 impl AppState {

@@ -1,9 +1,20 @@
 //! Crash safety and write concurrency, on the real binary.
 //!
-//! - Concurrent admin writes, the server SIGKILLed midway, restarted: every write acknowledged with
-//!   a 2xx is there, and SQLite's `PRAGMA integrity_check` says `ok`. On SQLite and PostgreSQL
-//!   (the PostgreSQL run is skipped with a notice when no server is reachable, unless `CI=true`).
+//! - Concurrent admin writes of every kind — creates, updates with `If-Match`, vetting
+//!   transitions — after an import, the server SIGKILLed midway, restarted: every write
+//!   acknowledged with a 2xx is there, at (at least) the version it was acknowledged at, with its
+//!   audit row and its change-feed row; the restarted index lists exactly the providers the
+//!   database says are verified; SQLite's `PRAGMA integrity_check` says `ok`. On SQLite and
+//!   PostgreSQL (the PostgreSQL run is skipped with a notice when no server is reachable, unless
+//!   `CI=true`).
+//! - The settings that make an acknowledged write durable are the database's own (SQLite: WAL
+//!   with `synchronous = FULL`; PostgreSQL: `synchronous_commit` not `off`, `fsync` on).
 //! - Many writers and readers at once on SQLite: no 500 or 503, no "database is locked".
+//!
+//! What SIGKILL cannot show: a power cut. A killed process leaves its writes in the OS page cache,
+//! so a setting that skips fsync (`synchronous = OFF`) would pass the kill test; that is why the
+//! durability settings are asserted at start-up (the service refuses to start without them) and
+//! by `durability_settings_are_the_safe_ones` below. See docs/security.md, "Durability".
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -29,15 +40,29 @@ fn free_port() -> u16 {
 
 /// One HTTP/1.1 request on its own connection: (status, body), or None when the server is gone.
 fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
+    http_if_match(port, method, path, body, None)
+}
+
+/// [`http`] with `If-Match: "<version>"`.
+fn http_if_match(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    version: Option<i64>,
+) -> Option<(u16, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .ok()?;
     let body = body.unwrap_or("");
+    let if_match = version
+        .map(|v| format!("If-Match: \"{v}\"\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {ADMIN_KEY}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+         Content-Type: application/json\r\n{if_match}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )
     .ok()?;
@@ -49,6 +74,16 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16,
         .map(|(_, body)| body.to_owned())
         .unwrap_or_default();
     Some((status, body))
+}
+
+/// A write the server acknowledged: the audit action it must have left, its target, and the
+/// version the response gave (creates: 1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Acknowledged {
+    action: &'static str,
+    entity: &'static str,
+    id: i64,
+    version: i64,
 }
 
 fn start(database_url: &str, port: u16) -> Child {
@@ -74,33 +109,161 @@ fn start(database_url: &str, port: u16) -> Child {
     child
 }
 
-fn created_id(body: &str) -> Option<i64> {
-    serde_json::from_str::<serde_json::Value>(body).ok()?["id"].as_i64()
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
 }
 
-/// Writers create clinics until the server dies; returns the acknowledged ids and what the
-/// writers saw that was neither a 201 nor a dropped connection.
-fn write_until_killed(server: &mut Child, port: u16, writers: usize) -> (Vec<i64>, Vec<String>) {
+/// A 2xx or a panic naming what was asked.
+fn ok(port: u16, method: &str, path: &str, body: &str, version: Option<i64>) -> serde_json::Value {
+    match http_if_match(port, method, path, Some(body), version) {
+        Some((status, text)) if (200..300).contains(&status) => json(&text),
+        other => panic!("{method} {path}: {other:?}"),
+    }
+}
+
+/// Each writer's own clinic and provider (verified, at `location`), for updates and transitions.
+fn prepare_writer(port: u16, writer: usize, location: i64) -> (i64, i64) {
+    let clinic = ok(
+        port,
+        "POST",
+        "/v1/clinics",
+        &format!("{{\"name\": \"writer {writer}\"}}"),
+        None,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let npi = clinic_finder::domain::Npi::from_base(200_000_000 + writer as u32).to_string();
+    let provider = ok(
+        port,
+        "POST",
+        "/v1/providers",
+        &format!(
+            "{{\"npi\": \"{npi}\", \"given_name\": \"Crash\", \"family_name\": \"Writer {writer}\", \
+             \"degree\": \"MD\", \"primary_specialty_code\": \"2084N0400X\"}}"
+        ),
+        None,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let licence = ok(
+        port,
+        "POST",
+        &format!("/v1/providers/{provider}/credentials"),
+        r#"{"kind": "state_license", "issuer": "Board", "jurisdiction": "NY", "expires_on": "2099-12-31"}"#,
+        None,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    ok(
+        port,
+        "POST",
+        &format!("/v1/credentials/{licence}/verification"),
+        r#"{"outcome": "verified", "source_type": "state_medical_board", "reference": "https://example.org", "reason": "checked"}"#,
+        Some(1),
+    );
+    ok(
+        port,
+        "PUT",
+        &format!("/v1/providers/{provider}/locations/{location}"),
+        "",
+        None,
+    );
+    let mut version = 1;
+    for to in ["under_review", "verified"] {
+        version = ok(
+            port,
+            "POST",
+            &format!("/v1/admin/providers/{provider}/transitions"),
+            &format!("{{\"to\": \"{to}\", \"reason\": \"crash test\"}}"),
+            Some(version),
+        )["version"]
+            .as_i64()
+            .unwrap();
+    }
+    (clinic, provider)
+}
+
+/// Writers create clinics, update their own clinic with `If-Match` and move their provider
+/// between verified and suspended, until the server dies; returns the acknowledged writes and
+/// what the writers saw that was neither a 2xx nor a dropped connection.
+fn write_until_killed(
+    server: &mut Child,
+    port: u16,
+    writers: usize,
+    location: i64,
+) -> (Vec<Acknowledged>, Vec<String>) {
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let unexpected = Arc::new(Mutex::new(Vec::new()));
     let gone = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..writers)
-        .map(|writer| {
+    let own: Vec<(i64, i64)> = (0..writers)
+        .map(|writer| prepare_writer(port, writer, location))
+        .collect();
+    let threads: Vec<_> = own
+        .into_iter()
+        .enumerate()
+        .map(|(writer, (clinic, provider))| {
             let (acknowledged, unexpected, gone) =
                 (acknowledged.clone(), unexpected.clone(), gone.clone());
             std::thread::spawn(move || {
+                let (mut clinic_version, mut provider_version, mut verified) = (1, 3, true);
                 let mut n = 0;
                 while !gone.load(Ordering::Relaxed) {
                     n += 1;
-                    let body = format!("{{\"name\": \"crash {writer}-{n}\"}}");
-                    match http(port, "POST", "/v1/clinics", Some(&body)) {
-                        Some((201, body)) => match created_id(&body) {
-                            Some(id) => acknowledged.lock().unwrap().push(id),
-                            None => unexpected.lock().unwrap().push(format!("201 {body}")),
-                        },
-                        Some((status, body)) => {
-                            unexpected.lock().unwrap().push(format!("{status} {body}"))
+                    let (action, entity, id, outcome) = match n % 3 {
+                        0 => {
+                            let body = format!("{{\"name\": \"crash {writer}-{n}\"}}");
+                            let outcome = http(port, "POST", "/v1/clinics", Some(&body));
+                            let id = outcome.as_ref().and_then(|(_, b)| json(b)["id"].as_i64());
+                            ("clinic.create", "clinic", id.unwrap_or(0), outcome)
                         }
+                        1 => {
+                            let body = format!("{{\"phone\": \"+1-212-555-{:04}\"}}", n % 10_000);
+                            let path = format!("/v1/clinics/{clinic}");
+                            let outcome = http_if_match(
+                                port,
+                                "PATCH",
+                                &path,
+                                Some(&body),
+                                Some(clinic_version),
+                            );
+                            ("clinic.update", "clinic", clinic, outcome)
+                        }
+                        _ => {
+                            let to = if verified { "suspended" } else { "verified" };
+                            let body = format!("{{\"to\": \"{to}\", \"reason\": \"crash test\"}}");
+                            let path = format!("/v1/admin/providers/{provider}/transitions");
+                            let outcome = http_if_match(
+                                port,
+                                "POST",
+                                &path,
+                                Some(&body),
+                                Some(provider_version),
+                            );
+                            ("provider.transition", "provider", provider, outcome)
+                        }
+                    };
+                    match outcome {
+                        Some((status, body)) if (200..300).contains(&status) => {
+                            let version = json(&body)["version"].as_i64().unwrap_or(1);
+                            match action {
+                                "clinic.update" => clinic_version = version,
+                                "provider.transition" => {
+                                    provider_version = version;
+                                    verified = !verified;
+                                }
+                                _ => {}
+                            }
+                            acknowledged.lock().unwrap().push(Acknowledged {
+                                action,
+                                entity,
+                                id,
+                                version,
+                            });
+                        }
+                        Some((status, body)) => unexpected
+                            .lock()
+                            .unwrap()
+                            .push(format!("{action}: {status} {body}")),
                         // Refused, reset or cut short: the server is gone; nothing was promised.
                         None => {}
                     }
@@ -109,7 +272,7 @@ fn write_until_killed(server: &mut Child, port: u16, writers: usize) -> (Vec<i64
         })
         .collect();
     // Kill once a good number of writes are in, with more in flight.
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while acknowledged.lock().unwrap().len() < 300 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -124,10 +287,136 @@ fn write_until_killed(server: &mut Child, port: u16, writers: usize) -> (Vec<i64
     (acknowledged, unexpected)
 }
 
+/// An import of `clinics` clinics through the command line, to completion: the external ids it
+/// acknowledged (exit status 0).
+fn import_clinics(database_url: &str, directory: &std::path::Path, clinics: usize) -> Vec<String> {
+    let file = directory.join("crash-import.ndjson");
+    let ids: Vec<String> = (0..clinics).map(|n| format!("crash-import-{n}")).collect();
+    let lines: String = ids
+        .iter()
+        .map(|id| format!("{{\"type\": \"clinic\", \"external_id\": \"{id}\", \"name\": \"Imported {id}\"}}\n"))
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let status = Command::new(BINARY)
+        .args(["import", file.to_str().unwrap(), "--batch-size", "50"])
+        .env("CLINIC_FINDER_DATABASE_URL", database_url)
+        .env("CLINIC_FINDER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("the importer runs");
+    assert!(status.success(), "the import is acknowledged");
+    ids
+}
+
+/// What the database holds after the restart, read directly.
+struct Stored {
+    /// (action, target id, version in the after view) of every audit row.
+    audit: std::collections::HashSet<(String, String, i64)>,
+    /// (entity, id) → change-log rows.
+    changes: std::collections::HashMap<(String, i64), usize>,
+    versions: std::collections::HashMap<(String, i64), i64>,
+    imported: std::collections::HashMap<String, i64>,
+    import_batches: usize,
+    verified: std::collections::BTreeSet<i64>,
+}
+
+fn read_stored(database_url: &str) -> Stored {
+    use clinic_finder::db::schema::{audit_log, change_log, clinics, providers};
+    use diesel::prelude::*;
+    let database = clinic_finder::db::Database::connect(database_url, 1, Duration::from_secs(5))
+        .expect("the database opens");
+    let mut c = database.connection().unwrap();
+    let mut audit = std::collections::HashSet::new();
+    let mut import_batches = 0;
+    let rows: Vec<(String, String, Option<String>)> = audit_log::table
+        .select((
+            audit_log::action,
+            audit_log::target_id,
+            audit_log::after_json,
+        ))
+        .load(&mut *c)
+        .unwrap();
+    for (action, target, after) in rows {
+        if action == "import.batch" {
+            import_batches += 1;
+        }
+        let version = after
+            .as_deref()
+            .map(json)
+            .and_then(|after| after["version"].as_i64())
+            .unwrap_or(0);
+        audit.insert((action, target, version));
+    }
+    let mut changes = std::collections::HashMap::new();
+    for (entity, id) in change_log::table
+        .select((change_log::entity, change_log::entity_id))
+        .load::<(String, i64)>(&mut *c)
+        .unwrap()
+    {
+        *changes.entry((entity, id)).or_insert(0) += 1;
+    }
+    let mut versions = std::collections::HashMap::new();
+    let mut imported = std::collections::HashMap::new();
+    for (id, version, external) in clinics::table
+        .select((clinics::id, clinics::version, clinics::external_id))
+        .load::<(i64, i64, Option<String>)>(&mut *c)
+        .unwrap()
+    {
+        versions.insert(("clinic".to_owned(), id), version);
+        if let Some(external) = external {
+            imported.insert(external, id);
+        }
+    }
+    let mut verified = std::collections::BTreeSet::new();
+    for (id, version, status) in providers::table
+        .select((providers::id, providers::version, providers::vetting_status))
+        .load::<(i64, i64, String)>(&mut *c)
+        .unwrap()
+    {
+        versions.insert(("provider".to_owned(), id), version);
+        if status == "verified" {
+            verified.insert(id);
+        }
+    }
+    Stored {
+        audit,
+        changes,
+        versions,
+        imported,
+        import_batches,
+        verified,
+    }
+}
+
 fn crash_and_recover(label: &str, database_url: &str) {
+    let directory = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut server = start(database_url, port);
-    let (acknowledged, unexpected) = write_until_killed(&mut server, port, 8);
+    let imported = import_clinics(database_url, directory.path(), 200);
+    let clinic = ok(
+        port,
+        "POST",
+        "/v1/clinics",
+        r#"{"name": "crash site"}"#,
+        None,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let location = ok(
+        port,
+        "POST",
+        "/v1/locations",
+        &format!(
+            "{{\"clinic_id\": {clinic}, \"address_line1\": \"1 Main St\", \"city\": \"New York\", \
+             \"state\": \"NY\", \"postal_code\": \"10001\", \"latitude\": 40.75, \"longitude\": -73.99, \
+             \"timezone\": \"America/New_York\"}}"
+        ),
+        None,
+    )["id"]
+        .as_i64()
+        .unwrap();
+    let (acknowledged, unexpected) = write_until_killed(&mut server, port, 8, location);
     assert!(unexpected.is_empty(), "{label}: {unexpected:?}");
     assert!(
         acknowledged.len() >= 50,
@@ -137,12 +426,51 @@ fn crash_and_recover(label: &str, database_url: &str) {
 
     let port = free_port();
     let mut server = start(database_url, port);
-    let missing: Vec<i64> = acknowledged
+    let stored = read_stored(database_url);
+    let mut lost = Vec::new();
+    let mut writes_of: std::collections::HashMap<(String, i64), usize> = Default::default();
+    for write in &acknowledged {
+        let key = (write.entity.to_owned(), write.id);
+        *writes_of.entry(key.clone()).or_insert(0) += 1;
+        let version = stored.versions.get(&key).copied();
+        if version.is_none_or(|v| v < write.version) {
+            lost.push(format!("{write:?}: stored at {version:?}"));
+        }
+        if !stored
+            .audit
+            .contains(&(write.action.to_owned(), write.id.to_string(), write.version))
+        {
+            lost.push(format!("{write:?}: no audit row"));
+        }
+    }
+    for (key, writes) in &writes_of {
+        let rows = stored.changes.get(key).copied().unwrap_or(0);
+        if rows < *writes {
+            lost.push(format!("{key:?}: {writes} writes, {rows} change-log rows"));
+        }
+    }
+    for external in &imported {
+        match stored.imported.get(external) {
+            Some(id) if stored.changes.contains_key(&("clinic".to_owned(), *id)) => {}
+            other => lost.push(format!("import {external}: {other:?}")),
+        }
+    }
+    if stored.import_batches < imported.len() / 50 {
+        lost.push(format!("{} import.batch audit rows", stored.import_batches));
+    }
+    // The restarted index lists exactly the providers the database says are verified.
+    let (_, body) = http(
+        port,
+        "GET",
+        "/v1/search/providers?lat=40.75&lon=-73.99&radius=5&limit=50",
+        None,
+    )
+    .expect("search");
+    let listed: std::collections::BTreeSet<i64> = json(&body)["results"]
+        .as_array()
+        .expect("results")
         .iter()
-        .copied()
-        .filter(|id| {
-            http(port, "GET", &format!("/v1/clinics/{id}"), None).map(|(s, _)| s) != Some(200)
-        })
+        .filter_map(|r| r["provider"]["id"].as_i64())
         .collect();
     // And the service takes writes again.
     let after = http(
@@ -153,21 +481,81 @@ fn crash_and_recover(label: &str, database_url: &str) {
     );
     server.kill().expect("stop");
     let _ = server.wait();
+    let kinds = |action: &str| acknowledged.iter().filter(|w| w.action == action).count();
     say(&format!(
-        "crash test ({label}): {} writes acknowledged before SIGKILL, {} found after restart, {} missing",
+        "crash test ({label}): {} writes acknowledged before SIGKILL ({} creates, {} updates, {} \
+         transitions) after an import of {} clinics; {} problems after restart",
         acknowledged.len(),
-        acknowledged.len() - missing.len(),
-        missing.len()
+        kinds("clinic.create"),
+        kinds("clinic.update"),
+        kinds("provider.transition"),
+        imported.len(),
+        lost.len()
     ));
-    assert!(
-        missing.is_empty(),
-        "{label}: acknowledged but lost: {missing:?}"
-    );
+    assert!(lost.is_empty(), "{label}: acknowledged but lost: {lost:#?}");
+    assert_eq!(listed, stored.verified, "{label}: the index after restart");
     assert_eq!(
         after.map(|(s, _)| s),
         Some(201),
         "{label}: a write after restart"
     );
+}
+
+/// The settings that make an acknowledged write durable, as each database reports them.
+#[test]
+fn durability_settings_are_the_safe_ones() {
+    use clinic_finder::db::{Database, Durability};
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("durable.sqlite3");
+    let database = Database::connect(path.to_str().unwrap(), 2, Duration::from_secs(5)).unwrap();
+    for _ in 0..2 {
+        // Every pooled connection, not only the first.
+        let mut connection = database.connection().unwrap();
+        assert_eq!(
+            Durability::of(&mut connection).unwrap(),
+            Durability::Sqlite {
+                journal_mode: "wal".to_owned(),
+                synchronous: 2
+            }
+        );
+    }
+    let admin_url = std::env::var("CLINIC_FINDER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    // A plain session (no migrations on the shared database).
+    match <diesel::PgConnection as diesel::Connection>::establish(&admin_url) {
+        Ok(connection) => {
+            let mut connection = clinic_finder::db::DbConnection::Postgres(connection);
+            let durability = Durability::of(&mut connection).unwrap();
+            say(&format!("durability (PostgreSQL): {durability:?}"));
+            assert_eq!(durability.problem(), None);
+        }
+        Err(error) => assert!(
+            std::env::var("CI").map_or(true, |ci| ci != "true"),
+            "CI=true and PostgreSQL is not reachable: {error}"
+        ),
+    }
+    // What start-up refuses.
+    let unsafe_settings = [
+        Durability::Sqlite {
+            journal_mode: "wal".to_owned(),
+            synchronous: 1,
+        },
+        Durability::Sqlite {
+            journal_mode: "delete".to_owned(),
+            synchronous: 2,
+        },
+        Durability::Postgres {
+            synchronous_commit: "off".to_owned(),
+            fsync: "on".to_owned(),
+        },
+        Durability::Postgres {
+            synchronous_commit: "on".to_owned(),
+            fsync: "off".to_owned(),
+        },
+    ];
+    for settings in unsafe_settings {
+        assert!(settings.problem().is_some(), "{settings:?}");
+    }
 }
 
 #[test]

@@ -75,10 +75,11 @@ fn generated_index(rng: &mut ChaCha8Rng, count: usize) -> DirectoryIndex {
         let provider_id = (id + 2) / 3;
         index
             .insert_location(location_entry(&mut interner, row, vec![provider_id]).expect("entry"));
-        index
-            .providers
-            .entry(provider_id)
-            .or_insert_with(|| random_provider(rng, provider_id));
+        if !index.providers.contains_key(&provider_id) {
+            index
+                .providers
+                .insert(provider_id, random_provider(rng, provider_id));
+        }
     }
     // Providers arrived after their locations: place every location in its credential tier.
     index.rebuild_tiers();
@@ -166,6 +167,7 @@ fn random_request(
         limit,
         after: None,
         now: Utc::now(),
+        budget: usize::MAX,
     }
 }
 
@@ -271,4 +273,61 @@ fn early_stopping_top_k_equals_the_exhaustive_ranking() {
             );
         }
     }
+}
+
+/// A walk that runs out of budget answers the best of what it saw, marked partial: every
+/// location nearer than its `complete_within_m` was seen, so no result within that distance that
+/// ranks above its last one is missing.
+#[test]
+fn a_search_out_of_budget_misses_nothing_within_its_complete_distance() {
+    let mut rng = ChaCha8Rng::seed_from_u64(20261201);
+    let index = generated_index(&mut rng, 20_000);
+    let mut partial_answers = 0;
+    for round in 0..300 {
+        let mode = [SearchMode::Locations, SearchMode::Providers][rng.gen_range(0..2)];
+        let sort = [Sort::Best, Sort::Distance, Sort::Credentials][rng.gen_range(0..3)];
+        let limit = rng.gen_range(1..=50);
+        let mut request = random_request(&mut rng, mode, sort, limit);
+        request.budget = rng.gen_range(1..400);
+        let outcome = search(&index, &request);
+        assert!(
+            outcome.candidates_visited <= request.budget,
+            "round {round}"
+        );
+        let all = search_exhaustive(&index, &request);
+        let got: Vec<i64> = outcome.hits.iter().map(|h| h.key.id).collect();
+        if !outcome.partial {
+            let expected: Vec<i64> = all.iter().take(limit).map(|h| h.key.id).collect();
+            assert_eq!(got, expected, "round {round}");
+            continue;
+        }
+        partial_answers += 1;
+        assert!(!outcome.has_more && got.len() <= limit, "round {round}");
+        let within = outcome
+            .complete_within_m
+            .expect("a partial answer says how far");
+        assert!(
+            outcome
+                .hits
+                .windows(2)
+                .all(|w| w[0].key.rank_cmp(&w[1].key).is_lt()),
+            "round {round}: in rank order"
+        );
+        let last = outcome.hits.last().map(|h| h.key);
+        for hit in all.iter().filter(|h| h.distance_m < within) {
+            let ranks_above_last = last.is_none_or(|last| hit.key.rank_cmp(&last).is_lt());
+            if ranks_above_last || got.len() < limit {
+                assert!(
+                    got.contains(&hit.key.id),
+                    "round {round}: {} at {:.0} m (complete within {within:.0} m) is missing",
+                    hit.key.id,
+                    hit.distance_m
+                );
+            }
+        }
+    }
+    assert!(
+        partial_answers > 50,
+        "only {partial_answers} rounds ran out of budget"
+    );
 }

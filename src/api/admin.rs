@@ -18,7 +18,8 @@ use crate::directory::credentials::CredentialView;
 use crate::directory::keys::{self, ApiKeyView, CreatedApiKey, NewApiKeyInput};
 use crate::directory::providers::{admin_view, ProviderAdminView};
 use crate::directory::vetting::{self, TransitionInput};
-use crate::domain::VettingStatus;
+use crate::directory::AuditAction;
+use crate::domain::{Role, VettingStatus};
 use crate::search::cursor;
 use crate::state::AppState;
 
@@ -411,7 +412,8 @@ fn parse_instant(
 /// Audit trail.
 ///
 /// Every write, newest first: who, when, what, the resource before and after, and why (admin,
-/// reviewer). Filter by target, acting key, action or time.
+/// reviewer). Filter by target, acting key, action or time. Events on API keys (`api_key.*`) are
+/// shown to admins only, as the keys themselves are.
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AuditParams),
     responses((status = 200, description = "A page of audit entries, newest first", body = Page<AuditEntry>), AdminReadErrors))]
 #[get("/admin/audit")]
@@ -452,6 +454,12 @@ pub async fn list_audit(
         action: params.action.clone(),
         since: parse_instant("since", params.since.as_deref(), &mut errors),
         until: parse_instant("until", params.until.as_deref(), &mut errors),
+        // API keys are the admins' (listing them is admin-only): so are their events.
+        hidden_target_types: if actor.role == Role::Admin {
+            Vec::new()
+        } else {
+            vec![AuditAction::ApiKeyCreate.target_type()]
+        },
     };
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));

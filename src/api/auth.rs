@@ -10,7 +10,9 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::api::error::ApiError;
+use crate::api::middleware::ratelimit::KeyLookup;
 use crate::api::middleware::telemetry::RequestId;
+use crate::config::is_token_shaped;
 use crate::db;
 use crate::directory::Principal;
 use crate::domain::Role;
@@ -80,22 +82,24 @@ impl FromRequest for Actor {
             .extensions()
             .get::<RequestId>()
             .map(|id| id.0.clone());
+        // The rate limiter's lookup of this very request, when it made one.
+        let looked_up = request.extensions().get::<KeyLookup>().cloned();
         Box::pin(async move {
             let token = token?;
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
             let now = state.clock.now().naive_utc();
-            let key = state
-                .read(move |connection| {
-                    let key = db::keys::find_by_secret(connection, &token)?;
-                    if let Some(key) = &key {
-                        if key.revoked_at.is_none() && key.expires_at.is_none_or(|at| at > now) {
-                            crate::directory::keys::record_use(connection, key.id, now)?;
-                        }
-                    }
-                    Ok(key)
-                })
-                .await?;
             let invalid = || ApiError::Unauthorized("the API key is not valid".to_owned());
+            let key = match looked_up {
+                Some(KeyLookup::Invalid) => return Err(invalid()),
+                Some(KeyLookup::Fetched(row)) => row,
+                // A token that cannot be a key is refused without a query.
+                None if !is_token_shaped(&token) => return Err(invalid()),
+                None => {
+                    state
+                        .read(move |connection| Ok(db::keys::find_by_secret(connection, &token)?))
+                        .await?
+                }
+            };
             let key = key.ok_or_else(invalid)?;
             if key.revoked_at.is_some() {
                 return Err(ApiError::Unauthorized(
@@ -107,6 +111,8 @@ impl FromRequest for Actor {
             }
             let role = Role::parse(&key.role)
                 .ok_or_else(|| ApiError::internal("unknown role in api_keys"))?;
+            // Written later, off the request: a read never waits for the write lock.
+            state.key_usage.note(key.id, now);
             Ok(Actor {
                 key_id: key.id,
                 role,

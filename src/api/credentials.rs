@@ -69,19 +69,21 @@ pub async fn update_credential(
 /// Delete a credential.
 ///
 /// Deletes a credential (admin). Public profiles and search stop counting it at once; a provider
-/// whose only verified licence it was leaves search.
-#[utoipa::path(tag = "credentials", security(("api_key" = ["admin"])), params(("id" = i64, Path, description = "Credential id", example = 7)),
+/// whose only verified licence it was leaves search. With `If-Match`, only at that version.
+#[utoipa::path(tag = "credentials", security(("api_key" = ["admin"])),
+    params(("id" = i64, Path, description = "Credential id", example = 7), ("If-Match" = Option<String>, Header, description = "Optional: only delete at this version")),
     responses((status = 204, description = "Deleted"), WriteErrors))]
 #[delete("/credentials/{id}")]
 pub async fn delete_credential(
     state: web::Data<AppState>,
     actor: Actor,
     id: web::Path<i64>,
+    if_match: IfMatch,
 ) -> ApiResult<HttpResponse> {
     actor.require(EDITORS.roles)?;
     let (by, id) = (actor.principal(&state.clock), id.into_inner());
     state
-        .write(move |c| credentials::delete(c, &by, id))
+        .write(move |c| credentials::delete(c, &by, id, if_match.0))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

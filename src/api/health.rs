@@ -35,19 +35,40 @@ pub async fn livez() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
+/// How long a readiness answer is reused: whatever the traffic on `/readyz`, the database sees at
+/// most one probe query a second.
+const READINESS_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The last readiness answer, shared by every worker. Probes that arrive while the database is
+/// being asked wait for that answer instead of asking again.
+#[derive(Debug, Default)]
+pub struct Readiness(tokio::sync::Mutex<Option<(std::time::Instant, bool)>>);
+
 /// Readiness.
 ///
 /// Answers 200 when the database answers a query, so the instance can take traffic; 503 otherwise.
+/// The answer is reused for a second, so probes cannot load the database.
 #[utoipa::path(tag = "health", responses((status = 200, description = "The database answers", body = Health),
     (status = 503, description = "The database is unreachable", body = ProblemDetails, content_type = "application/problem+json")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    state
-        .read(|connection| {
-            connection.batch_execute("SELECT 1").map_err(|_| {
-                ApiError::ServiceUnavailable("the database does not answer".to_owned())
-            })
-        })
-        .await?;
+    let mut last = state.readiness.0.lock().await;
+    let ready = match *last {
+        Some((at, ready)) if at.elapsed() < READINESS_TTL => ready,
+        _ => {
+            let ready = state
+                .read(|connection| Ok(connection.batch_execute("SELECT 1").is_ok()))
+                .await
+                .unwrap_or(false);
+            *last = Some((std::time::Instant::now(), ready));
+            ready
+        }
+    };
+    drop(last);
+    if !ready {
+        return Err(ApiError::ServiceUnavailable(
+            "the database does not answer".to_owned(),
+        ));
+    }
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }

@@ -24,6 +24,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub since: Option<chrono::NaiveDateTime>,
     pub until: Option<chrono::NaiveDateTime>,
+    /// Leave out the events of these target types (what the reader's role may not see).
+    pub hidden_target_types: Vec<&'static str>,
 }
 
 /// Newest first; `before_id` pages backwards.
@@ -51,6 +53,11 @@ pub fn list(
     }
     if let Some(until) = filter.until {
         query = query.filter(audit_log::occurred_at.lt(until));
+    }
+    if !filter.hidden_target_types.is_empty() {
+        query = query.filter(
+            audit_log::target_type.ne_all(filter.hidden_target_types.iter().map(|t| t.to_string())),
+        );
     }
     if let Some(before_id) = before_id {
         query = query.filter(audit_log::id.lt(before_id));

@@ -79,6 +79,51 @@ pub fn latest_id(connection: &mut DbConnection) -> DbResult<i64> {
         .unwrap_or(0))
 }
 
+/// Up to `limit` changes with ids in `from..=to`, in id order: (id, entity, entity id).
+pub fn read_range(
+    connection: &mut DbConnection,
+    from: i64,
+    to: i64,
+    limit: i64,
+) -> DbResult<Vec<(i64, String, i64)>> {
+    Ok(change_log::table
+        .filter(change_log::id.between(from, to))
+        .order(change_log::id)
+        .limit(limit)
+        .select((change_log::id, change_log::entity, change_log::entity_id))
+        .load(connection)?)
+}
+
+impl Affected {
+    /// Adds a change-log row's entity (once).
+    pub fn add(&mut self, entity: &str, id: i64) {
+        let list = match entity {
+            "clinic" => &mut self.clinics,
+            "location" => &mut self.locations,
+            _ => &mut self.providers,
+        };
+        if !list.contains(&id) {
+            list.push(id);
+        }
+    }
+}
+
+/// Every entity changed after `after` (ids above it), as one set.
+pub fn affected_after(connection: &mut DbConnection, after: i64) -> DbResult<Affected> {
+    let mut affected = Affected::default();
+    let mut from = after + 1;
+    loop {
+        let rows = read_range(connection, from, i64::MAX, 1000)?;
+        for (_, entity, id) in &rows {
+            affected.add(entity, *id);
+        }
+        match rows.last() {
+            Some((last, _, _)) if rows.len() == 1000 => from = last + 1,
+            _ => return Ok(affected),
+        }
+    }
+}
+
 pub fn prune(connection: &mut DbConnection) -> DbResult<usize> {
     let cutoff = super::now() - RETENTION;
     Ok(

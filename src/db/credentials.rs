@@ -118,8 +118,15 @@ pub fn set_verification(
     .optional()?)
 }
 
-pub fn delete(connection: &mut DbConnection, id: i64) -> DbResult<bool> {
-    Ok(diesel::delete(credentials::table.find(id)).execute(connection)? == 1)
+/// Deletes the credential if it is still at `version`; false when it is not.
+pub fn delete(connection: &mut DbConnection, id: i64, version: i64) -> DbResult<bool> {
+    let deleted = diesel::delete(
+        credentials::table
+            .find(id)
+            .filter(credentials::version.eq(version)),
+    )
+    .execute(connection)?;
+    Ok(deleted == 1)
 }
 
 /// The credential a provider holds from `issuer` of `kind` with `identifier` (the importer's

@@ -39,6 +39,7 @@ pub fn insert(
     role: Role,
     secret: &str,
     expires_at: Option<NaiveDateTime>,
+    bootstrap: bool,
 ) -> DbResult<ApiKeyRow> {
     let row = diesel::insert_into(api_keys::table)
         .values(NewApiKey {
@@ -48,6 +49,7 @@ pub fn insert(
             key_hash: hash_key(secret),
             created_at: super::now(),
             expires_at,
+            bootstrap,
         })
         .returning(api_keys::all_columns)
         .get_result(connection)?;
@@ -110,12 +112,23 @@ pub fn touch(connection: &mut DbConnection, id: i64, at: NaiveDateTime) -> DbRes
     Ok(())
 }
 
-/// The keys named `name` that are not revoked.
-pub fn active_named(connection: &mut DbConnection, name: &str) -> DbResult<Vec<ApiKeyRow>> {
+/// The bootstrap keys that are not revoked.
+pub fn active_bootstrap(connection: &mut DbConnection) -> DbResult<Vec<ApiKeyRow>> {
     Ok(api_keys::table
-        .filter(api_keys::name.eq(name))
+        .filter(api_keys::bootstrap.eq(true))
         .filter(api_keys::revoked_at.is_null())
         .order(api_keys::id)
         .select(ApiKeyRow::as_select())
         .load(connection)?)
+}
+
+/// Serialises the registration of bootstrap keys until the transaction ends: replicas starting
+/// together would otherwise all insert the same key. SQLite's write transactions already run one
+/// at a time; PostgreSQL takes a transaction-scoped advisory lock.
+pub fn lock_registration(connection: &mut DbConnection) -> DbResult<()> {
+    if let DbConnection::Postgres(pg) = connection {
+        // An arbitrary constant naming this lock: "cf-boot" in ASCII.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(27978367805386612)").execute(pg)?;
+    }
+    Ok(())
 }

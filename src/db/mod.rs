@@ -13,6 +13,7 @@ pub mod locations;
 pub mod models;
 pub mod providers;
 pub mod schema;
+pub mod secrets;
 pub mod taxonomy;
 
 use std::path::Path;
@@ -95,6 +96,95 @@ pub enum OpenError {
     Migrations(String),
     #[error("cannot open the connection pool: {0}")]
     Pool(diesel::r2d2::PoolError),
+    /// A setting that would let an acknowledged write be lost.
+    #[error("the database would not keep acknowledged writes: {0}")]
+    NotDurable(String),
+}
+
+/// The settings acknowledged writes depend on, as the database reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Durability {
+    /// `PRAGMA journal_mode` (must be `wal`) and `PRAGMA synchronous` (must be 2, `FULL`).
+    Sqlite {
+        journal_mode: String,
+        synchronous: i32,
+    },
+    /// `synchronous_commit` (anything but `off` waits for the local flush) and `fsync` (`on`).
+    Postgres {
+        synchronous_commit: String,
+        fsync: String,
+    },
+}
+
+impl Durability {
+    /// Reads the settings of this connection.
+    pub fn of(connection: &mut DbConnection) -> DbResult<Durability> {
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            value: String,
+        }
+        #[derive(diesel::QueryableByName)]
+        struct Int {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            value: i32,
+        }
+        Ok(match connection {
+            DbConnection::Sqlite(inner) => Durability::Sqlite {
+                journal_mode: diesel::sql_query(
+                    "SELECT journal_mode AS value FROM pragma_journal_mode",
+                )
+                .get_result::<Text>(inner)?
+                .value,
+                synchronous: diesel::sql_query(
+                    "SELECT synchronous AS value FROM pragma_synchronous",
+                )
+                .get_result::<Int>(inner)?
+                .value,
+            },
+            DbConnection::Postgres(inner) => Durability::Postgres {
+                synchronous_commit: diesel::sql_query(
+                    "SELECT current_setting('synchronous_commit') AS value",
+                )
+                .get_result::<Text>(inner)?
+                .value,
+                fsync: diesel::sql_query("SELECT current_setting('fsync') AS value")
+                    .get_result::<Text>(inner)?
+                    .value,
+            },
+        })
+    }
+
+    /// Why an acknowledged write could be lost with these settings, if it could.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Durability::Sqlite {
+                journal_mode,
+                synchronous,
+            } => {
+                if !journal_mode.eq_ignore_ascii_case("wal") {
+                    Some(format!("SQLite journal_mode is {journal_mode}, not wal"))
+                } else if *synchronous < 2 {
+                    Some(format!("SQLite synchronous is {synchronous}, not 2 (FULL)"))
+                } else {
+                    None
+                }
+            }
+            Durability::Postgres {
+                synchronous_commit,
+                fsync,
+            } => {
+                if synchronous_commit == "off" {
+                    Some("PostgreSQL synchronous_commit is off".to_owned())
+                } else if fsync != "on" {
+                    Some(format!("PostgreSQL fsync is {fsync}"))
+                } else {
+                    None
+                }
+            }
+        }
+    }
 }
 
 /// Runs the same diesel code on the concrete connection of either backend, for the statements
@@ -172,10 +262,10 @@ impl ManageConnection for ConnectionManager {
 
 /// Per-connection settings.
 ///
-/// SQLite: WAL lets readers run beside the one writer; `synchronous = NORMAL` in WAL mode keeps
-/// every committed transaction across a process crash (kill -9) and only risks the last
-/// transactions on a power loss (docs/architecture.md); `busy_timeout` makes a writer wait for
-/// the lock instead of failing with "database is locked".
+/// SQLite: WAL lets readers run beside the one writer; `synchronous = FULL` syncs the WAL at
+/// every commit, so a transaction the client heard about survives a power loss as well as a
+/// process crash (docs/security.md, "Durability"); `busy_timeout` makes a writer wait for the
+/// lock instead of failing with "database is locked".
 /// PostgreSQL: the session speaks UTC (timestamps are `timestamptz`, diesel's values are UTC),
 /// and no statement runs longer than the pool timeout.
 #[derive(Debug, Clone, Copy)]
@@ -187,7 +277,7 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
     fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         let settings = match connection {
             DbConnection::Sqlite(_) => {
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
                  PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 2147418112;"
                     .to_owned()
             }
@@ -216,6 +306,8 @@ pub fn sqlite_path(database_url: &str) -> &str {
 pub struct Database {
     pool: DbPool,
     backend: Backend,
+    /// Connections taken from the pool (for `/metrics`).
+    checkouts: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Database {
@@ -258,6 +350,12 @@ impl Database {
                 .map(|_| ()),
         };
         migrated.map_err(|e| OpenError::Migrations(e.to_string()))?;
+        // Refuse to serve on settings that would lose acknowledged writes.
+        let durability = Durability::of(&mut connection)
+            .map_err(|e| OpenError::NotDurable(format!("cannot read the settings: {e}")))?;
+        if let Some(problem) = durability.problem() {
+            return Err(OpenError::NotDurable(problem));
+        }
         drop(connection);
 
         let pool = Pool::builder()
@@ -266,7 +364,11 @@ impl Database {
             .connection_customizer(Box::new(settings))
             .build(manager)
             .map_err(OpenError::Pool)?;
-        Ok(Database { pool, backend })
+        Ok(Database {
+            pool,
+            backend,
+            checkouts: Default::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -276,12 +378,24 @@ impl Database {
     /// A pooled connection, waiting up to the pool's timeout. Blocking: async code takes it on
     /// the blocking thread pool (`AppState::read`, `AppState::write`).
     pub fn connection(&self) -> DbResult<PooledDb> {
+        self.count_checkout();
         Ok(self.pool.get()?)
     }
 
     /// A connection if one is free right now (without waiting for the pool's timeout).
     pub fn try_connection(&self) -> Option<PooledDb> {
+        self.count_checkout();
         self.pool.try_get()
+    }
+
+    fn count_checkout(&self) {
+        self.checkouts
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How many times a connection was asked of the pool since start-up.
+    pub fn checkouts(&self) -> u64 {
+        self.checkouts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn pool_state(&self) -> (u32, u32) {

@@ -195,6 +195,8 @@ pub struct ApiKeyRow {
     pub last_used_at: Option<NaiveDateTime>,
     pub expires_at: Option<NaiveDateTime>,
     pub revoked_at: Option<NaiveDateTime>,
+    /// Registered from the configuration at start-up (`CLINIC_FINDER_ADMIN_KEY`).
+    pub bootstrap: bool,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -206,6 +208,7 @@ pub struct NewApiKey {
     pub key_hash: String,
     pub created_at: NaiveDateTime,
     pub expires_at: Option<NaiveDateTime>,
+    pub bootstrap: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

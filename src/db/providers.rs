@@ -164,6 +164,23 @@ pub fn update(
     .optional()?)
 }
 
+/// Locks the provider's row until the transaction ends, so that a vetting decision and a change
+/// to the credentials it rests on happen one after the other (PostgreSQL's READ COMMITTED would
+/// otherwise let a transition read a licence that a concurrent revocation is replacing). Every
+/// credential write and every transition takes it first. SQLite needs nothing: its write
+/// transactions (`BEGIN IMMEDIATE`) already run one at a time.
+pub fn lock_for_vetting(connection: &mut DbConnection, id: i64) -> DbResult<()> {
+    if let DbConnection::Postgres(pg) = connection {
+        providers::table
+            .find(id)
+            .select(providers::id)
+            .for_update()
+            .first::<i64>(pg)
+            .optional()?;
+    }
+    Ok(())
+}
+
 /// Moves the provider to `status` if it is still at `version`; `None` when it is not.
 pub fn set_vetting_status(
     connection: &mut DbConnection,

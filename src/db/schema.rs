@@ -139,6 +139,15 @@ diesel::table! {
         last_used_at -> Nullable<Timestamp>,
         expires_at -> Nullable<Timestamp>,
         revoked_at -> Nullable<Timestamp>,
+        bootstrap -> Bool,
+    }
+}
+
+diesel::table! {
+    service_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
     }
 }
 

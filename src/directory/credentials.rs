@@ -234,6 +234,7 @@ pub fn create(
     by.require(EDITORS)?;
     write(connection, by, |c| {
         db::providers::get(c, provider_id)?;
+        db::providers::lock_for_vetting(c, provider_id)?;
         let (checks, _) = check_new(c, &input)?;
         checks.finish()?;
         let row = db::credentials::insert(c, &new_row(provider_id, input))?;
@@ -253,6 +254,8 @@ pub fn update(
 ) -> DirectoryResult<Written<CredentialView>> {
     by.require(EDITORS)?;
     write(connection, by, |c| {
+        let provider_id = db::credentials::get(c, id)?.provider_id;
+        db::providers::lock_for_vetting(c, provider_id)?;
         let before = db::credentials::get(c, id)?;
         let mut checks = Checks::of(&patch);
         let kind = CredentialKind::parse(&before.kind).unwrap_or(CredentialKind::Education);
@@ -295,16 +298,25 @@ pub fn update(
     })
 }
 
-/// Deletes a credential; public profiles and search stop counting it at once.
+/// Deletes a credential; public profiles and search stop counting it at once. With an expected
+/// version, only at that version.
 pub fn delete(
     connection: &mut DbConnection,
     by: &Principal,
     id: i64,
+    expected_version: Option<i64>,
 ) -> DirectoryResult<Written<()>> {
     by.require(EDITORS)?;
     write(connection, by, |c| {
+        let row = db::credentials::get(c, id)?;
+        db::providers::lock_for_vetting(c, row.provider_id)?;
         let before = CredentialView::from(db::credentials::get(c, id)?);
-        db::credentials::delete(c, id)?;
+        if let Some(expected) = expected_version {
+            check_version(expected, before.version)?;
+        }
+        if !db::credentials::delete(c, id, before.version)? {
+            return Err(raced(before.version));
+        }
         let event = AuditEvent::of(AuditAction::CredentialDelete, id).before(&before);
         Ok(Change::new(
             (),

@@ -78,7 +78,7 @@ pub struct NewApiKeyInput {
     pub expires_in_days: Option<i64>,
 }
 
-/// The name the bootstrap key is registered under.
+/// The name the bootstrap key is registered under (for people: the `bootstrap` flag marks it).
 pub const BOOTSTRAP_NAME: &str = "bootstrap";
 
 /// Creates a key with a fresh random secret; the secret is in the result and nowhere else.
@@ -95,7 +95,16 @@ pub fn create(
         .expires_in_days
         .map(|days| by.now.naive_utc() + Duration::days(days));
     let secret = db::keys::generate_secret();
-    let written = insert(connection, by, &input.name, role, &secret, expires_at, None)?;
+    let written = insert(
+        connection,
+        by,
+        &input.name,
+        role,
+        &secret,
+        expires_at,
+        None,
+        false,
+    )?;
     Ok(Written {
         view: CreatedApiKey {
             key: written.view,
@@ -105,6 +114,7 @@ pub fn create(
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert(
     connection: &mut DbConnection,
     by: &Principal,
@@ -113,9 +123,19 @@ fn insert(
     secret: &str,
     expires_at: Option<NaiveDateTime>,
     reason: Option<&str>,
+    bootstrap: bool,
 ) -> DirectoryResult<Written<ApiKeyView>> {
     write(connection, by, |c| {
-        let view = ApiKeyView::from(db::keys::insert(c, name, role, secret, expires_at)?);
+        if bootstrap {
+            db::keys::lock_registration(c)?;
+            if let Some(existing) = db::keys::find_by_secret(c, secret)? {
+                // Another replica registered it first.
+                return Ok(Change::unchanged(ApiKeyView::from(existing)));
+            }
+        }
+        let view = ApiKeyView::from(db::keys::insert(
+            c, name, role, secret, expires_at, bootstrap,
+        )?);
         let mut event = AuditEvent::of(AuditAction::ApiKeyCreate, view.id).after(&view);
         if let Some(reason) = reason {
             event = event.reason(reason);
@@ -159,28 +179,36 @@ fn revoke_because(
 }
 
 /// Registers the bootstrap admin key from the configuration (by the `system` principal): a new
-/// secret is created, then the earlier bootstrap keys are revoked, so that changing the setting
-/// retires the old secret. The same secret again changes nothing.
+/// secret is created with the `bootstrap` flag, then the earlier bootstrap keys are revoked, so
+/// that changing the setting retires the old secret. The same secret again changes nothing, and
+/// a revoked one stays revoked. Keys are told apart by that flag only: neither a key an admin
+/// named "bootstrap" nor one sharing the secret's first characters is touched. Replicas starting
+/// together are serialised on the insert (`db::keys::lock_registration`).
 pub fn register_bootstrap(
     connection: &mut DbConnection,
     by: &Principal,
     secret: &str,
 ) -> DirectoryResult<()> {
     by.require(KEY_ADMINS)?;
-    if db::keys::find_by_secret(connection, secret)?.is_some() {
-        return Ok(());
-    }
-    let key = insert(
-        connection,
-        by,
-        BOOTSTRAP_NAME,
-        Role::Admin,
-        secret,
-        None,
-        Some("bootstrap key from the configuration (CLINIC_FINDER_ADMIN_KEY)"),
-    )?;
-    for earlier in db::keys::active_named(connection, BOOTSTRAP_NAME)? {
-        if earlier.id != key.view.id {
+    let key = match db::keys::find_by_secret(connection, secret)? {
+        Some(existing) => existing.id,
+        None => {
+            insert(
+                connection,
+                by,
+                BOOTSTRAP_NAME,
+                Role::Admin,
+                secret,
+                None,
+                Some("bootstrap key from the configuration (CLINIC_FINDER_ADMIN_KEY)"),
+                true,
+            )?
+            .view
+            .id
+        }
+    };
+    for earlier in db::keys::active_bootstrap(connection)? {
+        if earlier.id != key {
             revoke_because(
                 connection,
                 by,
@@ -192,12 +220,75 @@ pub fn register_bootstrap(
     Ok(())
 }
 
-/// Notes that a key was used (at most once a minute per key, so reads do not turn into writes).
-/// Usage is bookkeeping, not directory data: it is neither audited nor in the change log.
-pub fn record_use(
-    connection: &mut DbConnection,
-    id: i64,
-    at: NaiveDateTime,
-) -> DirectoryResult<()> {
-    Ok(db::keys::touch(connection, id, at)?)
+/// Key use not yet written: the last use of each key, at most one write a minute per key.
+/// Requests only note it ([`KeyUsage::note`]); a background task writes it ([`KeyUsage::flush`]),
+/// so a keyed read never waits for the database's write lock (on SQLite an import holds it for
+/// seconds). Usage is bookkeeping, not directory data: it is neither audited nor in the change
+/// log.
+#[derive(Debug, Default)]
+pub struct KeyUsage {
+    pending: std::sync::Mutex<std::collections::HashMap<i64, NaiveDateTime>>,
+    written: std::sync::Mutex<std::collections::HashMap<i64, NaiveDateTime>>,
+}
+
+impl KeyUsage {
+    /// Notes that key `id` was used at `at`.
+    pub fn note(&self, id: i64, at: NaiveDateTime) {
+        let recent = self
+            .written
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .is_some_and(|written| at - *written < Duration::seconds(60));
+        if !recent {
+            self.pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(id, at);
+        }
+    }
+
+    /// Whether any use waits to be written.
+    pub fn is_empty(&self) -> bool {
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Writes the noted uses in one transaction; returns how many keys it touched. On failure
+    /// they stay noted for the next try.
+    pub fn flush(&self, connection: &mut DbConnection) -> DirectoryResult<usize> {
+        let pending: Vec<(i64, NaiveDateTime)> =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()))
+                .into_iter()
+                .collect();
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let by = Principal::system(chrono::Utc::now());
+        let outcome = write(connection, &by, |c| {
+            for (id, at) in &pending {
+                db::keys::touch(c, *id, *at)?;
+            }
+            Ok(Change::unchanged(()))
+        });
+        match outcome {
+            Ok(_) => {
+                let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+                if written.len() > 100_000 {
+                    written.clear();
+                }
+                written.extend(pending.iter().copied());
+                Ok(pending.len())
+            }
+            Err(error) => {
+                let mut again = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+                for (id, at) in pending {
+                    again.entry(id).or_insert(at);
+                }
+                Err(error)
+            }
+        }
+    }
 }

@@ -24,6 +24,7 @@ pub mod credentials;
 pub mod keys;
 pub mod locations;
 pub mod providers;
+pub mod secrets;
 pub mod taxonomy;
 pub mod vetting;
 

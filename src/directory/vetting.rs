@@ -74,6 +74,8 @@ pub fn transition(
     let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
     let today = by.today();
     write(connection, by, |c| {
+        // Before reading the credentials the decision rests on: see `lock_for_vetting`.
+        db::providers::lock_for_vetting(c, id)?;
         let before = admin_view(db::providers::get_record(c, id)?);
         check_version(expected, before.version)?;
         let allowed = allowed_moves(before.vetting_status);
@@ -171,6 +173,8 @@ pub fn verify_credential(
     let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
     let now = by.now.naive_utc();
     write(connection, by, |c| {
+        let provider_id = db::credentials::get(c, id)?.provider_id;
+        db::providers::lock_for_vetting(c, provider_id)?;
         let before = db::credentials::get(c, id)?;
         check_version(expected, before.version)?;
         let next_due_on = match outcome {

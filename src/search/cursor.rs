@@ -1,6 +1,9 @@
 //! Opaque pagination cursors. A search cursor carries the last result's rank key and a fingerprint
 //! of the query it belongs to, so a cursor given to another query is refused rather than
-//! silently paging through the wrong results.
+//! silently paging through the wrong results; and it is signed (HMAC-SHA256 with the service's
+//! [`CursorKey`]), so a client cannot forge a rank key that makes a search walk every candidate
+//! in its radius. Every replica holds the same key (configured, or kept in the database), so a
+//! cursor from one is good on another.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -23,14 +26,68 @@ pub fn fingerprint(canonical_query: &str) -> String {
     hex::encode(&Sha256::digest(canonical_query.as_bytes())[..12])
 }
 
-pub fn encode_search(fingerprint: &str, key: &RankKey) -> String {
+/// The key search cursors are signed with (derived from a configured or stored secret).
+#[derive(Clone)]
+pub struct CursorKey([u8; 32]);
+
+impl CursorKey {
+    pub fn from_secret(secret: &str) -> CursorKey {
+        CursorKey(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// The first 16 bytes of HMAC-SHA256(key, payload).
+    fn tag(&self, payload: &[u8]) -> [u8; 16] {
+        let mac = hmac_sha256(&self.0, payload);
+        let mut tag = [0u8; 16];
+        tag.copy_from_slice(&mac[..16]);
+        tag
+    }
+}
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(**redacted**)")
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) for keys up to the 64-byte block.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |byte: u8| block.map(|b| b ^ byte);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Equal byte strings, compared in time that does not depend on where they differ.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub fn encode_search(signer: &CursorKey, fingerprint: &str, key: &RankKey) -> String {
     let cursor = SearchCursor {
         q: fingerprint.to_owned(),
         p: key.primary.to_bits(),
         d: key.distance_m.to_bits(),
         i: key.id,
     };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    let payload = serde_json::to_vec(&cursor).unwrap_or_default();
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&payload),
+        URL_SAFE_NO_PAD.encode(signer.tag(&payload))
+    )
 }
 
 #[derive(Debug, PartialEq)]
@@ -39,10 +96,21 @@ pub enum CursorError {
     OtherQuery,
 }
 
-pub fn decode_search(text: &str, fingerprint: &str) -> Result<RankKey, CursorError> {
+pub fn decode_search(
+    signer: &CursorKey,
+    text: &str,
+    fingerprint: &str,
+) -> Result<RankKey, CursorError> {
+    let (payload, tag) = text.split_once('.').ok_or(CursorError::Malformed)?;
     let bytes = URL_SAFE_NO_PAD
-        .decode(text)
+        .decode(payload)
         .map_err(|_| CursorError::Malformed)?;
+    let tag = URL_SAFE_NO_PAD
+        .decode(tag)
+        .map_err(|_| CursorError::Malformed)?;
+    if !same_bytes(&tag, &signer.tag(&bytes)) {
+        return Err(CursorError::Malformed);
+    }
     let cursor: SearchCursor =
         serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
     let key = RankKey {
@@ -70,4 +138,54 @@ pub fn decode_list(kind: &str, text: &str) -> Option<i64> {
     let (cursor_kind, id) = text.split_once(':')?;
     (cursor_kind == kind).then_some(())?;
     id.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231() {
+        // Test case 2.
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        // Test case 6: a key longer than the block is hashed first.
+        let mac = hmac_sha256(
+            &[0xaa; 131],
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+        );
+        assert_eq!(
+            hex::encode(mac),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
+    }
+
+    #[test]
+    fn cursors_are_signed() {
+        let (signer, other) = (CursorKey::from_secret("one"), CursorKey::from_secret("two"));
+        let key = RankKey {
+            primary: 0.5,
+            distance_m: 1200.0,
+            id: 7,
+        };
+        let cursor = encode_search(&signer, "q", &key);
+        assert_eq!(decode_search(&signer, &cursor, "q"), Ok(key));
+        assert_eq!(
+            decode_search(&signer, &cursor, "r"),
+            Err(CursorError::OtherQuery)
+        );
+        assert_eq!(
+            decode_search(&other, &cursor, "q"),
+            Err(CursorError::Malformed)
+        );
+        // The payload alone, or re-signed by nobody, is refused.
+        let payload = cursor.split('.').next().unwrap();
+        assert_eq!(
+            decode_search(&signer, payload, "q"),
+            Err(CursorError::Malformed)
+        );
+    }
 }

@@ -63,6 +63,8 @@ pub struct SearchRequest {
     pub after: Option<RankKey>,
     /// The instant credentials are judged at.
     pub now: DateTime<Utc>,
+    /// The most candidates the walk may visit (its work budget).
+    pub budget: usize,
 }
 
 /// A result's place in the order: higher `primary` first, then nearer, then lower id.
@@ -122,6 +124,11 @@ pub struct SearchOutcome {
     pub has_more: bool,
     /// Locations taken out of the spatial index: far below the total when the walk stops early.
     pub candidates_visited: usize,
+    /// The walk used up its budget: `hits` are the best of the locations it saw, which include
+    /// every location nearer than `complete_within_m`; farther ones were not considered.
+    pub partial: bool,
+    /// With `partial`, the distance within which every location was considered.
+    pub complete_within_m: Option<f64>,
 }
 
 /// Filters and scores providers for one request.
@@ -398,6 +405,22 @@ pub fn search_with(
         if best.len() == target && can_stop(request, &best, &bound, nearest_unseen_m) {
             break;
         }
+        if candidates_visited >= request.budget {
+            // Out of budget: the best of what was seen, which is every location nearer than
+            // `nearest_unseen_m` (and a few just beyond it), and say so.
+            let hits = best
+                .into_iter()
+                .take(request.limit)
+                .filter_map(|ranked| hits.remove(&ranked.0.id))
+                .collect();
+            return SearchOutcome {
+                hits,
+                has_more: false,
+                candidates_visited,
+                partial: true,
+                complete_within_m: Some(nearest_unseen_m),
+            };
+        }
         let Some((location_id, _)) = streams[position].1.next() else {
             break;
         };
@@ -484,6 +507,8 @@ pub fn search_with(
         hits,
         has_more,
         candidates_visited,
+        partial: false,
+        complete_within_m: None,
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
@@ -42,6 +42,103 @@ impl Hasher for IdHasher {
     fn write_i64(&mut self, id: i64) {
         // Fibonacci hashing: spreads sequential ids over the high bits hashbrown uses.
         self.0 = (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// Shards of a [`SharedMap`].
+const SHARDS: usize = 64;
+
+/// A map by id for the index's large tables, in shards behind `Arc`s, so that a snapshot of the
+/// index is cheap to take and to change: cloning the map copies [`SHARDS`] pointers, and a write
+/// copies only the shards it touches (the readers of the previous snapshot keep theirs).
+pub struct SharedMap<V> {
+    shards: Vec<Arc<IdMap<V>>>,
+}
+
+impl<V> Clone for SharedMap<V> {
+    fn clone(&self) -> Self {
+        SharedMap {
+            shards: self.shards.clone(),
+        }
+    }
+}
+
+impl<V> Default for SharedMap<V> {
+    fn default() -> Self {
+        SharedMap {
+            shards: (0..SHARDS).map(|_| Arc::new(IdMap::default())).collect(),
+        }
+    }
+}
+
+fn shard_of(id: i64) -> usize {
+    ((id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % SHARDS
+}
+
+impl<V> SharedMap<V> {
+    pub fn get(&self, id: &i64) -> Option<&V> {
+        self.shards[shard_of(*id)].get(id)
+    }
+    pub fn contains_key(&self, id: &i64) -> bool {
+        self.shards[shard_of(*id)].contains_key(id)
+    }
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.len()).sum()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(|shard| shard.is_empty())
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&i64, &V)> {
+        self.shards.iter().flat_map(|shard| shard.iter())
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &i64> {
+        self.iter().map(|(id, _)| id)
+    }
+    pub fn values(&self) -> impl Iterator<Item = &V> {
+        self.iter().map(|(_, value)| value)
+    }
+}
+
+impl<V: Clone> SharedMap<V> {
+    fn shard_mut(&mut self, id: i64) -> &mut IdMap<V> {
+        Arc::make_mut(&mut self.shards[shard_of(id)])
+    }
+    pub fn insert(&mut self, id: i64, value: V) -> Option<V> {
+        self.shard_mut(id).insert(id, value)
+    }
+    pub fn remove(&mut self, id: &i64) -> Option<V> {
+        if !self.contains_key(id) {
+            return None;
+        }
+        self.shard_mut(*id).remove(id)
+    }
+    pub fn get_mut(&mut self, id: &i64) -> Option<&mut V> {
+        if !self.contains_key(id) {
+            return None;
+        }
+        self.shard_mut(*id).get_mut(id)
+    }
+    pub fn get_or_default(&mut self, id: i64) -> &mut V
+    where
+        V: Default,
+    {
+        self.shard_mut(id).entry(id).or_default()
+    }
+    pub fn reserve(&mut self, additional: usize) {
+        for shard in &mut self.shards {
+            Arc::make_mut(shard).reserve(additional / SHARDS + 1);
+        }
+    }
+}
+
+impl<V: Clone> From<IdMap<V>> for SharedMap<V> {
+    fn from(map: IdMap<V>) -> Self {
+        let mut shared = SharedMap::default();
+        shared.reserve(map.len());
+        for (id, value) in map {
+            shared.insert(id, value);
+        }
+        shared
     }
 }
 
@@ -214,6 +311,9 @@ pub fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
 /// Locations are split into this many credential tiers, one R*-tree each.
 pub const CREDENTIAL_TIERS: usize = 8;
 
+/// One snapshot of the read model. Cloning it is cheap (its maps and trees are shared, see
+/// [`SharedMap`]); a refresh changes a clone and publishes it ([`SearchIndex`]).
+#[derive(Clone)]
 pub struct DirectoryIndex {
     /// R*-trees by forest and credential tier: `forests[f][t]`. Forest 0 holds every location
     /// with a public provider; forest `1 + n` (see `treatment_forests`) the locations where a
@@ -222,22 +322,24 @@ pub struct DirectoryIndex {
     /// credentials (see [`Self::credential_ceiling`]). A query for one treatment walks that
     /// treatment's forest, so a dense centre neither visits locations that do not offer it nor
     /// waits on locations whose credentials cannot compete.
-    pub forests: Vec<Vec<RTree<IndexedPoint>>>,
+    pub forests: Vec<Vec<Arc<RTree<IndexedPoint>>>>,
     /// treatment code → its forest.
     pub treatment_forests: HashMap<String, u16>,
-    pub locations: IdMap<LocationEntry>,
-    pub clinics: IdMap<ClinicEntry>,
-    pub providers: IdMap<ProviderEntry>,
+    pub locations: SharedMap<LocationEntry>,
+    pub clinics: SharedMap<ClinicEntry>,
+    pub providers: SharedMap<ProviderEntry>,
     /// provider → the locations it is linked to (every link, public or not).
-    pub provider_locations: IdMap<Vec<i64>>,
+    pub provider_locations: SharedMap<Vec<i64>>,
     /// treatment code → specialty codes that usually treat it.
     pub treatment_specialties: HashMap<String, Vec<String>>,
     /// The tier ceilings hold through the end of this year (experience grows with time).
     pub ceilings_valid_through_year: i32,
 }
 
-fn empty_forest() -> Vec<RTree<IndexedPoint>> {
-    (0..CREDENTIAL_TIERS).map(|_| RTree::new()).collect()
+fn empty_forest() -> Vec<Arc<RTree<IndexedPoint>>> {
+    (0..CREDENTIAL_TIERS)
+        .map(|_| Arc::new(RTree::new()))
+        .collect()
 }
 
 impl Default for DirectoryIndex {
@@ -245,56 +347,134 @@ impl Default for DirectoryIndex {
         DirectoryIndex {
             forests: vec![empty_forest()],
             treatment_forests: HashMap::new(),
-            locations: IdMap::default(),
-            clinics: IdMap::default(),
-            providers: IdMap::default(),
-            provider_locations: IdMap::default(),
+            locations: SharedMap::default(),
+            clinics: SharedMap::default(),
+            providers: SharedMap::default(),
+            provider_locations: SharedMap::default(),
             treatment_specialties: HashMap::new(),
             ceilings_valid_through_year: chrono::Utc::now().year() + 1,
         }
     }
 }
 
-/// Shared handle: many concurrent searches, one refresh at a time.
+/// Shared handle: readers take the current snapshot (an `Arc`, cloned under a lock held only for
+/// that) and never wait for a refresh; a refresh builds the next snapshot beside the current one
+/// and publishes it with a pointer swap. Refreshes run one at a time.
 #[derive(Clone, Default)]
 pub struct SearchIndex {
-    inner: Arc<RwLock<DirectoryIndex>>,
+    current: Arc<RwLock<Arc<DirectoryIndex>>>,
     /// Serialises refreshes so that a slower, older reload cannot overwrite a newer one; holds
     /// the strings and schedules the index shares.
     refresh_lock: Arc<Mutex<Interner>>,
 }
 
-impl SearchIndex {
-    pub fn read(&self) -> RwLockReadGuard<'_, DirectoryIndex> {
-        self.inner
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// What a refresh read from the database, ready to be applied to a snapshot.
+struct Loaded {
+    clinics: Vec<(i64, Option<ClinicEntry>)>,
+    locations: Vec<(i64, Option<LocationEntry>)>,
+    providers: Vec<(i64, Option<ProviderEntry>)>,
+}
+
+impl Loaded {
+    fn read(
+        connection: &mut DbConnection,
+        interner: &mut Interner,
+        affected: &Affected,
+    ) -> SearchResult<Loaded> {
+        Ok(Loaded {
+            clinics: affected
+                .clinics
+                .iter()
+                .map(|&id| Ok((id, load_clinic(connection, id)?)))
+                .collect::<SearchResult<Vec<_>>>()?,
+            locations: affected
+                .locations
+                .iter()
+                .map(|&id| Ok((id, load_location(connection, interner, id)?)))
+                .collect::<SearchResult<Vec<_>>>()?,
+            providers: affected
+                .providers
+                .iter()
+                .map(|&id| Ok((id, load_provider(connection, interner, id)?)))
+                .collect::<SearchResult<Vec<_>>>()?,
+        })
     }
 
-    /// Builds the whole index from the database. The places (clinics, locations and their
-    /// links) and the verified providers (with their credentials) load side by side, on a second
-    /// connection, when the pool has one free.
+    /// Swaps the entities in; an entity that no longer exists (or a provider no longer
+    /// verified) is removed.
+    fn apply(self, index: &mut DirectoryIndex) {
+        for (id, clinic) in self.clinics {
+            match clinic {
+                Some(clinic) => index.clinics.insert(id, clinic),
+                None => index.clinics.remove(&id),
+            };
+        }
+        for (id, location) in self.locations {
+            index.remove_location(id);
+            if let Some(location) = location {
+                index.insert_location(location);
+            }
+        }
+        for (id, provider) in self.providers {
+            index.replace_provider(id, provider);
+        }
+    }
+}
+
+/// Builds a whole index from the database: the places (clinics, locations and their links) and
+/// the verified providers (with their credentials) load side by side, on a second connection,
+/// when the pool has one free.
+fn build(
+    connection: &mut DbConnection,
+    database: &Database,
+) -> SearchResult<(DirectoryIndex, Interner)> {
+    let mut second = database.try_connection();
+    let (places, providers) = match second.as_deref_mut() {
+        Some(other) => std::thread::scope(|scope| {
+            let providers = scope.spawn(|| load_providers(other));
+            let places = load_places(connection);
+            let providers = providers
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (places, providers)
+        }),
+        None => (load_places(connection), load_providers(connection)),
+    };
+    let (mut index, mut interner) = places?;
+    let (providers, provider_strings) = providers?;
+    index.providers = SharedMap::from(providers);
+    interner.absorb(provider_strings);
+    index.rebuild_tiers();
+    release_freed_memory();
+    Ok((index, interner))
+}
+
+impl SearchIndex {
+    /// The current snapshot: it stays as it is however long the caller holds it.
+    pub fn read(&self) -> Arc<DirectoryIndex> {
+        self.current
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn publish(&self, index: DirectoryIndex) {
+        let previous = std::mem::replace(
+            &mut *self
+                .current
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            Arc::new(index),
+        );
+        // The last reader of the previous snapshot frees it; not under the lock.
+        drop(previous);
+    }
+
+    /// Builds the whole index from the database.
     pub fn load(connection: &mut DbConnection, database: &Database) -> SearchResult<SearchIndex> {
-        let mut second = database.try_connection();
-        let (places, providers) = match second.as_deref_mut() {
-            Some(other) => std::thread::scope(|scope| {
-                let providers = scope.spawn(|| load_providers(other));
-                let places = load_places(connection);
-                let providers = providers
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (places, providers)
-            }),
-            None => (load_places(connection), load_providers(connection)),
-        };
-        let (mut index, mut interner) = places?;
-        let (providers, provider_strings) = providers?;
-        index.providers = providers;
-        interner.absorb(provider_strings);
-        index.rebuild_tiers();
-        release_freed_memory();
+        let (index, interner) = build(connection, database)?;
         Ok(SearchIndex {
-            inner: Arc::new(RwLock::new(index)),
+            current: Arc::new(RwLock::new(Arc::new(index))),
             refresh_lock: Arc::new(Mutex::new(interner)),
         })
     }
@@ -310,41 +490,49 @@ impl SearchIndex {
             .refresh_lock
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let clinics = affected
-            .clinics
-            .iter()
-            .map(|&id| Ok((id, load_clinic(connection, id)?)))
-            .collect::<SearchResult<Vec<_>>>()?;
-        let locations = affected
-            .locations
-            .iter()
-            .map(|&id| Ok((id, load_location(connection, &mut interner, id)?)))
-            .collect::<SearchResult<Vec<_>>>()?;
-        let providers = affected
-            .providers
-            .iter()
-            .map(|&id| Ok((id, load_provider(connection, &mut interner, id)?)))
-            .collect::<SearchResult<Vec<_>>>()?;
-        let mut index = self
-            .inner
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (id, clinic) in clinics {
-            match clinic {
-                Some(clinic) => index.clinics.insert(id, clinic),
-                None => index.clinics.remove(&id),
-            };
-        }
-        for (id, location) in locations {
-            index.remove_location(id);
-            if let Some(location) = location {
-                index.insert_location(location);
-            }
-        }
-        for (id, provider) in providers {
-            index.replace_provider(id, provider);
-        }
+        let loaded = Loaded::read(connection, &mut interner, affected)?;
+        let mut next = DirectoryIndex::clone(&self.read());
+        loaded.apply(&mut next);
+        self.publish(next);
         Ok(())
+    }
+
+    /// Rebuilds the whole index from the database beside the live one, catches it up with the
+    /// changes committed meanwhile, and swaps it in: whatever the change feed missed is repaired.
+    /// Returns how many entities differ between the two (ids present in one and not the other).
+    pub fn reconcile(
+        &self,
+        connection: &mut DbConnection,
+        database: &Database,
+    ) -> SearchResult<usize> {
+        let position = crate::db::change_log::latest_id(connection)?;
+        let (mut fresh, mut interner) = build(connection, database)?;
+        let mut guard = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let since = crate::db::change_log::affected_after(connection, position)?;
+        Loaded::read(connection, &mut interner, &since)?.apply(&mut fresh);
+        let current = self.read();
+        let differ = |a: &dyn Fn(&i64) -> bool, b: &mut dyn Iterator<Item = &i64>| {
+            b.filter(|id| !a(id)).count()
+        };
+        let changed = differ(
+            &|id| fresh.locations.contains_key(id),
+            &mut current.locations.keys(),
+        ) + differ(
+            &|id| current.locations.contains_key(id),
+            &mut fresh.locations.keys(),
+        ) + differ(
+            &|id| fresh.providers.contains_key(id),
+            &mut current.providers.keys(),
+        ) + differ(
+            &|id| current.providers.contains_key(id),
+            &mut fresh.providers.keys(),
+        );
+        *guard = interner;
+        self.publish(fresh);
+        Ok(changed)
     }
 }
 
@@ -457,10 +645,12 @@ impl DirectoryIndex {
             location.point(),
         );
         for &(forest, tier) in old.iter().filter(|p| !new.contains(p)) {
-            self.forests[forest as usize][tier as usize].remove(&GeomWithData::new(point, id));
+            Arc::make_mut(&mut self.forests[forest as usize][tier as usize])
+                .remove(&GeomWithData::new(point, id));
         }
         for &(forest, tier) in new.iter().filter(|p| !old.contains(p)) {
-            self.forests[forest as usize][tier as usize].insert(GeomWithData::new(point, id));
+            Arc::make_mut(&mut self.forests[forest as usize][tier as usize])
+                .insert(GeomWithData::new(point, id));
         }
     }
 
@@ -468,7 +658,8 @@ impl DirectoryIndex {
         if let Some(old) = self.locations.remove(&id) {
             let point = old.point();
             for &(forest, tier) in &old.placements {
-                self.forests[forest as usize][tier as usize].remove(&GeomWithData::new(point, id));
+                Arc::make_mut(&mut self.forests[forest as usize][tier as usize])
+                    .remove(&GeomWithData::new(point, id));
             }
             for provider_id in old.provider_ids.iter() {
                 if let Some(ids) = self.provider_locations.get_mut(provider_id) {
@@ -483,8 +674,7 @@ impl DirectoryIndex {
         location.placements = Vec::new();
         for provider_id in location.provider_ids.iter() {
             self.provider_locations
-                .entry(*provider_id)
-                .or_default()
+                .get_or_default(*provider_id)
                 .push(id);
         }
         self.locations.insert(id, location);
@@ -532,7 +722,12 @@ impl DirectoryIndex {
         }
         self.forests = points
             .into_iter()
-            .map(|forest| forest.into_iter().map(RTree::bulk_load).collect())
+            .map(|forest| {
+                forest
+                    .into_iter()
+                    .map(|points| Arc::new(RTree::bulk_load(points)))
+                    .collect()
+            })
             .collect();
     }
 }
@@ -609,7 +804,7 @@ mod tests {
         let ids: Vec<i64> = index.locations.keys().copied().collect();
         for id in ids {
             let expected = index.placements_of(id);
-            let location = &index.locations[&id];
+            let location = &index.locations.get(&id).unwrap();
             assert_eq!(location.placements, expected, "location {id}");
             for (forest, trees) in index.forests.iter().enumerate() {
                 for (tier, tree) in trees.iter().enumerate() {
@@ -636,10 +831,10 @@ mod tests {
         index.insert_location(location(12, vec![3]));
         assert_consistent(&mut index);
         assert!(
-            index.locations[&12].placements.is_empty(),
+            index.locations.get(&12).unwrap().placements.is_empty(),
             "no public provider: in no tree"
         );
-        let low = index.locations[&10].placements[0];
+        let low = index.locations.get(&10).unwrap().placements[0];
 
         // A board certification and injector training raise both of provider 1's locations.
         let certified = [
@@ -649,7 +844,7 @@ mod tests {
         ];
         index.replace_provider(1, Some(provider(1, &certified)));
         assert_consistent(&mut index);
-        assert!(index.locations[&10].placements[0].1 > low.1);
+        assert!(index.locations.get(&10).unwrap().placements[0].1 > low.1);
 
         // Offering a treatment adds the treatment's forest.
         let mut offering = provider(1, &certified);
@@ -657,7 +852,10 @@ mod tests {
         index.replace_provider(1, Some(offering));
         assert_consistent(&mut index);
         let forest = index.treatment_forests["chronic_migraine"];
-        assert!(index.locations[&10]
+        assert!(index
+            .locations
+            .get(&10)
+            .unwrap()
             .placements
             .iter()
             .any(|(f, _)| *f == forest));
@@ -666,8 +864,8 @@ mod tests {
         index.replace_provider(2, Some(provider(2, &[CredentialKind::StateLicense])));
         index.replace_provider(1, None);
         assert_consistent(&mut index);
-        assert!(index.locations[&10].placements.is_empty());
-        assert_eq!(index.locations[&11].placements, vec![low]);
+        assert!(index.locations.get(&10).unwrap().placements.is_empty());
+        assert_eq!(index.locations.get(&11).unwrap().placements, vec![low]);
 
         index.remove_location(11);
         assert_consistent(&mut index);

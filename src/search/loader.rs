@@ -68,8 +68,7 @@ pub(super) fn load_places(
         for provider_id in &provider_ids {
             index
                 .provider_locations
-                .entry(*provider_id)
-                .or_default()
+                .get_or_default(*provider_id)
                 .push(row.id);
         }
         let entry = location_entry(&mut interner, row, provider_ids)?;

@@ -176,14 +176,22 @@ async fn an_outage_is_a_fast_503_and_heals_itself() {
         ))
         .unwrap();
 
+    // `/readyz` reuses its answer for a second (probes cannot load the database): within that
+    // second it may still say 200.
     let started = Instant::now();
-    let response = app.get("/readyz").await;
+    let response = loop {
+        let response = app.get("/readyz").await;
+        if response.status() != 200 || started.elapsed() > Duration::from_secs(4) {
+            break response;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+    };
     let elapsed = started.elapsed();
     assert_eq!(response.status(), 503);
     assert!(response.headers().get("retry-after").is_some());
     assert!(
         elapsed < Duration::from_secs(4),
-        "answered within the pool timeout: {elapsed:?}"
+        "answered within the pool timeout and the reuse of the last answer: {elapsed:?}"
     );
     let problem: Value = response.json().await.unwrap();
     assert_eq!(problem["code"], "service_unavailable");

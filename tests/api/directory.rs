@@ -430,7 +430,7 @@ async fn credential_and_vetting_writes_each_leave_one_event(app: TestApp) {
         "credential.delete",
         |_: &()| licence.id.to_string(),
         |_| vec![("provider", provider)],
-        |c| credentials::delete(c, &by, licence.id),
+        |c| credentials::delete(c, &by, licence.id, None),
     );
     assert!(db::credentials::find(&mut c, licence.id).unwrap().is_none());
 }

@@ -6,32 +6,6 @@ use serde_json::json;
 
 use crate::helpers::{assert_problem, TestApp, ADMIN_KEY};
 
-/// Like `on_both_backends!`, with settings adjusted for the test.
-macro_rules! on_both_backends_with {
-    ($test:ident, $configure:expr) => {
-        mod $test {
-            use crate::helpers::{TestApp, TestBackend};
-
-            #[actix_web::test]
-            async fn sqlite() {
-                let app = TestApp::spawn_with(TestBackend::Sqlite, None, $configure)
-                    .await
-                    .expect("SQLite");
-                super::$test(app).await;
-            }
-
-            #[actix_web::test]
-            async fn postgres() {
-                if let Some(app) =
-                    TestApp::spawn_with(TestBackend::Postgres, None, $configure).await
-                {
-                    super::$test(app).await;
-                }
-            }
-        }
-    };
-}
-
 fn header(response: &Response, name: &str) -> Option<String> {
     response
         .headers()

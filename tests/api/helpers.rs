@@ -48,6 +48,26 @@ impl TestApp {
         demo_providers: Option<usize>,
         configure: impl FnOnce(&mut Settings),
     ) -> Option<TestApp> {
+        TestApp::spawn_prepared(
+            backend,
+            |connection| {
+                if let Some(providers) = demo_providers {
+                    clinic_finder::demo::seed_demo(connection, providers, 20261126)
+                        .expect("demo data");
+                }
+            },
+            configure,
+        )
+        .await
+    }
+
+    /// The app on a fresh database that `prepare` fills before start-up (so the index holds it),
+    /// with the settings adjusted by `configure`.
+    pub async fn spawn_prepared(
+        backend: TestBackend,
+        prepare: impl FnOnce(&mut clinic_finder::db::DbConnection),
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<TestApp> {
         let (database_url, database) = match backend {
             TestBackend::Sqlite => {
                 let directory = tempfile::tempdir().expect("temp dir");
@@ -62,7 +82,7 @@ impl TestApp {
                 (database.url.clone(), TestDatabase::Postgres(database))
             }
         };
-        if let Some(providers) = demo_providers {
+        {
             let database = clinic_finder::db::Database::connect(
                 &database_url,
                 1,
@@ -70,8 +90,7 @@ impl TestApp {
             )
             .expect("database");
             let mut connection = database.connection().expect("connection");
-            clinic_finder::demo::seed_demo(&mut connection, providers, 20261126)
-                .expect("demo data");
+            prepare(&mut connection);
         }
         let mut settings = Settings::for_database(&database_url);
         settings.bind = "127.0.0.1:0".parse().expect("address");

@@ -27,6 +27,33 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Like `on_both_backends!`, with settings adjusted for the test.
+macro_rules! on_both_backends_with {
+    ($test:ident, $configure:expr) => {
+        mod $test {
+            use crate::helpers::{TestApp, TestBackend};
+
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = TestApp::spawn_with(TestBackend::Sqlite, None, $configure)
+                    .await
+                    .expect("SQLite");
+                super::$test(app).await;
+            }
+
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) =
+                    TestApp::spawn_with(TestBackend::Postgres, None, $configure).await
+                {
+                    super::$test(app).await;
+                }
+            }
+        }
+    };
+}
+
+mod adversarial;
 mod backends;
 mod caching;
 mod crud;

@@ -2,7 +2,7 @@
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use super::links::base_url;
+use super::links::{base_url, vary_on_forwarded};
 use super::model::{
     CapabilityStatement, Implementation, Interaction, Rest, RestResource, SearchParam, Software,
 };
@@ -101,8 +101,7 @@ pub async fn metadata(
     params: web::Query<FormatParams>,
 ) -> ApiResult<HttpResponse> {
     let pretty = negotiate(&request, params.format.as_deref(), params.pretty.as_deref())?;
-    Ok(fhir_response(
-        &capability_statement(base_url(&state, &request)),
-        pretty,
-    ))
+    let mut response = fhir_response(&capability_statement(base_url(&state, &request)), pretty);
+    vary_on_forwarded(&state, &mut response);
+    Ok(response)
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use super::links::{base_url, query_encode};
+use super::links::{base_url, query_encode, vary_on_forwarded};
 use super::mapping;
 use super::model::{Bundle, BundleEntry, BundleLink, Distance, EntrySearch, Extension, Location};
 use super::negotiation::{fhir_response, negotiate, FormatParams};
@@ -57,7 +57,7 @@ pub async fn search_location(
     ));
     let after = match params.cursor.as_deref() {
         None => None,
-        Some(text) => match cursor::decode_search(text, &fingerprint) {
+        Some(text) => match cursor::decode_search(&state.cursor_key, text, &fingerprint) {
             Ok(key) => Some(key),
             Err(CursorError::Malformed) => {
                 return Err(ApiError::validation(FieldError::query(
@@ -84,8 +84,9 @@ pub async fn search_location(
         limit: count,
         after,
         now: state.clock.now(),
+        budget: state.settings.search_budget as usize,
     };
-    let outcome = crate::api::search::run_search(&state, &search).await?;
+    let (_, outcome) = crate::api::search::run_search(&state, &search).await?;
     let hit_ids: Vec<i64> = outcome.hits.iter().map(|hit| hit.location_id).collect();
     // Rows from the database (the source of truth), for the page's hits only.
     let rows = state
@@ -157,12 +158,12 @@ pub async fn search_location(
                 relation: "next".to_owned(),
                 url: format!(
                     "{query}&_cursor={}",
-                    cursor::encode_search(&fingerprint, &last.key)
+                    cursor::encode_search(&state.cursor_key, &fingerprint, &last.key)
                 ),
             });
         }
     }
-    Ok(fhir_response(
+    let mut response = fhir_response(
         &Bundle {
             resource_type: "Bundle",
             kind: "searchset",
@@ -171,7 +172,9 @@ pub async fn search_location(
             entry,
         },
         pretty,
-    ))
+    );
+    vary_on_forwarded(&state, &mut response);
+    Ok(response)
 }
 
 /// Read a FHIR Location.

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use actix_web::{get, web, HttpRequest, HttpResponse};
 
-use super::links::{base_url, query_encode};
+use super::links::{base_url, query_encode, vary_on_forwarded};
 use super::mapping;
 use super::model::{Bundle, BundleEntry, BundleLink, EntrySearch, PractitionerRole};
 use super::negotiation::{fhir_response, negotiate, FormatParams};
@@ -154,7 +154,7 @@ pub async fn search_practitioner_role(
             query_encode(&format!("Practitioner/{id}"))
         ));
     }
-    Ok(fhir_response(
+    let mut response = fhir_response(
         &Bundle {
             resource_type: "Bundle",
             kind: "searchset",
@@ -166,7 +166,9 @@ pub async fn search_practitioner_role(
             entry,
         },
         pretty,
-    ))
+    );
+    vary_on_forwarded(&state, &mut response);
+    Ok(response)
 }
 
 /// Read a FHIR PractitionerRole.

@@ -2,9 +2,13 @@
 //! counters and one histogram family are all the service needs).
 //!
 //! - `http_requests_total{method, route, status}`: every response, by route *template*
-//!   (`/v1/providers/{id}`, so the label set stays bounded; `unmatched` for unknown paths);
+//!   (`/v1/providers/{id}`, so the label set stays bounded; `unmatched` for unknown paths) and
+//!   method (the standard ones; any other is `OTHER`, since a client may invent methods of any
+//!   length). Past [`MAX_SERIES`] label sets, new ones are counted under `route="overflow"`;
 //! - `http_request_duration_seconds{route}`: a latency histogram;
-//! - `db_pool_connections`, `db_pool_idle_connections`: the connection pool;
+//! - `db_pool_connections`, `db_pool_idle_connections`, `db_connection_checkouts_total`: the
+//!   connection pool, and how many times a connection was taken from it (each read, write,
+//!   key lookup or probe takes one);
 //! - `rate_limit_buckets`: client buckets held by the rate limiter.
 //!
 //! `/metrics` is not public: it answers only when `CLINIC_FINDER_METRICS_TOKEN` is set, to a
@@ -29,6 +33,21 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// Most label sets `http_requests_total` keeps; a bound on the registry's memory whatever
+/// requests arrive.
+pub const MAX_SERIES: usize = 5_000;
+
+/// The method as a label: the methods of RFC 9110 and PATCH, else `OTHER`.
+pub fn method_label(method: &str) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method)
+        .unwrap_or("OTHER")
+}
+
 #[derive(Debug, Default, Clone)]
 struct Histogram {
     /// Counts per bucket (not cumulative); the last slot is +Inf.
@@ -51,7 +70,7 @@ impl Histogram {
 
 #[derive(Debug, Default)]
 struct Registry {
-    requests: BTreeMap<(String, String, u16), u64>,
+    requests: BTreeMap<(String, &'static str, u16), u64>,
     latency: BTreeMap<String, Histogram>,
 }
 
@@ -64,19 +83,19 @@ pub struct Metrics {
 impl Metrics {
     pub fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-        *registry
-            .requests
-            .entry((route.to_owned(), method.to_owned(), status))
-            .or_default() += 1;
-        registry
-            .latency
-            .entry(route.to_owned())
-            .or_default()
-            .observe(seconds);
+        let mut key = (route.to_owned(), method_label(method), status);
+        if registry.requests.len() >= MAX_SERIES && !registry.requests.contains_key(&key) {
+            key = ("overflow".to_owned(), "OTHER", 0);
+        }
+        let route = key.0.clone();
+        *registry.requests.entry(key).or_default() += 1;
+        if registry.latency.len() < MAX_SERIES || registry.latency.contains_key(&route) {
+            registry.latency.entry(route).or_default().observe(seconds);
+        }
     }
 
     /// The text exposition format, version 0.0.4.
-    pub fn render(&self, pool: (u32, u32), rate_limit_buckets: usize) -> String {
+    pub fn render(&self, pool: (u32, u32), checkouts: u64, rate_limit_buckets: usize) -> String {
         let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
         out.push_str(
@@ -117,6 +136,11 @@ impl Metrics {
                 histogram.count
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP db_connection_checkouts_total Connections taken from the pool.\n\
+             # TYPE db_connection_checkouts_total counter\ndb_connection_checkouts_total {checkouts}"
+        );
         let (connections, idle) = pool;
         let gauges = [
             (
@@ -162,11 +186,11 @@ pub async fn metrics_middleware(
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method().as_str());
     let response = next.call(request).await?.map_into_boxed_body();
     if let Some(state) = state {
         state.metrics.record(
-            &method,
+            method,
             &route,
             response.status().as_u16(),
             started.elapsed().as_secs_f64(),
@@ -208,9 +232,11 @@ pub async fn get_metrics(
             "the metrics token is not valid".to_owned(),
         ));
     }
-    let body = state
-        .metrics
-        .render(state.db.pool_state(), state.limiter.bucket_count());
+    let body = state.metrics.render(
+        state.db.pool_state(),
+        state.db.checkouts(),
+        state.limiter.bucket_count(),
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))
@@ -226,7 +252,12 @@ mod tests {
         metrics.record("GET", "/v1/providers/{id}", 200, 0.003);
         metrics.record("GET", "/v1/providers/{id}", 404, 0.2);
         metrics.record("GET", "a\"b", 200, 20.0);
-        let text = metrics.render((3, 2), 7);
+        metrics.record(&"N".repeat(20_000), "/healthz", 200, 0.001);
+        let text = metrics.render((3, 2), 11, 7);
+        assert!(text
+            .contains("http_requests_total{method=\"OTHER\",route=\"/healthz\",status=\"200\"} 1"));
+        assert!(!text.contains("NNNN"));
+        assert!(text.contains("db_connection_checkouts_total 11\n"));
         assert!(text.contains(
             "http_requests_total{method=\"GET\",route=\"/v1/providers/{id}\",status=\"404\"} 1"
         ));

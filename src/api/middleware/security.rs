@@ -121,7 +121,17 @@ pub async fn security_middleware(
                         .any(|name| name.trim().eq_ignore_ascii_case("authorization"))
                 });
             let grant = grant(allowlist, origin, &method, asks_for_key);
-            if grant == Grant::None {
+            // A preflight is answered here, before the rate limiter: it takes its token here.
+            let limited = state
+                .as_ref()
+                .and_then(|state| super::ratelimit::take_for_preflight(state, &request));
+            if let Some(decision) = limited.filter(|decision| !decision.allowed) {
+                let mut refused = request.error_response(ApiError::TooManyRequests {
+                    retry_after_secs: decision.retry_after_secs,
+                });
+                decision.apply(&mut refused);
+                refused
+            } else if grant == Grant::None {
                 request.error_response(ApiError::Forbidden(
                     "this origin may not make this cross-origin request".to_owned(),
                 ))

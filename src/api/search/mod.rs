@@ -14,22 +14,39 @@ use self::response::{
     location_results, provider_results, respond, wants_geojson, GeoJsonFeatureCollection,
     LocationSearchResponse, ProviderSearchResponse,
 };
-use crate::api::error::{ApiResult, ProblemDetails};
+use std::sync::Arc;
+
+use crate::api::error::{ApiError, ApiResult, ProblemDetails};
+use crate::search::index::DirectoryIndex;
 use crate::search::postgis::PostgisCandidates;
 use crate::search::{self as engine, SearchMode, SearchRequest};
 use crate::state::AppState;
 
-/// Runs the engine on the configured spatial index (also the FHIR facade's `Location?near`).
+/// Runs the engine on the configured spatial index (also the FHIR facade's `Location?near`):
+/// off the HTTP workers, on the blocking pool, at most `--search-concurrency` at once (a search
+/// that waits longer than the pool timeout for a slot gets 503), on one snapshot of the index,
+/// which the caller also builds the response from.
 pub(crate) async fn run_search(
     state: &web::Data<AppState>,
     request: &SearchRequest,
-) -> ApiResult<engine::SearchOutcome> {
-    if state.settings.spatial_index != crate::config::SpatialIndex::Postgis {
-        return Ok(engine::search(&state.index.read(), request));
-    }
+) -> ApiResult<(Arc<DirectoryIndex>, engine::SearchOutcome)> {
+    let wait = std::time::Duration::from_secs(state.settings.pool_timeout_secs);
+    let _slot = actix_web::rt::time::timeout(wait, state.search_slots.acquire())
+        .await
+        .map_err(|_| ApiError::ServiceUnavailable("every search slot is busy".to_owned()))?
+        .map_err(|_| ApiError::internal("the search slots are closed"))?;
     let (index, request) = (state.index.clone(), request.clone());
+    if state.settings.spatial_index != crate::config::SpatialIndex::Postgis {
+        return Ok(web::block(move || {
+            let snapshot = index.read();
+            let outcome = engine::search(&snapshot, &request);
+            (snapshot, outcome)
+        })
+        .await?);
+    }
     state
         .read(move |connection| {
+            let snapshot = index.read();
             let mut candidates =
                 PostgisCandidates::new(connection, request.centre, request.radius_m);
             // One stream: PostGIS does not know the credential tiers, so every candidate may
@@ -38,10 +55,10 @@ pub(crate) async fn run_search(
                 credential_ceiling: 1.0,
                 candidates: Box::new(&mut candidates),
             };
-            let outcome = engine::search_with(&index.read(), &request, vec![stream]);
+            let outcome = engine::search_with(&snapshot, &request, vec![stream]);
             match candidates.error.take() {
                 Some(error) => Err(error.into()),
-                None => Ok(outcome),
+                None => Ok((snapshot, outcome)),
             }
         })
         .await
@@ -72,8 +89,7 @@ pub async fn search_locations(
         SearchMode::Locations,
         wants_geojson(&request),
     )?;
-    let outcome = run_search(&state, &parsed.request).await?;
-    let index = state.index.read();
+    let (index, outcome) = run_search(&state, &parsed.request).await?;
     let (results, points) = location_results(&index, &parsed, &outcome);
     Ok(respond(results, points, &parsed, &outcome))
 }
@@ -103,8 +119,7 @@ pub async fn search_providers(
         SearchMode::Providers,
         wants_geojson(&request),
     )?;
-    let outcome = run_search(&state, &parsed.request).await?;
-    let index = state.index.read();
+    let (index, outcome) = run_search(&state, &parsed.request).await?;
     let (results, points) = provider_results(&index, &parsed, &outcome);
     Ok(respond(results, points, &parsed, &outcome))
 }

@@ -88,6 +88,8 @@ pub(super) struct ParsedSearch {
     pub(super) postal_code: Option<String>,
     pub(super) fingerprint: String,
     pub(super) geojson: bool,
+    /// Signs the next page's cursor.
+    pub(super) signer: cursor::CursorKey,
 }
 
 fn list_values(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Vec<String> {
@@ -404,29 +406,27 @@ pub(super) fn parse_search(
         filters.text,
     );
     let fingerprint = cursor::fingerprint(&canonical);
-    let after =
-        params
-            .cursor
-            .as_deref()
-            .and_then(|text| match cursor::decode_search(text, &fingerprint) {
-                Ok(key) => Some(key),
-                Err(CursorError::Malformed) => {
-                    errors.push(FieldError::query(
-                        "cursor",
-                        "invalid_cursor",
-                        "not a cursor this search gave out",
-                    ));
-                    None
-                }
-                Err(CursorError::OtherQuery) => {
-                    errors.push(FieldError::query(
-                        "cursor",
-                        "cursor_query_mismatch",
-                        "this cursor belongs to a different query",
-                    ));
-                    None
-                }
-            });
+    let after = params.cursor.as_deref().and_then(|text| {
+        match cursor::decode_search(&state.cursor_key, text, &fingerprint) {
+            Ok(key) => Some(key),
+            Err(CursorError::Malformed) => {
+                errors.push(FieldError::query(
+                    "cursor",
+                    "invalid_cursor",
+                    "not a cursor this search gave out",
+                ));
+                None
+            }
+            Err(CursorError::OtherQuery) => {
+                errors.push(FieldError::query(
+                    "cursor",
+                    "cursor_query_mismatch",
+                    "this cursor belongs to a different query",
+                ));
+                None
+            }
+        }
+    });
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -441,9 +441,11 @@ pub(super) fn parse_search(
             limit,
             after,
             now,
+            budget: state.settings.search_budget as usize,
         },
         postal_code: params.postal_code.clone(),
         fingerprint,
         geojson,
+        signer: state.cursor_key.clone(),
     })
 }

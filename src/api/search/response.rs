@@ -52,8 +52,17 @@ pub struct SearchMeta {
     pub weights: RankingWeights,
     /// The instant credentials were judged at (verified and unexpired then).
     pub as_of: DateTime<Utc>,
-    /// Locations the search examined: it stops early once nothing farther can rank higher.
+    /// Locations the search examined: it stops early once nothing farther can rank higher, and
+    /// at the latest at the service's work budget (`CLINIC_FINDER_SEARCH_BUDGET`).
     pub candidates_visited: usize,
+    /// `true` when the search reached its work budget before it could finish: `results` are then
+    /// the best among the locations it considered — every one within `complete_within_km` of the
+    /// centre, none much farther — and there is no next page; a narrower radius or more specific
+    /// filters give the complete answer.
+    pub partial: bool,
+    /// With `partial`, the distance from the centre within which the answer is complete.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub complete_within_km: Option<f64>,
 }
 
 /// A board certification in a summary.
@@ -197,7 +206,7 @@ pub(super) fn wants_geojson(request: &HttpRequest) -> bool {
         .is_some_and(|accept| accept.contains("application/geo+json"))
 }
 
-fn meta(parsed: &ParsedSearch, candidates_visited: usize) -> SearchMeta {
+fn meta(parsed: &ParsedSearch, outcome: &engine::SearchOutcome) -> SearchMeta {
     let request = &parsed.request;
     let filters = &request.filters;
     SearchMeta {
@@ -219,7 +228,9 @@ fn meta(parsed: &ParsedSearch, candidates_visited: usize) -> SearchMeta {
         },
         weights: RankingWeights::for_radius(request.radius_m),
         as_of: request.now,
-        candidates_visited,
+        candidates_visited: outcome.candidates_visited,
+        partial: outcome.partial,
+        complete_within_km: outcome.complete_within_m.map(|m| m / 1000.0),
     }
 }
 
@@ -321,10 +332,10 @@ pub(super) fn respond<T: Serialize>(
             outcome
                 .hits
                 .last()
-                .map(|hit| cursor::encode_search(&parsed.fingerprint, &hit.key))
+                .map(|hit| cursor::encode_search(&parsed.signer, &parsed.fingerprint, &hit.key))
         })
         .flatten();
-    let (meta, geojson) = (meta(parsed, outcome.candidates_visited), parsed.geojson);
+    let (meta, geojson) = (meta(parsed, outcome), parsed.geojson);
     #[derive(Serialize)]
     struct Body<T> {
         meta: SearchMeta,

@@ -220,6 +220,7 @@ impl Batch<'_> {
         let mut outcome = if same {
             Outcome::Unchanged
         } else {
+            db::providers::lock_for_vetting(connection, id)?;
             db::bulk::replace_provider(connection, id, existing.version, &row)?;
             Outcome::Updated
         };
@@ -337,7 +338,8 @@ impl Batch<'_> {
             }
             Some(existing) => {
                 // Without imported verification an edited credential goes back to unverified,
-                // as it does through the API.
+                // as it does through the API; the provider is locked as for any credential write.
+                db::providers::lock_for_vetting(connection, provider_id)?;
                 db::bulk::replace_credential(connection, existing.id, existing.version, &row)?;
                 Outcome::Updated
             }
