@@ -288,7 +288,7 @@ fn a_search_out_of_budget_misses_nothing_within_its_complete_distance() {
         let sort = [Sort::Best, Sort::Distance, Sort::Credentials][rng.gen_range(0..3)];
         let limit = rng.gen_range(1..=50);
         let mut request = random_request(&mut rng, mode, sort, limit);
-        request.budget = rng.gen_range(1..400);
+        request.budget = rng.gen_range(1..100);
         let outcome = search(&index, &request);
         assert!(
             outcome.candidates_visited <= request.budget,
@@ -327,7 +327,7 @@ fn a_search_out_of_budget_misses_nothing_within_its_complete_distance() {
         }
     }
     assert!(
-        partial_answers > 50,
+        partial_answers >= 40,
         "only {partial_answers} rounds ran out of budget"
     );
 }
