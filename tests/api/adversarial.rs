@@ -596,15 +596,7 @@ async fn stale_deletes_are_refused(app: TestApp) {
 
 on_both_backends!(reviewers_do_not_read_key_audit_rows);
 async fn reviewers_do_not_read_key_audit_rows(app: TestApp) {
-    let created: Value = app
-        .admin_ok(
-            Method::POST,
-            "/v1/admin/keys",
-            Some(json!({"name": "Reviewer R", "role": "reviewer"})),
-            None,
-        )
-        .await;
-    let reviewer = created["secret"].as_str().unwrap().to_owned();
+    let (_, reviewer) = app.create_key("Reviewer R", "reviewer").await;
     let read = |query: &'static str| {
         let (app, reviewer) = (&app, reviewer.clone());
         async move {
@@ -642,18 +634,7 @@ async fn keyed_reads_answer_while_an_import_holds_the_sqlite_write_lock() {
     use diesel::connection::SimpleConnection;
     use diesel::Connection;
     let app = TestApp::spawn_on(TestBackend::Sqlite).await.unwrap();
-    let created: Value = app
-        .admin_ok(
-            Method::POST,
-            "/v1/admin/keys",
-            Some(json!({"name": "Reviewer Q", "role": "reviewer"})),
-            None,
-        )
-        .await;
-    let (reviewer, reviewer_id) = (
-        created["secret"].as_str().unwrap().to_owned(),
-        created["id"].as_i64().unwrap(),
-    );
+    let (reviewer_id, reviewer) = app.create_key("Reviewer Q", "reviewer").await;
     // Another process's write transaction (an import batch) holds the lock for 7 s.
     let path = app.database_url.clone();
     let (locked, release) = std::sync::mpsc::channel::<()>();
@@ -738,15 +719,7 @@ on_both_backends!(a_new_bootstrap_key_replaces_the_old_one);
 /// A new bootstrap key whose first characters are the old one's: start-up takes it, retires the
 /// old one, and leaves alone a key an admin happened to name "bootstrap".
 async fn a_new_bootstrap_key_replaces_the_old_one(app: TestApp) {
-    let named: Value = app
-        .admin_ok(
-            Method::POST,
-            "/v1/admin/keys",
-            Some(json!({"name": "bootstrap", "role": "admin"})),
-            None,
-        )
-        .await;
-    let named = named["secret"].as_str().unwrap().to_owned();
+    let (_, named) = app.create_key("bootstrap", "admin").await;
     let new_key = format!("{}-rotated-0123456789abcdef", &ADMIN_KEY[..20]);
     let replica = app
         .replica(|settings| {

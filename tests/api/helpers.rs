@@ -240,6 +240,22 @@ impl TestApp {
         }
     }
 
+    /// A new API key with `role`: (id, secret).
+    pub async fn create_key(&self, name: &str, role: &str) -> (i64, String) {
+        let created = self
+            .admin_ok(
+                Method::POST,
+                "/v1/admin/keys",
+                Some(json!({"name": name, "role": role})),
+                None,
+            )
+            .await;
+        (
+            created["id"].as_i64().expect("id"),
+            created["secret"].as_str().expect("secret").to_owned(),
+        )
+    }
+
     pub async fn create_clinic(&self, name: &str) -> i64 {
         let clinic = self
             .admin_ok(
