@@ -819,6 +819,41 @@ mod tests {
         }
     }
 
+    /// A refresh changes a copy of the snapshot: a reader holding the previous one sees it
+    /// exactly as it was (shards and trees are copied on write, never changed in place).
+    #[test]
+    fn a_snapshot_is_unchanged_by_later_writes() {
+        let mut index = DirectoryIndex::default();
+        index.replace_provider(1, Some(provider(1, &[CredentialKind::StateLicense])));
+        for id in 10..20 {
+            index.insert_location(location(id, vec![1]));
+        }
+        let snapshot = std::sync::Arc::new(index.clone());
+        let held = |index: &DirectoryIndex| -> usize {
+            index.forests.iter().flatten().map(|tree| tree.size()).sum()
+        };
+        assert_eq!(held(&snapshot), 10);
+
+        let mut next = DirectoryIndex::clone(&snapshot);
+        next.remove_location(10);
+        next.replace_provider(1, None);
+        next.insert_location(location(30, vec![2]));
+        assert_consistent(&mut next);
+
+        assert_eq!(
+            held(&next),
+            0,
+            "no public provider left in the new snapshot"
+        );
+        assert_eq!(held(&snapshot), 10, "the reader's snapshot keeps its trees");
+        assert!(snapshot.locations.contains_key(&10) && !next.locations.contains_key(&10));
+        assert!(snapshot.providers.contains_key(&1) && !next.providers.contains_key(&1));
+        assert!(!snapshot.locations.contains_key(&30));
+        assert_eq!(snapshot.locations.get(&11).unwrap().placements.len(), 1);
+        let mut snapshot = DirectoryIndex::clone(&snapshot);
+        assert_consistent(&mut snapshot);
+    }
+
     #[test]
     fn writes_move_locations_between_trees() {
         let mut index = DirectoryIndex::default();
