@@ -146,8 +146,9 @@ pub struct Settings {
     )]
     pub log_format: LogFormat,
 
-    /// Bootstrap admin API key (at least 32 characters). Registered at start-up under the name
-    /// "bootstrap"; prefer `clinic-finder keys create --role admin` and revoke this one later.
+    /// Bootstrap admin API key (32–256 visible ASCII characters). Registered at start-up as the
+    /// bootstrap key (a new value revokes the previous one); prefer `clinic-finder keys create
+    /// --role admin` and revoke this one later.
     #[arg(long, env = "CLINIC_FINDER_ADMIN_KEY", hide_env_values = true, global = true, value_parser = parse_secret)]
     pub admin_key: Option<Secret>,
 
