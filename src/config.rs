@@ -244,6 +244,13 @@ pub struct Settings {
     )]
     pub hsts_max_age: u64,
 
+    /// Days a verified credential still counts after its re-verification date (`next_due_on`);
+    /// past that it no longer counts (search, profiles, vetting) and the expiring queue shows it
+    /// as overdue.
+    #[arg(long, env = "CLINIC_FINDER_REVERIFY_GRACE_DAYS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub reverify_grace_days: u32,
+
     /// Serves `/metrics` (Prometheus) to requests carrying `Authorization: Bearer <this>`
     /// (at least 32 characters). Unset (the default): `/metrics` answers 404. Never logged.
     #[arg(long, env = "CLINIC_FINDER_METRICS_TOKEN", hide_env_values = true, global = true, value_parser = parse_secret)]

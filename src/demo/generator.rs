@@ -208,6 +208,7 @@ fn plan_clinic(
                 external_id: None,
                 created_at,
                 updated_at: created_at,
+                geocode_precision: "rooftop".to_owned(),
             },
         });
     }

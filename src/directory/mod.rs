@@ -21,9 +21,11 @@ pub mod audit;
 pub mod bulk;
 pub mod clinics;
 pub mod credentials;
+pub mod exclusions;
 pub mod keys;
 pub mod locations;
 pub mod providers;
+pub mod screening;
 pub mod taxonomy;
 pub mod vetting;
 

@@ -7,6 +7,10 @@
 //! each batch. A bad record is reported with its line number and skipped; with `--atomic`, the
 //! whole import is one batch, rolled back if any record is bad.
 
+pub mod geocode;
+pub mod leie;
+pub mod nppes;
+pub mod nucc;
 mod read;
 
 use std::io::BufRead;

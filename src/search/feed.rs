@@ -67,6 +67,7 @@ impl FeedReader {
                 let list = match entity.as_str() {
                     "clinic" => &mut affected.clinics,
                     "location" => &mut affected.locations,
+                    "exclusion_source" => &mut affected.exclusion_sources,
                     _ => &mut affected.providers,
                 };
                 if !list.contains(entity_id) {
@@ -78,7 +79,10 @@ impl FeedReader {
                 _ => break,
             }
         }
-        let reloaded = affected.clinics.len() + affected.locations.len() + affected.providers.len();
+        let reloaded = affected.clinics.len()
+            + affected.locations.len()
+            + affected.providers.len()
+            + affected.exclusion_sources.len();
         if reloaded > 0 {
             index.refresh_with(connection, &affected)?;
         }

@@ -84,6 +84,7 @@ pub async fn search_location(
         limit: count,
         after,
         now: state.clock.now(),
+        reverify_grace_days: state.settings.reverify_grace_days,
     };
     let outcome = crate::api::search::run_search(&state, &search).await?;
     let hit_ids: Vec<i64> = outcome.hits.iter().map(|hit| hit.location_id).collect();
