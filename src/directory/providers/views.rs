@@ -183,6 +183,11 @@ pub fn admin_view_with_listing(record: ProviderRecord, freshness: &Freshness) ->
     let listing = crate::directory::vetting::listing(&record, freshness);
     let mut view = admin_view(record);
     view.listing = Some(listing);
+    for credential in &mut view.credentials {
+        credential.reverification_overdue = credential.verification_status
+            == VerificationStatus::Verified
+            && freshness.overdue(credential.next_due_on);
+    }
     view
 }
 
