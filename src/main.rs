@@ -342,7 +342,10 @@ fn import_nppes(
     use clinic_finder::import::nppes::{NppesFilter, ScanProgress, BOTULINUM_RELEVANT};
     let mut filter = NppesFilter {
         taxonomies: taxonomy.into_iter().map(|t| t.trim().to_owned()).collect(),
-        states: states.into_iter().map(|s| s.trim().to_uppercase()).collect(),
+        states: states
+            .into_iter()
+            .map(|s| s.trim().to_uppercase())
+            .collect(),
     };
     if botulinum_relevant {
         filter
@@ -460,7 +463,11 @@ fn import_exclusions(
     .view;
     println!(
         "OIG LEIE as of {as_of} ({}): {} rows read, {} added, {} updated, {} removed; {} held",
-        if supplement { "supplement" } else { "full list" },
+        if supplement {
+            "supplement"
+        } else {
+            "full list"
+        },
         report.rows,
         report.added,
         report.updated,
@@ -479,8 +486,7 @@ fn screen(settings: &Settings) -> CliResult {
 fn screen_with(connection: &mut db::DbConnection) -> CliResult {
     let by = Principal::system(chrono::Utc::now());
     let started = std::time::Instant::now();
-    let report =
-        clinic_finder::directory::screening::screen_all(connection, &by, |_| {})?.view;
+    let report = clinic_finder::directory::screening::screen_all(connection, &by, |_| {})?.view;
     println!(
         "screened {} providers in {:.1} s: {} excluded (NPI on the list), {} possible matches \
          for review (GET /v1/admin/queue/screening)",

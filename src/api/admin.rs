@@ -17,9 +17,7 @@ use crate::directory::audit::{KEY_ADMINS, REVIEWERS};
 use crate::directory::credentials::CredentialView;
 use crate::directory::keys::{self, ApiKeyView, CreatedApiKey, NewApiKeyInput};
 use crate::directory::providers::{admin_view, admin_view_with_listing, ProviderAdminView};
-use crate::directory::screening::{
-    self, ProviderScreening, ResolutionInput, ScreeningMatchView,
-};
+use crate::directory::screening::{self, ProviderScreening, ResolutionInput, ScreeningMatchView};
 use crate::directory::vetting::{self, TransitionInput};
 use crate::domain::{ProviderSource, ScreeningRule, VettingStatus};
 use crate::search::cursor;
@@ -122,12 +120,20 @@ pub async fn list_providers_admin(
     });
     if let Some(npi) = params.npi.as_deref() {
         if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
-            errors.push(FieldError::query("npi", "invalid_npi", "an NPI has 10 digits"));
+            errors.push(FieldError::query(
+                "npi",
+                "invalid_npi",
+                "an NPI has 10 digits",
+            ));
         }
     }
     let name = params.q.as_deref().map(str::trim).and_then(|q| {
         if !(2..=100).contains(&q.chars().count()) {
-            errors.push(FieldError::query("q", "invalid_length", "2 to 100 characters"));
+            errors.push(FieldError::query(
+                "q",
+                "invalid_length",
+                "2 to 100 characters",
+            ));
             return None;
         }
         Some(q.to_lowercase())
@@ -360,7 +366,16 @@ pub async fn queue_expired(
     let page = params.parse("queue_expired")?;
     let freshness = state.freshness();
     let page = state
-        .read(move |c| credential_queue(c, None, freshness.today, page.after_id, page.limit, freshness))
+        .read(move |c| {
+            credential_queue(
+                c,
+                None,
+                freshness.today,
+                page.after_id,
+                page.limit,
+                freshness,
+            )
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }

@@ -65,7 +65,12 @@ pub async fn get_provider(
     let id = id.into_inner();
     let freshness = state.freshness();
     let (record, screening) = state
-        .read(move |c| Ok((db::providers::get_record(c, id)?, ScreeningSummary::load(c)?)))
+        .read(move |c| {
+            Ok((
+                db::providers::get_record(c, id)?,
+                ScreeningSummary::load(c)?,
+            ))
+        })
         .await?;
     let profile = public_profile(record, &freshness, &screening)
         .ok_or_else(|| ApiError::not_found("provider", id))?;

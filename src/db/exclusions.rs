@@ -31,17 +31,16 @@ pub fn record_load(
     row_count: i32,
     now: NaiveDateTime,
 ) -> DbResult<i64> {
-    let updated: Option<i64> = diesel::update(
-        exclusion_sources::table.filter(exclusion_sources::source.eq(source)),
-    )
-    .set((
-        exclusion_sources::as_of.eq(as_of),
-        exclusion_sources::imported_at.eq(now),
-        exclusion_sources::row_count.eq(row_count),
-    ))
-    .returning(exclusion_sources::id)
-    .get_result(connection)
-    .optional()?;
+    let updated: Option<i64> =
+        diesel::update(exclusion_sources::table.filter(exclusion_sources::source.eq(source)))
+            .set((
+                exclusion_sources::as_of.eq(as_of),
+                exclusion_sources::imported_at.eq(now),
+                exclusion_sources::row_count.eq(row_count),
+            ))
+            .returning(exclusion_sources::id)
+            .get_result(connection)
+            .optional()?;
     match updated {
         Some(id) => Ok(id),
         None => Ok(diesel::insert_into(exclusion_sources::table)
@@ -66,8 +65,10 @@ pub fn set_screened(connection: &mut DbConnection, id: i64, as_of: NaiveDate) ->
 
 /// Removes every row of a source (a full file replaces them).
 pub fn delete_rows(connection: &mut DbConnection, source: &str) -> DbResult<usize> {
-    Ok(diesel::delete(exclusions::table.filter(exclusions::source.eq(source)))
-        .execute(connection)?)
+    Ok(
+        diesel::delete(exclusions::table.filter(exclusions::source.eq(source)))
+            .execute(connection)?,
+    )
 }
 
 pub fn insert_rows(connection: &mut DbConnection, rows: &[ExclusionRow]) -> DbResult<()> {
@@ -185,7 +186,10 @@ pub fn open_matches(
         .load(connection)?)
 }
 
-pub fn matches_of(connection: &mut DbConnection, provider_id: i64) -> DbResult<Vec<ScreeningMatchRow>> {
+pub fn matches_of(
+    connection: &mut DbConnection,
+    provider_id: i64,
+) -> DbResult<Vec<ScreeningMatchRow>> {
     Ok(screening_matches::table
         .filter(screening_matches::provider_id.eq(provider_id))
         .order(screening_matches::id)

@@ -148,9 +148,8 @@ pub fn list_filtered(
         .filter(providers::id.gt(after_id))
         .into_boxed();
     if !filter.statuses.is_empty() {
-        query = query.filter(
-            providers::vetting_status.eq_any(filter.statuses.iter().map(|s| s.as_str())),
-        );
+        query = query
+            .filter(providers::vetting_status.eq_any(filter.statuses.iter().map(|s| s.as_str())));
     }
     if let Some(npi) = &filter.npi {
         query = query.filter(providers::npi.eq(npi.clone()));
@@ -166,7 +165,11 @@ pub fn list_filtered(
                 c => vec![c],
             })
             .collect();
-        let full_name = lower(providers::given_name.concat(" ").concat(providers::family_name));
+        let full_name = lower(
+            providers::given_name
+                .concat(" ")
+                .concat(providers::family_name),
+        );
         query = query.filter(full_name.like(format!("%{escaped}%")).escape('\\'));
     }
     Ok(query

@@ -355,9 +355,10 @@ pub fn update(
     checks.finish()?;
     let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
     let moved = patch.latitude.is_some() || patch.longitude.is_some();
-    let geocode_precision = patch.geocode_precision.clone().or_else(|| {
-        moved.then(|| GeocodePrecision::Rooftop.as_str().to_owned())
-    });
+    let geocode_precision = patch
+        .geocode_precision
+        .clone()
+        .or_else(|| moved.then(|| GeocodePrecision::Rooftop.as_str().to_owned()));
     let changes = LocationChanges {
         name: patch.name,
         address_line1: patch.address_line1,

@@ -101,7 +101,8 @@ struct Hit {
 }
 
 fn active(row: &ExclusionRow, today: NaiveDate) -> bool {
-    row.reinstated_on.is_none_or(|reinstated| reinstated > today)
+    row.reinstated_on
+        .is_none_or(|reinstated| reinstated > today)
 }
 
 /// What a source row says, for the audit trail (no date of birth).
@@ -244,7 +245,9 @@ fn screen_in(
             },
         )?;
         outcome.matches_raised += 1;
-        raised.push(serde_json::json!({"match_id": row.id, "rule": row.rule, "row_key": row.row_key}));
+        raised.push(
+            serde_json::json!({"match_id": row.id, "rule": row.rule, "row_key": row.row_key}),
+        );
         if hit.automatic && exclusion.is_none() {
             exclusion = Some(describe(&hit.row));
         }
@@ -452,13 +455,20 @@ pub fn resolve(
             db::now(),
         )?
         .ok_or_else(|| super::raced(before.version))?;
-        let (before, after) = (ScreeningMatchView::from(before), ScreeningMatchView::from(row));
+        let (before, after) = (
+            ScreeningMatchView::from(before),
+            ScreeningMatchView::from(row),
+        );
         if resolution == MatchStatus::FalsePositive {
             let event = AuditEvent::of(AuditAction::ScreeningResolve, match_id)
                 .before(&before)
                 .after(&after)
                 .reason(input.reason);
-            return Ok(Change::new(after.clone(), event, Affected::provider(after.provider_id)));
+            return Ok(Change::new(
+                after.clone(),
+                event,
+                Affected::provider(after.provider_id),
+            ));
         }
         let source_row = db::exclusions::find_by_key(c, &after_source(&after), &row_key(&after))?
             .map(|row| describe(&row))
@@ -473,7 +483,11 @@ pub fn resolve(
                 .before(&before)
                 .after(&after)
                 .reason(reason);
-            return Ok(Change::new(after.clone(), event, Affected::provider(after.provider_id)));
+            return Ok(Change::new(
+                after.clone(),
+                event,
+                Affected::provider(after.provider_id),
+            ));
         }
         let change = vetting::automatic_move(
             c,

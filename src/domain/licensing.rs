@@ -49,7 +49,10 @@ mod tests {
     fn the_grace_ends_a_credential_after_its_last_day() {
         let due = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let on = |y, m, d| Freshness::new(NaiveDate::from_ymd_opt(y, m, d).unwrap(), 30);
-        assert!(on(2026, 1, 31).counts(None, Some(due)), "day 30 of the grace");
+        assert!(
+            on(2026, 1, 31).counts(None, Some(due)),
+            "day 30 of the grace"
+        );
         assert!(!on(2026, 2, 1).counts(None, Some(due)), "day 31: overdue");
         assert!(on(2026, 2, 1).counts(None, None), "nothing due");
         assert!(!on(2026, 2, 1).counts(Some(due), None), "expired");

@@ -18,8 +18,8 @@ pub use enums::{
     CredentialKind, Degree, GeocodePrecision, LabelStatus, MatchStatus, ProviderSource, Role,
     ScreeningRule, SourceType, VerificationStatus, VettingStatus,
 };
-pub use licensing::Freshness;
 pub use hours::{CompiledHours, OpenStatus, OpeningInterval, WeeklyHours};
+pub use licensing::Freshness;
 pub use npi::{Npi, NpiError};
 pub use us_state::{is_us_state, US_STATE_CODES};
 pub use validation::{Checks, FieldError, Invalid, ParamLocation};

@@ -34,8 +34,14 @@ mod tests {
 
     #[test]
     fn case_punctuation_and_middle_initials_do_not_matter() {
-        assert_eq!(name_key("O'Brien", "Robert J."), name_key("OBRIEN", "ROBERT"));
-        assert_eq!(name_key("Garcia-Lopez", "Aisha"), name_key("GARCIA LOPEZ", "AISHA A"));
+        assert_eq!(
+            name_key("O'Brien", "Robert J."),
+            name_key("OBRIEN", "ROBERT")
+        );
+        assert_eq!(
+            name_key("Garcia-Lopez", "Aisha"),
+            name_key("GARCIA LOPEZ", "AISHA A")
+        );
         assert_ne!(name_key("Smith", "John"), name_key("Smith", "Jane"));
         assert_eq!(name_key("", "John"), None);
         assert_eq!(name_key("Smith", " "), None);

@@ -123,7 +123,13 @@ pub fn import_nppes(
             Err(reason) => summary.skipped.push(nppes::SkippedRow { line, reason }),
         }
         if batch.len() == batch_size {
-            load_batch(connection, &by, file_name, std::mem::take(&mut batch), &mut report)?;
+            load_batch(
+                connection,
+                &by,
+                file_name,
+                std::mem::take(&mut batch),
+                &mut report,
+            )?;
         }
     }
     load_batch(connection, &by, file_name, batch, &mut report)?;

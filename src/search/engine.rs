@@ -157,7 +157,9 @@ impl<'a> ProviderMatcher<'a> {
                 .iter()
                 .filter(|(_, label)| filters.labels.contains(label))
                 .map(|(code, _)| code.as_str())
-                .filter(|code| filters.treatments.is_empty() || filters.treatments.iter().any(|t| t == code))
+                .filter(|code| {
+                    filters.treatments.is_empty() || filters.treatments.iter().any(|t| t == code)
+                })
                 .collect()
         });
         ProviderMatcher {

@@ -23,7 +23,9 @@ use crate::domain::{
 };
 
 /// The exclusion lists every provider has been screened against: (list name, list date).
-pub(super) fn load_screening(connection: &mut DbConnection) -> SearchResult<Vec<(String, NaiveDate)>> {
+pub(super) fn load_screening(
+    connection: &mut DbConnection,
+) -> SearchResult<Vec<(String, NaiveDate)>> {
     Ok(exclusion_sources::table
         .order(exclusion_sources::source)
         .select((exclusion_sources::source, exclusion_sources::screened_as_of))

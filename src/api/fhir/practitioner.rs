@@ -48,7 +48,7 @@ pub async fn read_practitioner(
         &freshness,
         &crate::directory::screening::ScreeningSummary::default(),
     )
-        .ok_or_else(|| ApiError::not_found("provider", id))?;
+    .ok_or_else(|| ApiError::not_found("provider", id))?;
     Ok(fhir_response(
         &mapping::practitioner(&profile, &specialty_namer(&state)),
         pretty,

@@ -53,7 +53,9 @@ fn roles(
             continue;
         };
         for &location_id in &profile.location_ids {
-            if location.is_some_and(|wanted| wanted != location_id) || !listed.contains(&location_id) {
+            if location.is_some_and(|wanted| wanted != location_id)
+                || !listed.contains(&location_id)
+            {
                 continue;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = locations.entry(location_id) {

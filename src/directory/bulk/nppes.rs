@@ -25,9 +25,7 @@ use crate::db::change_log::Affected;
 use crate::db::models::{NewProvider, NppesNpiRow};
 use crate::db::nppes::ProviderIdentity;
 use crate::db::{self, DbConnection};
-use crate::domain::{
-    Coordinates, Degree, FieldError, Invalid, Npi, ProviderSource, VettingStatus,
-};
+use crate::domain::{Coordinates, Degree, FieldError, Invalid, Npi, ProviderSource, VettingStatus};
 
 /// Who issued an NPPES licence, as far as NPPES says: the provider, about themselves.
 pub const NPPES_LICENCE_ISSUER: &str = "NPPES (self-reported)";
@@ -96,7 +94,11 @@ impl NppesPlace {
 
     /// A readable name for the placeholder clinic of an address no organisation claims.
     fn placeholder_name(&self) -> String {
-        format!("Practice at {}, {}", title_case(&self.line1), title_case(&self.city))
+        format!(
+            "Practice at {}, {}",
+            title_case(&self.line1),
+            title_case(&self.city)
+        )
     }
 }
 
@@ -105,7 +107,10 @@ fn title_case(text: &str) -> String {
         .map(|word| {
             let mut chars = word.chars();
             match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+                Some(first) => first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect(),
                 None => String::new(),
             }
         })
@@ -154,7 +159,10 @@ pub enum NppesRecord {
     Individual(NppesIndividual),
     Organisation(NppesOrganisation),
     /// CMS writes a deactivated NPI as a row with only the NPI and the date.
-    Deactivated { npi: String, deactivated_on: NaiveDate },
+    Deactivated {
+        npi: String,
+        deactivated_on: NaiveDate,
+    },
 }
 
 impl NppesRecord {
@@ -429,7 +437,13 @@ impl Batch {
                         credential_text: credential_text.as_deref(),
                         primary_specialty_code: &record.primary_taxonomy,
                     };
-                    if !db::nppes::update_identity(connection, existing.id, existing.version, &identity, now)? {
+                    if !db::nppes::update_identity(
+                        connection,
+                        existing.id,
+                        existing.version,
+                        &identity,
+                        now,
+                    )? {
                         return Err(super::super::raced(existing.version));
                     }
                     applied.provider_updated = true;
@@ -501,7 +515,10 @@ impl Batch {
         };
         clinics::check_new(&input)?;
         let row = clinics::new_row(input);
-        let clinic_id = match db::clinics::find_by_external_id(connection, &format!("nppes:org:{}", record.npi))? {
+        let clinic_id = match db::clinics::find_by_external_id(
+            connection,
+            &format!("nppes:org:{}", record.npi),
+        )? {
             Some(existing)
                 if existing.name == row.name
                     && existing.phone == row.phone
@@ -562,10 +579,12 @@ fn calls_for_move(
 ) -> DirectoryResult<bool> {
     let reactivation = match record {
         NppesRecord::Deactivated { .. } => false,
-        NppesRecord::Individual(r) => match (r.reactivated_on, stored.and_then(|s| s.deactivated_on)) {
-            (Some(reactivated), Some(deactivated)) => reactivated >= deactivated,
-            _ => return Ok(false),
-        },
+        NppesRecord::Individual(r) => {
+            match (r.reactivated_on, stored.and_then(|s| s.deactivated_on)) {
+                (Some(reactivated), Some(deactivated)) => reactivated >= deactivated,
+                _ => return Ok(false),
+            }
+        }
         NppesRecord::Organisation(_) => return Ok(false),
     };
     let Some(provider) = db::providers::find_by_npi(connection, record.npi())? else {
@@ -607,7 +626,10 @@ pub fn load_batch(
                     && s.deactivated_on == seen.deactivated_on
                     && s.reactivated_on == seen.reactivated_on
             });
-            let older = match (stored.as_ref().and_then(|s| s.last_update_on), seen.last_update_on) {
+            let older = match (
+                stored.as_ref().and_then(|s| s.last_update_on),
+                seen.last_update_on,
+            ) {
                 (Some(stored), Some(incoming)) => incoming < stored,
                 _ => false,
             };
@@ -643,7 +665,10 @@ pub fn load_batch(
                     })
                 }
                 Err(DirectoryError::Conflict { detail, .. }) => {
-                    batch_report.rejected.push(RejectedRow { line, reason: detail })
+                    batch_report.rejected.push(RejectedRow {
+                        line,
+                        reason: detail,
+                    })
                 }
                 Err(error) => return Err(error),
             }
@@ -676,7 +701,11 @@ pub fn load_batch(
             }
             Err(DirectoryError::Invalid(Invalid(errors))) => report.rejected.push(RejectedRow {
                 line,
-                reason: errors.into_iter().map(|e| e.detail).collect::<Vec<_>>().join("; "),
+                reason: errors
+                    .into_iter()
+                    .map(|e| e.detail)
+                    .collect::<Vec<_>>()
+                    .join("; "),
             }),
             Err(error) => return Err(error),
         }
@@ -725,7 +754,10 @@ fn lifecycle(
                     VettingStatus::Pending,
                     format!(
                         "NPI reactivated on {} (NPPES)",
-                        individual.reactivated_on.map(|d| d.to_string()).unwrap_or_default()
+                        individual
+                            .reactivated_on
+                            .map(|d| d.to_string())
+                            .unwrap_or_default()
                     ),
                     true,
                 )

@@ -180,7 +180,9 @@ impl Batch<'_> {
             external_id: record.external_id.clone(),
             created_at: now,
             updated_at: now,
-            credential_text: existing.as_ref().and_then(|row| row.credential_text.clone()),
+            credential_text: existing
+                .as_ref()
+                .and_then(|row| row.credential_text.clone()),
             date_of_birth: existing.as_ref().and_then(|row| row.date_of_birth),
             source: existing
                 .as_ref()

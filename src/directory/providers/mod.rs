@@ -33,7 +33,10 @@ fn screened(
     let screening = super::screening::screen(connection, &system, id)?;
     if screening.view.excluded || screening.view.matches_raised > 0 {
         written.view = admin_view(db::providers::get_record(connection, id)?);
-        written.affected.providers.extend(screening.affected.providers);
+        written
+            .affected
+            .providers
+            .extend(screening.affected.providers);
     }
     Ok(written)
 }
@@ -89,8 +92,10 @@ pub fn update(
     patch: ProviderPatch,
 ) -> DirectoryResult<Written<ProviderAdminView>> {
     by.require(EDITORS)?;
-    let screen_again =
-        patch.npi.is_some() || patch.given_name.is_some() || patch.family_name.is_some() || patch.date_of_birth.is_some();
+    let screen_again = patch.npi.is_some()
+        || patch.given_name.is_some()
+        || patch.family_name.is_some()
+        || patch.date_of_birth.is_some();
     let written = write(connection, by, |c| {
         let before = admin_view(db::providers::get_record(c, id)?);
         check_patch(c, &patch)?.finish()?;

@@ -11,8 +11,8 @@ use crate::db::providers::ProviderRecord;
 use crate::directory::credentials::CredentialView;
 use crate::directory::screening::{PublicScreening, ScreeningSummary};
 use crate::domain::{
-    CredentialKind, Degree, Freshness, LabelStatus, ProviderSource, SourceType,
-    VerificationStatus, VettingStatus,
+    CredentialKind, Degree, Freshness, LabelStatus, ProviderSource, SourceType, VerificationStatus,
+    VettingStatus,
 };
 
 /// A treatment a provider offers.
