@@ -321,7 +321,7 @@ mod tests {
     use crate::db::DbConnection;
     use crate::demo::seeded;
 
-    type ProviderIdentity = (String, String, String, String, String);
+    type ProviderIdentity = (String, String, String, Option<String>, String);
 
     fn provider_identities(connection: &mut DbConnection) -> Vec<ProviderIdentity> {
         providers::table

@@ -547,7 +547,7 @@ async fn deactivation_suspends_and_reactivation_returns_to_pending(app: TestApp)
     );
     let summary = run(
         &app,
-        file(&header, &[deactivated.clone()]),
+        file(&header, std::slice::from_ref(&deactivated)),
         NppesFilter::default(),
     );
     assert_eq!(summary.report.deactivated, 1, "{:?}", summary.report);
