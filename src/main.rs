@@ -399,6 +399,10 @@ fn import_nppes(
         report.reactivated,
         report.rejected.len()
     );
+    // Every provider created or changed is screened against the exclusion lists loaded.
+    if report.providers_created + report.providers_updated + report.reactivated > 0 {
+        screen_with(&mut connection)?;
+    }
     if summary.skipped.is_empty() && report.rejected.is_empty() {
         Ok(())
     } else {
@@ -487,13 +491,17 @@ fn screen_with(connection: &mut db::DbConnection) -> CliResult {
     let by = Principal::system(chrono::Utc::now());
     let started = std::time::Instant::now();
     let report = clinic_finder::directory::screening::screen_all(connection, &by, |_| {})?.view;
+    if report.screened == 0 {
+        println!("screening: no exclusion list loaded yet (import-exclusions)");
+        return Ok(());
+    }
     println!(
         "screened {} providers in {:.1} s: {} excluded (NPI on the list), {} possible matches \
          for review (GET /v1/admin/queue/screening)",
         report.screened,
         started.elapsed().as_secs_f64(),
         report.excluded,
-        report.matches_raised - report.excluded
+        report.matches_raised.saturating_sub(report.excluded)
     );
     Ok(())
 }

@@ -34,6 +34,14 @@ pub fn upsert(connection: &mut DbConnection, row: &NppesNpiRow) -> DbResult<()> 
     Ok(())
 }
 
+/// Records an NPI seen for the first time.
+pub fn insert(connection: &mut DbConnection, row: &NppesNpiRow) -> DbResult<()> {
+    diesel::insert_into(nppes_npis::table)
+        .values(row)
+        .execute(connection)?;
+    Ok(())
+}
+
 /// What NPPES says about an individual, as stored on the provider.
 pub struct ProviderIdentity<'a> {
     pub given_name: &'a str,

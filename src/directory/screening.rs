@@ -306,6 +306,13 @@ pub fn screen_all(
     let today = by.today();
     let mut report = RunReport::default();
     let mut affected = Affected::default();
+    if db::exclusions::sources(connection)?.is_empty() {
+        // No list loaded: nothing to screen against.
+        return Ok(Written {
+            view: report,
+            affected,
+        });
+    }
     let mut after = 0;
     loop {
         let ids = db::exclusions::provider_ids(connection, after, 500)?;

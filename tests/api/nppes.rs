@@ -383,7 +383,7 @@ async fn filters_co_location_time_zones_and_bad_rows(app: TestApp) {
                 "1326042698",
                 "CARA",
                 "DIAZ",
-                "M.D.",
+                "MBBS, FRCS",
                 "1 Palafox Pl",
                 "PENSACOLA",
                 "FL",
@@ -436,17 +436,38 @@ async fn filters_co_location_time_zones_and_bad_rows(app: TestApp) {
             );
             values
         }),
+        // Placed, but refused by the directory's rules: a wrong NPI check digit.
+        row(
+            &header,
+            &individual(
+                "1234567890",
+                "GIA",
+                "ROSSI",
+                "MD",
+                "2 Elm St",
+                "NEW YORK",
+                "NY",
+                "10001",
+            ),
+        ),
     ];
     let filter = NppesFilter {
         taxonomies: ["2084N0400X".to_owned()].into_iter().collect(),
         states: Default::default(),
     };
     let summary = run(&app, file(&header, &rows), filter);
-    assert_eq!(summary.rows, 7);
+    assert_eq!(summary.rows, 8);
     assert_eq!(
-        summary.matched, 6,
+        summary.matched, 7,
         "the family-medicine row is filtered out"
     );
+    let rejected: Vec<(u64, bool)> = summary
+        .report
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.reason.contains("check digit")))
+        .collect();
+    assert_eq!(rejected, vec![(9, true)], "{:?}", summary.report.rejected);
     let skipped: Vec<(u64, bool)> = summary
         .skipped
         .iter()
@@ -478,6 +499,9 @@ async fn filters_co_location_time_zones_and_bad_rows(app: TestApp) {
         "the organisation at the address runs it"
     );
     let cara = admin_provider(&app, "1326042698").await;
+    assert!(cara.get("degree").is_none(), "MBBS names no degree we know: {cara}");
+    assert_eq!(cara["credential_text"], "MBBS, FRCS", "kept as written");
+    assert_eq!(cara["vetting_status"], "pending");
     let pensacola = location(&app, cara["location_ids"][0].as_i64().unwrap()).await;
     assert_eq!(pensacola["timezone"], "America/Chicago");
     assert_eq!(pensacola["geocode_precision"], "postal_code");

@@ -392,9 +392,18 @@ impl Batch {
             .map(|text| text.chars().take(100).collect());
         let degree = record.degree.map(Degree::as_str);
         let mut applied = Applied::default();
+        let existing = db::providers::find_by_npi(connection, &record.npi)?;
+        // A provider an admin or an import file brought in is theirs: NPPES does not overwrite
+        // it (nor add a site for it).
+        if existing
+            .as_ref()
+            .is_some_and(|p| p.source != ProviderSource::Nppes.as_str())
+        {
+            return Ok(applied);
+        }
         let location_id = self.site(connection, &record.practice, None, &mut applied)?;
         let now = db::now();
-        let id = match db::providers::find_by_npi(connection, &record.npi)? {
+        let id = match existing {
             None => {
                 let row = NewProvider {
                     npi: record.npi.clone(),
@@ -414,14 +423,21 @@ impl Batch {
                     date_of_birth: None,
                     source: ProviderSource::Nppes.as_str().to_owned(),
                 };
-                let id = db::providers::insert(connection, &row, &others)?.id;
+                // New: the row, its specialties and its location in a statement each (nothing to
+                // replace or look up first).
+                let bundle = db::bulk::NewProviderBundle {
+                    provider: &row,
+                    specialty_codes: &others,
+                    location_ids: &[location_id],
+                    treatments: &[],
+                };
+                let id = db::bulk::insert_providers(connection, &[bundle], now)?
+                    .first()
+                    .copied()
+                    .ok_or_else(|| invalid("the provider was not stored"))?;
+                self.affected.locations.push(location_id);
                 applied.provider_created = true;
                 id
-            }
-            // A provider an admin or an import file brought in is theirs: NPPES does not
-            // overwrite it.
-            Some(existing) if existing.source != ProviderSource::Nppes.as_str() => {
-                return Ok(applied);
             }
             Some(existing) => {
                 let same = existing.given_name == record.given_name
@@ -463,10 +479,11 @@ impl Batch {
                 existing.id
             }
         };
-        if db::providers::link_location(connection, id, location_id)? {
+        if !applied.provider_created && db::providers::link_location(connection, id, location_id)? {
             self.affected.locations.push(location_id);
-            applied.provider_updated |= !applied.provider_created;
+            applied.provider_updated = true;
         }
+        let mut new_licences = Vec::new();
         for licence in &record.licences {
             let input = credentials::NewCredentialInput {
                 kind: "state_license".to_owned(),
@@ -481,18 +498,21 @@ impl Batch {
             if checks.finish().is_err() {
                 continue; // a licence state outside the US list: nothing to verify against
             }
-            let known = db::credentials::find_same(
-                connection,
-                id,
-                "state_license",
-                NPPES_LICENCE_ISSUER,
-                input.identifier.as_deref(),
-            )?;
-            if known.is_none() {
-                db::credentials::insert(connection, &credentials::new_row(id, input))?;
+            let known = !applied.provider_created
+                && db::credentials::find_same(
+                    connection,
+                    id,
+                    "state_license",
+                    NPPES_LICENCE_ISSUER,
+                    input.identifier.as_deref(),
+                )?
+                .is_some();
+            if !known {
+                new_licences.push(credentials::new_row(id, input));
                 applied.provider_updated |= !applied.provider_created;
             }
         }
+        db::bulk::insert_credentials(connection, &new_licences.iter().collect::<Vec<_>>())?;
         if applied.changed() {
             self.affected.providers.push(id);
         }
@@ -643,7 +663,11 @@ pub fn load_batch(
             }
             let outcome = c.transaction(|c| {
                 let applied = batch.apply(c, &record)?;
-                db::nppes::upsert(c, &seen)?;
+                if stored.is_some() {
+                    db::nppes::upsert(c, &seen)?;
+                } else {
+                    db::nppes::insert(c, &seen)?;
+                }
                 Ok::<_, DirectoryError>(applied)
             });
             match outcome {
