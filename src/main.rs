@@ -378,7 +378,7 @@ fn import_nppes(
     let seconds = started.elapsed().as_secs_f64();
     let report = &summary.report;
     println!(
-        "read {} rows ({:.1} MB) in {:.1} s ({:.0} MB/s): {} matched the filter, {} skipped",
+        "read {} rows ({:.1} MB) in {:.1} s ({:.1} MB/s): {} matched the filter, {} skipped",
         summary.rows,
         summary.bytes as f64 / 1e6,
         seconds,

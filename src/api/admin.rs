@@ -46,6 +46,25 @@ pub struct AdminProviderListParams {
     pub cursor: Option<String>,
 }
 
+/// A query parameter that must be one of an enum's values: a field error naming them otherwise.
+fn enum_param<T>(
+    name: &str,
+    text: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    expected: String,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let value = parse(text?);
+    if value.is_none() {
+        errors.push(FieldError::query(
+            name,
+            "unknown_value",
+            format!("expected one of {expected}"),
+        ));
+    }
+    value
+}
+
 fn list_page(
     kind: &str,
     limit: Option<&str>,
@@ -107,17 +126,13 @@ pub async fn list_providers_admin(
 ) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS.roles)?;
     let mut errors = Vec::new();
-    let status = params.vetting_status.as_deref().and_then(|text| {
-        let status = VettingStatus::parse(text);
-        if status.is_none() {
-            errors.push(FieldError::query(
-                "vetting_status",
-                "unknown_value",
-                format!("expected one of {}", VettingStatus::expected()),
-            ));
-        }
-        status
-    });
+    let status = enum_param(
+        "vetting_status",
+        params.vetting_status.as_deref(),
+        VettingStatus::parse,
+        VettingStatus::expected(),
+        &mut errors,
+    );
     if let Some(npi) = params.npi.as_deref() {
         if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
             errors.push(FieldError::query(
@@ -138,15 +153,13 @@ pub async fn list_providers_admin(
         }
         Some(q.to_lowercase())
     });
-    if let Some(source) = params.source.as_deref() {
-        if ProviderSource::parse(source).is_none() {
-            errors.push(FieldError::query(
-                "source",
-                "unknown_value",
-                format!("expected one of {}", ProviderSource::expected()),
-            ));
-        }
-    }
+    enum_param(
+        "source",
+        params.source.as_deref(),
+        ProviderSource::parse,
+        ProviderSource::expected(),
+        &mut errors,
+    );
     let (limit, after) = list_page(
         "admin_providers",
         params.limit.as_deref(),
@@ -645,17 +658,13 @@ pub async fn queue_screening(
 ) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS.roles)?;
     let mut errors = Vec::new();
-    let rule = params.rule.as_deref().and_then(|text| {
-        let rule = ScreeningRule::parse(text);
-        if rule.is_none() {
-            errors.push(FieldError::query(
-                "rule",
-                "unknown_value",
-                format!("expected one of {}", ScreeningRule::expected()),
-            ));
-        }
-        rule
-    });
+    let rule = enum_param(
+        "rule",
+        params.rule.as_deref(),
+        ScreeningRule::parse,
+        ScreeningRule::expected(),
+        &mut errors,
+    );
     let (limit, after) = list_page(
         "queue_screening",
         params.limit.as_deref(),

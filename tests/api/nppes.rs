@@ -499,7 +499,10 @@ async fn filters_co_location_time_zones_and_bad_rows(app: TestApp) {
         "the organisation at the address runs it"
     );
     let cara = admin_provider(&app, "1326042698").await;
-    assert!(cara.get("degree").is_none(), "MBBS names no degree we know: {cara}");
+    assert!(
+        cara.get("degree").is_none(),
+        "MBBS names no degree we know: {cara}"
+    );
     assert_eq!(cara["credential_text"], "MBBS, FRCS", "kept as written");
     assert_eq!(cara["vetting_status"], "pending");
     let pensacola = location(&app, cara["location_ids"][0].as_i64().unwrap()).await;

@@ -6,7 +6,7 @@ use chrono::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{npi, TestApp};
+use crate::helpers::{eventually, npi, TestApp};
 
 async fn location_in(app: &TestApp, clinic: i64, state: &str, lat: f64, lon: f64) -> i64 {
     let body = json!({"clinic_id": clinic, "address_line1": "1 Main St", "city": "Somewhere", "state": state,
@@ -222,14 +222,10 @@ async fn a_longer_grace_keeps_counting(app: TestApp) {
     app.link(provider, location).await;
     app.advance_clock(Duration::days(45));
     let query = "/v1/search/providers?postal_code=10001";
-    let started = std::time::Instant::now();
-    while !found(&replica.get_json(query).await, provider) {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "90 days of grace: still listed"
-        );
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually(&replica, query, "90 days of grace: still listed", |body| {
+        found(body, provider)
+    })
+    .await;
     assert!(
         !found(&app.get_json(query).await, provider),
         "30 days of grace: not listed"

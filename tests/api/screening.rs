@@ -9,7 +9,7 @@ use clinic_finder::directory::Principal;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{npi, TestApp};
+use crate::helpers::{eventually, npi, TestApp};
 
 const LEIE: &str = include_str!("../fixtures/leie_sample.csv");
 /// JOHN ANTHONY MARSH's NPI on the list (an optician in Georgia).
@@ -76,11 +76,13 @@ async fn an_npi_hit_excludes_and_leaves_search_everywhere(app: TestApp) {
             .map(|r| r["provider"]["id"].as_i64().unwrap())
             .collect()
     };
-    let started = std::time::Instant::now();
-    while ids(replica.get_json(query).await).len() < 2 {
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually(
+        &replica,
+        query,
+        "both providers reach the replica",
+        |body| ids(body.clone()).len() == 2,
+    )
+    .await;
     let profile = app.get_json(&format!("/v1/providers/{clean}")).await;
     assert_eq!(
         profile["screening"],
@@ -123,14 +125,13 @@ async fn an_npi_hit_excludes_and_leaves_search_everywhere(app: TestApp) {
     // Out of search on every process (the import and the screening ran as another process, as
     // the CLI does): each learns of it through the change feed.
     for process in [&app, &replica] {
-        let started = std::time::Instant::now();
-        while ids(process.get_json(query).await) != vec![clean] {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(5),
-                "the excluded provider leaves search"
-            );
-            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        eventually(
+            process,
+            query,
+            "the excluded provider leaves search",
+            |body| ids(body.clone()) == vec![clean],
+        )
+        .await;
     }
     // The others are clear as of the list's date, on both processes.
     let expected = json!({"sources": ["OIG LEIE"], "as_of": "2026-07-01", "status": "clear"});
@@ -138,18 +139,10 @@ async fn an_npi_hit_excludes_and_leaves_search_everywhere(app: TestApp) {
         app.get_json(&format!("/v1/providers/{clean}")).await["screening"],
         expected
     );
-    let started = std::time::Instant::now();
-    loop {
-        let body = replica.get_json(query).await;
-        if body["results"][0]["provider"]["screening"] == expected {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "{body}"
-        );
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually(&replica, query, "the replica shows the screening", |body| {
+        body["results"][0]["provider"]["screening"] == expected
+    })
+    .await;
     // The history shows the confirmed match; a reviewer can only move it back to pending.
     let history = app
         .admin_ok(
@@ -436,20 +429,13 @@ async fn the_date_of_birth_stays_with_admins(app: TestApp) {
         )
         .await;
     assert_eq!(admin["date_of_birth"], "1975-04-12", "admins see it");
-    let started = std::time::Instant::now();
-    while replica
-        .get_json("/v1/search/providers?postal_code=10001")
-        .await["results"]
-        .as_array()
-        .unwrap()
-        .is_empty()
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "the replica lists the provider"
-        );
-        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually(
+        &replica,
+        "/v1/search/providers?postal_code=10001",
+        "the replica lists the provider",
+        |body| !body["results"].as_array().unwrap().is_empty(),
+    )
+    .await;
 
     for path in [
         format!("/v1/providers/{provider}"),
