@@ -74,6 +74,47 @@ pub enum Command {
         #[arg(long)]
         trusted_source: Option<String>,
     },
+    /// Import providers (entity type 1) and clinics (type 2) from the CMS NPPES monthly file
+    /// (npidata_pfile_*.csv), filtered while streaming; everything imported is `pending`.
+    ImportNppes {
+        /// The NPPES V2 CSV file (`-` for standard input).
+        file: std::path::PathBuf,
+        /// Keep rows with any of these NUCC taxonomy codes (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        taxonomy: Vec<String>,
+        /// Keep rows with a taxonomy of the specialties that inject botulinum toxin (the list is
+        /// `import::nppes::BOTULINUM_RELEVANT`); adds to --taxonomy.
+        #[arg(long)]
+        botulinum_relevant: bool,
+        /// Keep rows whose practice location is in one of these states (comma-separated USPS codes).
+        #[arg(long, value_delimiter = ',')]
+        states: Vec<String>,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        batch_size: u64,
+    },
+    /// Load the NUCC health care provider taxonomy code set (nucc_taxonomy_*.csv) into the specialties.
+    ImportNucc {
+        /// The NUCC CSV file.
+        file: std::path::PathBuf,
+    },
+    /// Load an exclusion list and screen every provider against it.
+    ImportExclusions {
+        /// The list: `oig-leie` (the OIG LEIE UPDATED.csv, or a monthly supplement).
+        #[arg(long, value_enum)]
+        source: ExclusionSource,
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// A monthly supplement (YYMMEXCL.csv, YYMMREIN.csv): adds exclusions and reinstatements
+        /// instead of replacing the list.
+        #[arg(long)]
+        supplement: bool,
+        /// The list's date (YYYY-MM-DD); default: the file's modification date.
+        #[arg(long)]
+        as_of: Option<chrono::NaiveDate>,
+    },
+    /// Screen every provider against the exclusion lists loaded.
+    Screen,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the OpenAPI document (JSON) on standard output.
@@ -289,6 +330,13 @@ pub struct Settings {
     )]
     pub hsts_max_age: u64,
 
+    /// Days a verified credential still counts after its re-verification date (`next_due_on`);
+    /// past that it no longer counts (search, profiles, vetting) and the expiring queue shows it
+    /// as overdue.
+    #[arg(long, env = "CLINIC_FINDER_REVERIFY_GRACE_DAYS", default_value_t = 30, global = true,
+          value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub reverify_grace_days: u32,
+
     /// Serves `/metrics` (Prometheus) to requests carrying `Authorization: Bearer <this>`
     /// (at least 32 characters). Unset (the default): `/metrics` answers 404. Never logged.
     #[arg(long, env = "CLINIC_FINDER_METRICS_TOKEN", hide_env_values = true, global = true, value_parser = parse_secret)]
@@ -311,6 +359,13 @@ pub enum ImportFormat {
     Ndjson,
     /// One record type a file (see `--type`), with a header row.
     Csv,
+}
+
+/// An exclusion list `import-exclusions` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExclusionSource {
+    /// The OIG List of Excluded Individuals/Entities.
+    OigLeie,
 }
 
 /// How log lines are written.

@@ -30,6 +30,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The day and re-verification grace credentials are judged by, now.
+    pub fn freshness(&self) -> crate::domain::Freshness {
+        crate::domain::Freshness::new(
+            self.clock.now().date_naive(),
+            self.settings.reverify_grace_days,
+        )
+    }
+
     /// Runs `work` on a pooled connection on the blocking thread pool.
     pub async fn read<T, F>(&self, work: F) -> ApiResult<T>
     where

@@ -185,3 +185,94 @@ fn keys_are_shown_once_and_never_logged() {
     assert!(!logs.contains(&reviewer_key), "a key was logged");
     assert!(!logs.contains("cf_wrong_key"), "a presented key was logged");
 }
+
+/// A request with a JSON body; the whole response.
+fn send(port: u16, method: &str, path: &str, key: &str, body: &str) -> String {
+    use std::io::Write;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn a_date_of_birth_is_never_logged() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("dob.sqlite3");
+    let port = free_port();
+    let mut server = Command::new(BINARY)
+        .arg("serve")
+        .env("CLINIC_FINDER_DATABASE_URL", database.to_str().unwrap())
+        .env("CLINIC_FINDER_BIND", format!("127.0.0.1:{port}"))
+        .env("CLINIC_FINDER_ADMIN_KEY", BOOTSTRAP_KEY)
+        .env("CLINIC_FINDER_LOG", "trace")
+        .env("CLINIC_FINDER_WORKERS", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server listens");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let created = send(
+        port,
+        "POST",
+        "/v1/providers",
+        BOOTSTRAP_KEY,
+        r#"{"npi": "1234567893", "given_name": "Lena", "family_name": "Hidden", "degree": "MD",
+            "primary_specialty_code": "2084N0400X", "date_of_birth": "1968-02-29"}"#,
+    );
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    // A refused date (in the future) and an update, logged at trace level as requests.
+    let refused = send(
+        port,
+        "POST",
+        "/v1/providers",
+        BOOTSTRAP_KEY,
+        r#"{"npi": "1245319599", "given_name": "Lena", "family_name": "Hidden", "degree": "MD",
+            "primary_specialty_code": "2084N0400X", "date_of_birth": "2999-07-14"}"#,
+    );
+    assert!(refused.starts_with("HTTP/1.1 422"), "{refused}");
+    assert!(
+        !refused.contains("2999"),
+        "the refusal does not echo the date: {refused}"
+    );
+    let updated = send(
+        port,
+        "PATCH",
+        "/v1/providers/1",
+        BOOTSTRAP_KEY,
+        r#"{"date_of_birth": "1968-03-01"}"#,
+    );
+    assert!(
+        updated.contains("If-Match") || updated.starts_with("HTTP/1.1 428"),
+        "{updated}"
+    );
+    server.kill().unwrap();
+    let _ = server.wait();
+    let mut logs = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    server
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(logs.contains("request"), "the requests were logged: {logs}");
+    for date in ["1968-02-29", "2999-07-14", "1968-03-01", "19680229"] {
+        assert!(!logs.contains(date), "{date} was logged: {logs}");
+    }
+}

@@ -135,6 +135,7 @@ fn random_provider(rng: &mut ChaCha8Rng, id: i64) -> ProviderEntry {
         accepting_new_patients: rng.gen_bool(0.8),
         treatments: treatments.into(),
         credentials: credentials.into(),
+        screening_under_review: false,
     }
 }
 
@@ -168,6 +169,7 @@ fn random_request(
         after: None,
         now: Utc::now(),
         budget: usize::MAX,
+        reverify_grace_days: 30,
     }
 }
 
@@ -186,7 +188,7 @@ fn radius_search_returns_exactly_the_brute_force_set_in_distance_order() {
             .map(|h| (h.location_id, h.distance_m))
             .collect();
         // Brute force: every location with a listed provider, exact geodesic distance.
-        let today = request.now.date_naive();
+        let freshness = clinic_finder::domain::Freshness::new(request.now.date_naive(), 30);
         let mut expected: Vec<(i64, f64)> = index
             .locations
             .values()
@@ -195,7 +197,7 @@ fn radius_search_returns_exactly_the_brute_force_set_in_distance_order() {
                     index
                         .providers
                         .get(p)
-                        .is_some_and(|p| p.is_listed_on(today))
+                        .is_some_and(|p| p.is_listed_in(&l.state, &freshness))
                 })
             })
             .map(|l| {

@@ -16,14 +16,15 @@ use crate::db::{self, audit::AuditFilter};
 use crate::directory::audit::{KEY_ADMINS, REVIEWERS};
 use crate::directory::credentials::CredentialView;
 use crate::directory::keys::{self, ApiKeyView, CreatedApiKey, NewApiKeyInput};
-use crate::directory::providers::{admin_view, ProviderAdminView};
+use crate::directory::providers::{admin_view, admin_view_with_listing, ProviderAdminView};
+use crate::directory::screening::{self, ProviderScreening, ResolutionInput, ScreeningMatchView};
 use crate::directory::vetting::{self, TransitionInput};
 use crate::directory::AuditAction;
-use crate::domain::{Role, VettingStatus};
+use crate::domain::{ProviderSource, Role, ScreeningRule, VettingStatus};
 use crate::search::cursor;
 use crate::state::AppState;
 
-/// Paging and an optional vetting-status filter.
+/// Paging and filters: vetting status, NPI, name, source.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -31,9 +32,38 @@ pub struct AdminProviderListParams {
     /// Only providers in this vetting status.
     #[param(value_type = Option<VettingStatus>, example = "pending")]
     pub vetting_status: Option<String>,
+    /// Only the provider with exactly this NPI.
+    #[param(value_type = Option<String>, pattern = "^[0-9]{10}$", example = "1234567893")]
+    pub npi: Option<String>,
+    /// Text the provider's "given family" name contains (case-insensitive), 2–100 characters.
+    #[param(value_type = Option<String>, min_length = 2, max_length = 100, example = "okafor")]
+    pub q: Option<String>,
+    /// Only providers that came in this way: `manual` (the API), `import` (an import file) or
+    /// `nppes` (an NPPES import).
+    #[param(value_type = Option<ProviderSource>, example = "nppes")]
+    pub source: Option<String>,
     #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     pub cursor: Option<String>,
+}
+
+/// A query parameter that must be one of an enum's values: a field error naming them otherwise.
+fn enum_param<T>(
+    name: &str,
+    text: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    expected: String,
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    let value = parse(text?);
+    if value.is_none() {
+        errors.push(FieldError::query(
+            name,
+            "unknown_value",
+            format!("expected one of {expected}"),
+        ));
+    }
+    value
 }
 
 fn list_page(
@@ -59,7 +89,8 @@ fn list_page(
 
 /// Get any provider.
 ///
-/// Any provider whatever its vetting state, with all its credentials verified or not (admin,
+/// Any provider whatever its vetting state, with all its credentials verified or not, and at
+/// which of its locations it is listed in search now and why not at the others (admin,
 /// reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id", example = 7)),
     responses((status = 200, description = "The provider, with every credential", body = ProviderAdminView, headers(("ETag" = String))), AdminReadErrors))]
@@ -71,10 +102,11 @@ pub async fn get_provider_admin(
 ) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS.roles)?;
     let id = id.into_inner();
-    let provider = admin_view(
+    let provider = admin_view_with_listing(
         state
             .read(move |c| Ok(db::providers::get_record(c, id)?))
             .await?,
+        &state.freshness(),
     );
     Ok(HttpResponse::Ok()
         .insert_header(etag(provider.version))
@@ -83,7 +115,8 @@ pub async fn get_provider_admin(
 
 /// List all providers.
 ///
-/// Every provider, optionally in one vetting status, ordered by id (admin, reviewer).
+/// Every provider, ordered by id (admin, reviewer); filter by vetting status, exact NPI, name
+/// (`q`) or how it came in (`source=nppes` lists what an NPPES import brought).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(AdminProviderListParams),
     responses((status = 200, description = "A page of providers", body = Page<ProviderAdminView>), AdminReadErrors))]
 #[get("/admin/providers")]
@@ -94,17 +127,40 @@ pub async fn list_providers_admin(
 ) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS.roles)?;
     let mut errors = Vec::new();
-    let status = params.vetting_status.as_deref().and_then(|text| {
-        let status = VettingStatus::parse(text);
-        if status.is_none() {
+    let status = enum_param(
+        "vetting_status",
+        params.vetting_status.as_deref(),
+        VettingStatus::parse,
+        VettingStatus::expected(),
+        &mut errors,
+    );
+    if let Some(npi) = params.npi.as_deref() {
+        if npi.len() != 10 || !npi.bytes().all(|b| b.is_ascii_digit()) {
             errors.push(FieldError::query(
-                "vetting_status",
-                "unknown_value",
-                format!("expected one of {}", VettingStatus::expected()),
+                "npi",
+                "invalid_npi",
+                "an NPI has 10 digits",
             ));
         }
-        status
+    }
+    let name = params.q.as_deref().map(str::trim).and_then(|q| {
+        if !(2..=100).contains(&q.chars().count()) {
+            errors.push(FieldError::query(
+                "q",
+                "invalid_length",
+                "2 to 100 characters",
+            ));
+            return None;
+        }
+        Some(q.to_lowercase())
     });
+    enum_param(
+        "source",
+        params.source.as_deref(),
+        ProviderSource::parse,
+        ProviderSource::expected(),
+        &mut errors,
+    );
     let (limit, after) = list_page(
         "admin_providers",
         params.limit.as_deref(),
@@ -114,21 +170,26 @@ pub async fn list_providers_admin(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let page = provider_page(&state, "admin_providers", status, after, limit).await?;
+    let filter = db::providers::ProviderFilter {
+        statuses: status.into_iter().collect(),
+        npi: params.npi.clone(),
+        name,
+        source: params.source.clone(),
+    };
+    let page = provider_page(&state, "admin_providers", filter, after, limit).await?;
     Ok(HttpResponse::Ok().json(page))
 }
 
 async fn provider_page(
     state: &AppState,
     kind: &'static str,
-    status: Option<VettingStatus>,
+    filter: db::providers::ProviderFilter,
     after: i64,
     limit: i64,
 ) -> ApiResult<Page<ProviderAdminView>> {
     state
         .read(move |c| {
-            let statuses: Vec<VettingStatus> = status.into_iter().collect();
-            let rows = db::providers::list(c, &statuses, after, limit + 1)?;
+            let rows = db::providers::list_filtered(c, &filter, after, limit + 1)?;
             let page = super::page_of(kind, rows, limit, |row| row.id, |row| row);
             let items = page
                 .items
@@ -161,7 +222,9 @@ pub async fn transition_provider(
 ) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS.roles)?;
     let (by, id, input) = (
-        actor.principal(&state.clock),
+        actor
+            .principal(&state.clock)
+            .with_reverify_grace(state.settings.reverify_grace_days),
         id.into_inner(),
         body.into_inner()?,
     );
@@ -228,6 +291,7 @@ fn credential_queue(
     until: NaiveDate,
     after: i64,
     limit: i64,
+    freshness: crate::domain::Freshness,
 ) -> ApiResult<Page<CredentialView>> {
     let rows = db::credentials::due(connection, not_expired_on, until, after, limit + 1)?;
     Ok(super::page_of(
@@ -239,14 +303,19 @@ fn credential_queue(
         rows,
         limit,
         |row| row.id,
-        CredentialView::from,
+        |row| {
+            let mut view = CredentialView::from(row);
+            view.reverification_overdue = freshness.overdue(view.next_due_on);
+            view
+        },
     ))
 }
 
 /// Queue: credentials expiring soon.
 ///
-/// Verified credentials that expire, or are due for re-verification, within `within_days` days
-/// (admin, reviewer).
+/// Verified credentials that expire, or are due for re-verification, within `within_days` days,
+/// and those already due; `reverification_overdue` marks the ones past their due date by more
+/// than the grace period, which no longer count (admin, reviewer).
 #[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(ExpiringParams),
     responses((status = 200, description = "A page of credentials expiring soon", body = Page<CredentialView>), AdminReadErrors))]
 #[get("/admin/queue/expiring")]
@@ -278,7 +347,8 @@ pub async fn queue_expiring(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let today = state.clock.now().date_naive();
+    let freshness = state.freshness();
+    let today = freshness.today;
     let page = state
         .read(move |c| {
             credential_queue(
@@ -287,6 +357,7 @@ pub async fn queue_expiring(
                 today + Duration::days(within_days),
                 after,
                 limit,
+                freshness,
             )
         })
         .await?;
@@ -307,9 +378,18 @@ pub async fn queue_expired(
 ) -> ApiResult<HttpResponse> {
     actor.require(REVIEWERS.roles)?;
     let page = params.parse("queue_expired")?;
-    let today = state.clock.now().date_naive();
+    let freshness = state.freshness();
     let page = state
-        .read(move |c| credential_queue(c, None, today, page.after_id, page.limit))
+        .read(move |c| {
+            credential_queue(
+                c,
+                None,
+                freshness.today,
+                page.after_id,
+                page.limit,
+                freshness,
+            )
+        })
         .await?;
     Ok(HttpResponse::Ok().json(page))
 }
@@ -535,4 +615,112 @@ pub async fn revoke_key(
     let (by, id) = (actor.principal(&state.clock), id.into_inner());
     let key = state.write(move |c| keys::revoke(c, &by, id)).await?;
     Ok(HttpResponse::Ok().json(key))
+}
+
+/// A provider's exclusion screening.
+///
+/// The exclusion lists loaded, what the public sees (`screening`), and every match ever raised for
+/// this provider with its rule, evidence and resolution, oldest first (admin, reviewer).
+#[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(("id" = i64, Path, description = "Provider id", example = 7)),
+    responses((status = 200, description = "The provider's screening history", body = ProviderScreening), AdminReadErrors))]
+#[get("/admin/providers/{id}/screening")]
+pub async fn provider_screening(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+) -> ApiResult<HttpResponse> {
+    actor.require(REVIEWERS.roles)?;
+    let id = id.into_inner();
+    let history = state
+        .read(move |c| Ok(screening::provider_screening(c, id)?))
+        .await?;
+    Ok(HttpResponse::Ok().json(history))
+}
+
+/// Paging and the match rule for the screening queue.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ScreeningQueueParams {
+    /// Only matches of this rule: `name_dob` (name and date of birth), `name_state` (name and
+    /// state only, lower confidence) or `npi` (an NPI match a waiver kept from excluding).
+    #[param(value_type = Option<ScreeningRule>, example = "name_dob")]
+    pub rule: Option<String>,
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// Queue: possible exclusion-list matches.
+///
+/// Open screening matches, oldest first, each with its evidence (the source row, what matched, any
+/// waiver): name and date of birth equal, or name and state only (lower confidence). Resolve each
+/// with `POST /v1/admin/screening/{id}/resolution` (admin, reviewer).
+#[utoipa::path(tag = "vetting", security(("api_key" = ["admin", "reviewer"])), params(ScreeningQueueParams),
+    responses((status = 200, description = "A page of open screening matches", body = Page<ScreeningMatchView>), AdminReadErrors))]
+#[get("/admin/queue/screening")]
+pub async fn queue_screening(
+    state: web::Data<AppState>,
+    actor: Actor,
+    params: web::Query<ScreeningQueueParams>,
+) -> ApiResult<HttpResponse> {
+    actor.require(REVIEWERS.roles)?;
+    let mut errors = Vec::new();
+    let rule = enum_param(
+        "rule",
+        params.rule.as_deref(),
+        ScreeningRule::parse,
+        ScreeningRule::expected(),
+        &mut errors,
+    );
+    let (limit, after) = list_page(
+        "queue_screening",
+        params.limit.as_deref(),
+        params.cursor.as_deref(),
+        &mut errors,
+    );
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let rows = state
+        .read(move |c| {
+            let rules: Vec<&str> = rule.iter().map(|r| r.as_str()).collect();
+            Ok(db::exclusions::open_matches(c, &rules, after, limit + 1)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(super::page_of(
+        "queue_screening",
+        rows,
+        limit,
+        |row| row.id,
+        ScreeningMatchView::from,
+    )))
+}
+
+/// Resolve a screening match.
+///
+/// A reviewer's decision on an open match, with a reason (admin, reviewer): `confirmed` excludes
+/// the provider (it leaves search on every process; audited as `provider.exclude`, naming the
+/// source row), `false_positive` clears the match (audited as `screening.resolve`), and it is not
+/// raised again for the same source row. 409 when the match is already resolved.
+#[utoipa::path(tag = "vetting", request_body = ResolutionInput, security(("api_key" = ["admin", "reviewer"])),
+    params(("id" = i64, Path, description = "Screening match id", example = 3)),
+    responses((status = 200, description = "The match, resolved", body = ScreeningMatchView), WriteErrors))]
+#[post("/admin/screening/{id}/resolution")]
+pub async fn resolve_screening(
+    state: web::Data<AppState>,
+    actor: Actor,
+    id: web::Path<i64>,
+    body: JsonBody<ResolutionInput>,
+) -> ApiResult<HttpResponse> {
+    actor.require(REVIEWERS.roles)?;
+    let (by, id, input) = (
+        actor.principal(&state.clock),
+        id.into_inner(),
+        body.into_inner()?,
+    );
+    let resolved = state
+        .write(move |c| screening::resolve(c, &by, id, input))
+        .await?;
+    Ok(HttpResponse::Ok().json(resolved))
 }

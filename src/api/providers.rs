@@ -14,6 +14,7 @@ use crate::directory::providers::{
     self, public_profile, NewProviderInput, OfferedTreatment, ProviderAdminView, ProviderPatch,
     ProviderProfile, TreatmentOfferInput,
 };
+use crate::directory::screening::ScreeningSummary;
 use crate::domain::VettingStatus;
 use crate::state::AppState;
 
@@ -28,15 +29,17 @@ pub async fn list_providers(
     params: web::Query<ListParams>,
 ) -> ApiResult<HttpResponse> {
     let page = params.parse("providers")?;
-    let today = state.clock.now().date_naive();
+    let freshness = state.freshness();
     let page = state
         .read(move |c| {
             let rows =
                 db::providers::list(c, &[VettingStatus::Verified], page.after_id, page.limit + 1)?;
             let page = page_of("providers", rows, page.limit, |row| row.id, |row| row);
+            let screening = ScreeningSummary::load(c)?;
             let mut items = Vec::with_capacity(page.items.len());
             for row in page.items {
-                items.extend(public_profile(db::providers::record(c, row)?, today));
+                let record = db::providers::record(c, row)?;
+                items.extend(public_profile(record, &freshness, &screening));
             }
             Ok(Page {
                 items,
@@ -60,12 +63,17 @@ pub async fn get_provider(
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    let today = state.clock.now().date_naive();
-    let record = state
-        .read(move |c| Ok(db::providers::get_record(c, id)?))
+    let freshness = state.freshness();
+    let (record, screening) = state
+        .read(move |c| {
+            Ok((
+                db::providers::get_record(c, id)?,
+                ScreeningSummary::load(c)?,
+            ))
+        })
         .await?;
-    let profile =
-        public_profile(record, today).ok_or_else(|| ApiError::not_found("provider", id))?;
+    let profile = public_profile(record, &freshness, &screening)
+        .ok_or_else(|| ApiError::not_found("provider", id))?;
     Ok(HttpResponse::Ok().json(profile))
 }
 

@@ -76,6 +76,7 @@ pub fn insert_locations(
                         locations::external_id.eq(&r.external_id),
                         locations::created_at.eq(r.created_at),
                         locations::updated_at.eq(r.updated_at),
+                        locations::geocode_precision.eq(&r.geocode_precision),
                     ),
                 )
             })
@@ -167,6 +168,11 @@ pub fn insert_providers(
                     providers::external_id.eq(&p.external_id),
                     providers::created_at.eq(p.created_at),
                     providers::updated_at.eq(p.updated_at),
+                    (
+                        providers::credential_text.eq(&p.credential_text),
+                        providers::date_of_birth.eq(p.date_of_birth),
+                        providers::source.eq(&p.source),
+                    ),
                 )
             })
             .collect();
@@ -278,6 +284,7 @@ pub fn replace_location(
             locations::timezone.eq(&row.timezone),
             locations::opening_hours.eq(&row.opening_hours),
             locations::phone.eq(&row.phone),
+            locations::geocode_precision.eq(&row.geocode_precision),
             locations::updated_at.eq(row.updated_at),
             locations::version.eq(version + 1),
         ))
@@ -304,6 +311,7 @@ pub fn replace_provider(
             providers::accepting_new_patients.eq(row.accepting_new_patients),
             providers::bio.eq(&row.bio),
             providers::vetting_status.eq(&row.vetting_status),
+            providers::credential_text.eq(&row.credential_text),
             providers::updated_at.eq(row.updated_at),
             providers::version.eq(version + 1),
         ))

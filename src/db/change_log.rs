@@ -16,11 +16,17 @@ pub struct Affected {
     pub clinics: Vec<i64>,
     pub locations: Vec<i64>,
     pub providers: Vec<i64>,
+    /// Exclusion lists whose date or screening changed: every index reloads the screening facts
+    /// search shows.
+    pub exclusion_sources: Vec<i64>,
 }
 
 impl Affected {
     pub fn is_empty(&self) -> bool {
-        self.clinics.is_empty() && self.locations.is_empty() && self.providers.is_empty()
+        self.clinics.is_empty()
+            && self.locations.is_empty()
+            && self.providers.is_empty()
+            && self.exclusion_sources.is_empty()
     }
 
     pub fn clinic(id: i64) -> Affected {
@@ -52,6 +58,12 @@ pub fn record(connection: &mut DbConnection, affected: &Affected) -> DbResult<()
         .map(|id| ("clinic", *id))
         .chain(affected.locations.iter().map(|id| ("location", *id)))
         .chain(affected.providers.iter().map(|id| ("provider", *id)))
+        .chain(
+            affected
+                .exclusion_sources
+                .iter()
+                .map(|id| ("exclusion_source", *id)),
+        )
         .map(|(entity, entity_id)| {
             (
                 change_log::entity.eq(entity),
@@ -100,6 +112,7 @@ impl Affected {
         let list = match entity {
             "clinic" => &mut self.clinics,
             "location" => &mut self.locations,
+            "exclusion_source" => &mut self.exclusion_sources,
             _ => &mut self.providers,
         };
         if !list.contains(&id) {

@@ -24,6 +24,7 @@ pub struct LocationChanges {
     pub opening_hours: Option<String>,
     pub phone: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
+    pub geocode_precision: Option<String>,
 }
 
 pub fn find(connection: &mut DbConnection, id: i64) -> DbResult<Option<LocationRow>> {

@@ -54,6 +54,7 @@ pub struct LocationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    pub geocode_precision: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -75,6 +76,7 @@ pub struct NewLocation {
     pub external_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub geocode_precision: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
@@ -84,7 +86,8 @@ pub struct ProviderRow {
     pub npi: String,
     pub given_name: String,
     pub family_name: String,
-    pub degree: String,
+    /// `None` when the source's credential text maps to no degree (see `credential_text`).
+    pub degree: Option<String>,
     pub primary_specialty_code: String,
     pub practice_start_year: Option<i32>,
     pub languages: String,
@@ -95,6 +98,12 @@ pub struct ProviderRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// The credential text as the source wrote it (NPPES `Provider Credential Text`).
+    pub credential_text: Option<String>,
+    /// Admin-only.
+    pub date_of_birth: Option<NaiveDate>,
+    /// How the provider came in: `manual` (the API), `import`, `nppes`.
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -103,7 +112,7 @@ pub struct NewProvider {
     pub npi: String,
     pub given_name: String,
     pub family_name: String,
-    pub degree: String,
+    pub degree: Option<String>,
     pub primary_specialty_code: String,
     pub practice_start_year: Option<i32>,
     pub languages: String,
@@ -113,6 +122,9 @@ pub struct NewProvider {
     pub external_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub credential_text: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable, Serialize)]
@@ -256,4 +268,91 @@ pub struct TreatmentRow {
 pub struct SpecialtyRow {
     pub code: String,
     pub name: String,
+    pub grouping: Option<String>,
+    pub classification: Option<String>,
+    pub specialization: Option<String>,
+    pub display_name: Option<String>,
+    pub section: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, PartialEq)]
+#[diesel(table_name = nppes_npis)]
+pub struct NppesNpiRow {
+    pub npi: String,
+    pub entity_type: Option<i32>,
+    pub last_update_on: Option<NaiveDate>,
+    pub deactivated_on: Option<NaiveDate>,
+    pub reactivated_on: Option<NaiveDate>,
+    pub seen_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Serialize)]
+#[diesel(table_name = exclusion_sources)]
+pub struct ExclusionSourceRow {
+    pub id: i64,
+    pub source: String,
+    pub as_of: NaiveDate,
+    pub imported_at: NaiveDateTime,
+    pub row_count: i32,
+    pub screened_as_of: Option<NaiveDate>,
+}
+
+/// One row of an exclusion list, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize, PartialEq)]
+#[diesel(table_name = exclusions)]
+pub struct ExclusionRow {
+    #[diesel(skip_insertion)]
+    #[serde(skip)]
+    pub id: i64,
+    pub source: String,
+    pub row_key: String,
+    pub last_name: Option<String>,
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub business_name: Option<String>,
+    pub general: Option<String>,
+    pub specialty: Option<String>,
+    pub npi: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip: Option<String>,
+    pub exclusion_type: String,
+    pub excluded_on: Option<NaiveDate>,
+    pub reinstated_on: Option<NaiveDate>,
+    pub waiver_on: Option<NaiveDate>,
+    pub waiver_state: Option<String>,
+    pub name_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = screening_matches)]
+pub struct ScreeningMatchRow {
+    pub id: i64,
+    pub provider_id: i64,
+    pub source: String,
+    pub row_key: String,
+    pub rule: String,
+    pub status: String,
+    pub evidence: String,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolved_by_key_id: Option<i64>,
+    pub resolution_reason: Option<String>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = screening_matches)]
+pub struct NewScreeningMatch {
+    pub provider_id: i64,
+    pub source: String,
+    pub row_key: String,
+    pub rule: String,
+    pub status: String,
+    pub evidence: String,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub resolution_reason: Option<String>,
 }

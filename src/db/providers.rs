@@ -7,8 +7,8 @@ use super::models::{
     ProviderTreatmentRow,
 };
 use super::schema::{
-    credentials, provider_locations, provider_specialties, provider_treatments, providers,
-    specialties, treatments,
+    credentials, locations, provider_locations, provider_specialties, provider_treatments,
+    providers, screening_matches, specialties, treatments,
 };
 use super::DbConnection;
 use super::{DbError, DbResult};
@@ -27,6 +27,25 @@ pub struct ProviderChanges {
     pub accepting_new_patients: Option<bool>,
     pub bio: Option<Option<String>>,
     pub external_id: Option<Option<String>>,
+    pub date_of_birth: Option<Option<chrono::NaiveDate>>,
+}
+
+diesel::define_sql_function! {
+    /// Lower case (both backends have it).
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// Which providers an admin list shows.
+#[derive(Debug, Clone, Default)]
+pub struct ProviderFilter {
+    /// Any of these vetting states (any state when empty).
+    pub statuses: Vec<VettingStatus>,
+    /// Exactly this NPI.
+    pub npi: Option<String>,
+    /// Lower-cased text the "given family" name contains.
+    pub name: Option<String>,
+    /// How the provider came in (`manual`, `import`, `nppes`).
+    pub source: Option<String>,
 }
 
 /// A provider with everything attached to it.
@@ -36,7 +55,13 @@ pub struct ProviderRecord {
     pub other_specialty_codes: Vec<String>,
     pub treatments: Vec<ProviderTreatmentRow>,
     pub location_ids: Vec<i64>,
+    /// (location id, its state), by location id: where the licence rule is judged.
+    pub location_states: Vec<(i64, String)>,
     pub credentials: Vec<CredentialRow>,
+    /// (treatment code, its label status) for the treatments offered.
+    pub label_statuses: Vec<(String, String)>,
+    /// A name-and-date-of-birth (or unwaived NPI) screening match waits for a reviewer.
+    pub open_high_confidence_matches: bool,
 }
 
 pub fn find(connection: &mut DbConnection, id: i64) -> DbResult<Option<ProviderRow>> {
@@ -53,6 +78,12 @@ pub fn get(connection: &mut DbConnection, id: i64) -> DbResult<ProviderRow> {
 
 pub fn record(connection: &mut DbConnection, row: ProviderRow) -> DbResult<ProviderRecord> {
     let id = row.id;
+    let location_states: Vec<(i64, String)> = provider_locations::table
+        .inner_join(locations::table)
+        .filter(provider_locations::provider_id.eq(id))
+        .order(provider_locations::location_id)
+        .select((provider_locations::location_id, locations::state))
+        .load(connection)?;
     Ok(ProviderRecord {
         other_specialty_codes: provider_specialties::table
             .filter(provider_specialties::provider_id.eq(id))
@@ -64,11 +95,20 @@ pub fn record(connection: &mut DbConnection, row: ProviderRow) -> DbResult<Provi
             .order(provider_treatments::treatment_code)
             .select(ProviderTreatmentRow::as_select())
             .load(connection)?,
-        location_ids: provider_locations::table
-            .filter(provider_locations::provider_id.eq(id))
-            .order(provider_locations::location_id)
-            .select(provider_locations::location_id)
+        location_ids: location_states.iter().map(|(id, _)| *id).collect(),
+        location_states,
+        label_statuses: provider_treatments::table
+            .inner_join(treatments::table)
+            .filter(provider_treatments::provider_id.eq(id))
+            .select((treatments::code, treatments::label_status))
             .load(connection)?,
+        open_high_confidence_matches: screening_matches::table
+            .filter(screening_matches::provider_id.eq(id))
+            .filter(screening_matches::status.eq("open"))
+            .filter(screening_matches::rule.ne("name_state"))
+            .count()
+            .get_result::<i64>(connection)?
+            > 0,
         credentials: credentials::table
             .filter(credentials::provider_id.eq(id))
             .order(credentials::id)
@@ -90,11 +130,47 @@ pub fn list(
     after_id: i64,
     limit: i64,
 ) -> DbResult<Vec<ProviderRow>> {
+    let filter = ProviderFilter {
+        statuses: statuses.to_vec(),
+        ..Default::default()
+    };
+    list_filtered(connection, &filter, after_id, limit)
+}
+
+/// Providers by id after `after_id` that pass `filter`.
+pub fn list_filtered(
+    connection: &mut DbConnection,
+    filter: &ProviderFilter,
+    after_id: i64,
+    limit: i64,
+) -> DbResult<Vec<ProviderRow>> {
     let mut query = providers::table
         .filter(providers::id.gt(after_id))
         .into_boxed();
-    if !statuses.is_empty() {
-        query = query.filter(providers::vetting_status.eq_any(statuses.iter().map(|s| s.as_str())));
+    if !filter.statuses.is_empty() {
+        query = query
+            .filter(providers::vetting_status.eq_any(filter.statuses.iter().map(|s| s.as_str())));
+    }
+    if let Some(npi) = &filter.npi {
+        query = query.filter(providers::npi.eq(npi.clone()));
+    }
+    if let Some(source) = &filter.source {
+        query = query.filter(providers::source.eq(source.clone()));
+    }
+    if let Some(name) = &filter.name {
+        let escaped: String = name
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let full_name = lower(
+            providers::given_name
+                .concat(" ")
+                .concat(providers::family_name),
+        );
+        query = query.filter(full_name.like(format!("%{escaped}%")).escape('\\'));
     }
     Ok(query
         .order(providers::id)

@@ -5,6 +5,11 @@ diesel::table! {
     specialties (code) {
         code -> Text,
         name -> Text,
+        grouping -> Nullable<Text>,
+        classification -> Nullable<Text>,
+        specialization -> Nullable<Text>,
+        display_name -> Nullable<Text>,
+        section -> Nullable<Text>,
     }
 }
 
@@ -58,6 +63,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        geocode_precision -> Text,
     }
 }
 
@@ -67,7 +73,7 @@ diesel::table! {
         npi -> Text,
         given_name -> Text,
         family_name -> Text,
-        degree -> Text,
+        degree -> Nullable<Text>,
         primary_specialty_code -> Text,
         practice_start_year -> Nullable<Integer>,
         languages -> Text,
@@ -78,6 +84,9 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> BigInt,
+        credential_text -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        source -> Text,
     }
 }
 
@@ -176,6 +185,72 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    nppes_npis (npi) {
+        npi -> Text,
+        entity_type -> Nullable<Integer>,
+        last_update_on -> Nullable<Date>,
+        deactivated_on -> Nullable<Date>,
+        reactivated_on -> Nullable<Date>,
+        seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exclusion_sources (id) {
+        id -> BigInt,
+        source -> Text,
+        as_of -> Date,
+        imported_at -> Timestamp,
+        row_count -> Integer,
+        screened_as_of -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    exclusions (id) {
+        id -> BigInt,
+        source -> Text,
+        row_key -> Text,
+        last_name -> Nullable<Text>,
+        first_name -> Nullable<Text>,
+        middle_name -> Nullable<Text>,
+        business_name -> Nullable<Text>,
+        general -> Nullable<Text>,
+        specialty -> Nullable<Text>,
+        npi -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        address -> Nullable<Text>,
+        city -> Nullable<Text>,
+        state -> Nullable<Text>,
+        zip -> Nullable<Text>,
+        exclusion_type -> Text,
+        excluded_on -> Nullable<Date>,
+        reinstated_on -> Nullable<Date>,
+        waiver_on -> Nullable<Date>,
+        waiver_state -> Nullable<Text>,
+        name_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    screening_matches (id) {
+        id -> BigInt,
+        provider_id -> BigInt,
+        source -> Text,
+        row_key -> Text,
+        rule -> Text,
+        status -> Text,
+        evidence -> Text,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolved_by_key_id -> Nullable<BigInt>,
+        resolution_reason -> Nullable<Text>,
+        version -> BigInt,
+    }
+}
+
+diesel::joinable!(screening_matches -> providers (provider_id));
 diesel::joinable!(locations -> clinics (clinic_id));
 diesel::joinable!(credentials -> providers (provider_id));
 diesel::joinable!(provider_specialties -> providers (provider_id));
@@ -199,4 +274,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     audit_log,
     change_log,
+    nppes_npis,
+    exclusion_sources,
+    exclusions,
+    screening_matches,
 );

@@ -46,3 +46,42 @@ pub fn specialty_names(connection: &mut DbConnection) -> DbResult<HashMap<String
         .map(|row| (row.code, row.name))
         .collect())
 }
+
+/// A NUCC code-set row as stored.
+pub struct NuccSpecialty<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub grouping: Option<&'a str>,
+    pub classification: Option<&'a str>,
+    pub specialization: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    pub section: Option<&'a str>,
+}
+
+/// Adds a specialty, or fills in the NUCC names of one held (its name stays); true when new.
+pub fn upsert_specialty(connection: &mut DbConnection, row: &NuccSpecialty<'_>) -> DbResult<bool> {
+    let updated = diesel::update(specialties::table.find(row.code))
+        .set((
+            specialties::grouping.eq(row.grouping),
+            specialties::classification.eq(row.classification),
+            specialties::specialization.eq(row.specialization),
+            specialties::display_name.eq(row.display_name),
+            specialties::section.eq(row.section),
+        ))
+        .execute(connection)?;
+    if updated == 1 {
+        return Ok(false);
+    }
+    diesel::insert_into(specialties::table)
+        .values((
+            specialties::code.eq(row.code),
+            specialties::name.eq(row.name),
+            specialties::grouping.eq(row.grouping),
+            specialties::classification.eq(row.classification),
+            specialties::specialization.eq(row.specialization),
+            specialties::display_name.eq(row.display_name),
+            specialties::section.eq(row.section),
+        ))
+        .execute(connection)?;
+    Ok(true)
+}

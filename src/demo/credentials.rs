@@ -107,6 +107,7 @@ fn license_outcome(rng: &mut ChaCha8Rng, vetting: VettingStatus) -> Verification
         VettingStatus::UnderReview => *pick_weighted(rng, &[(Verified, 40), (Unverified, 60)]),
         VettingStatus::Rejected => *pick_weighted(rng, &[(Rejected, 60), (Unverified, 40)]),
         VettingStatus::Suspended => *pick_weighted(rng, &[(Revoked, 40), (Verified, 60)]),
+        VettingStatus::Excluded => Revoked,
     }
 }
 
@@ -120,6 +121,7 @@ fn other_credential_outcome(rng: &mut ChaCha8Rng, vetting: VettingStatus) -> Ver
         VettingStatus::UnderReview => *pick_weighted(rng, &[(Verified, 25), (Unverified, 75)]),
         VettingStatus::Rejected => *pick_weighted(rng, &[(Unverified, 80), (Rejected, 20)]),
         VettingStatus::Suspended => *pick_weighted(rng, &[(Verified, 60), (Unverified, 40)]),
+        VettingStatus::Excluded => Unverified,
     }
 }
 

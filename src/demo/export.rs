@@ -52,7 +52,7 @@ pub(super) fn records(dataset: &Dataset) -> impl Iterator<Item = BulkRecord> + '
             external_id: row.external_id.clone(),
             given_name: row.given_name.clone(),
             family_name: row.family_name.clone(),
-            degree: row.degree.clone(),
+            degree: row.degree.clone().unwrap_or_default(),
             primary_specialty_code: row.primary_specialty_code.clone(),
             other_specialty_codes: provider
                 .secondary_specialties

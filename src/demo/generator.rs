@@ -208,6 +208,7 @@ fn plan_clinic(
                 external_id: None,
                 created_at,
                 updated_at: created_at,
+                geocode_precision: "rooftop".to_owned(),
             },
         });
     }
@@ -320,7 +321,7 @@ mod tests {
     use crate::db::DbConnection;
     use crate::demo::seeded;
 
-    type ProviderIdentity = (String, String, String, String, String);
+    type ProviderIdentity = (String, String, String, Option<String>, String);
 
     fn provider_identities(connection: &mut DbConnection) -> Vec<ProviderIdentity> {
         providers::table

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::{DirectoryError, DirectoryResult};
 use crate::db::models::NewAuditEntry;
 use crate::db::{self, DbConnection};
-use crate::domain::Role;
+use crate::domain::{Freshness, Role};
 
 /// Who is acting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub struct Principal {
     pub who: Who,
     pub request_id: Option<String>,
     pub now: DateTime<Utc>,
+    /// How long past its re-verification date a credential still counts (the vetting rules judge
+    /// by it as search does).
+    pub reverify_grace_days: u32,
 }
 
 impl Principal {
@@ -37,7 +40,19 @@ impl Principal {
             who: Who::Key { id, role },
             request_id,
             now,
+            reverify_grace_days: crate::domain::licensing::DEFAULT_REVERIFY_GRACE_DAYS,
         }
+    }
+
+    /// The same principal, judging credentials with this re-verification grace.
+    pub fn with_reverify_grace(mut self, days: u32) -> Principal {
+        self.reverify_grace_days = days;
+        self
+    }
+
+    /// The day and grace credentials are judged by.
+    pub fn freshness(&self) -> Freshness {
+        Freshness::new(self.today(), self.reverify_grace_days)
     }
 
     pub fn system(now: DateTime<Utc>) -> Principal {
@@ -57,6 +72,7 @@ impl Principal {
             who,
             request_id: None,
             now,
+            reverify_grace_days: crate::domain::licensing::DEFAULT_REVERIFY_GRACE_DAYS,
         }
     }
 
@@ -160,6 +176,16 @@ pub enum AuditAction {
     ApiKeyCreate,
     ApiKeyRevoke,
     ImportBatch,
+    /// A provider excluded on an exclusion-list hit (by the service, or a reviewer confirming).
+    ProviderExclude,
+    /// A batch of providers screened against the exclusion lists (the matches it raised).
+    ScreeningRun,
+    /// A reviewer's decision on a screening match.
+    ScreeningResolve,
+    /// An exclusion list loaded (a full file or a supplement).
+    ExclusionsImport,
+    /// The NUCC taxonomy code set loaded into the specialties.
+    TaxonomyImport,
 }
 
 impl AuditAction {
@@ -188,6 +214,11 @@ impl AuditAction {
             ApiKeyCreate => "api_key.create",
             ApiKeyRevoke => "api_key.revoke",
             ImportBatch => "import.batch",
+            ProviderExclude => "provider.exclude",
+            ScreeningRun => "screening.run",
+            ScreeningResolve => "screening.resolve",
+            ExclusionsImport => "exclusions.import",
+            TaxonomyImport => "taxonomy.import",
         }
     }
 
@@ -204,12 +235,17 @@ impl AuditAction {
             | ProviderUnlinkLocation
             | ProviderSetTreatment
             | ProviderRemoveTreatment
-            | ProviderTransition => "provider",
+            | ProviderTransition
+            | ProviderExclude => "provider",
             CredentialCreate | CredentialUpdate | CredentialDelete | CredentialVerify => {
                 "credential"
             }
             ApiKeyCreate | ApiKeyRevoke => "api_key",
             ImportBatch => "import",
+            ScreeningRun => "screening",
+            ScreeningResolve => "screening_match",
+            ExclusionsImport => "exclusion_source",
+            TaxonomyImport => "taxonomy",
         }
     }
 }
@@ -258,6 +294,8 @@ pub(super) fn record(
     by: &Principal,
     event: &AuditEvent,
 ) -> DirectoryResult<()> {
+    let (mut before, mut after) = (event.before.clone(), event.after.clone());
+    redact_date_of_birth(&mut before, &mut after);
     let json = |value: &Option<serde_json::Value>| value.as_ref().map(|v| v.to_string());
     db::audit::insert(
         connection,
@@ -268,11 +306,38 @@ pub(super) fn record(
             action: event.action.as_str().to_owned(),
             target_type: event.action.target_type().to_owned(),
             target_id: event.target_id.clone(),
-            before_json: json(&event.before),
-            after_json: json(&event.after),
+            before_json: json(&before),
+            after_json: json(&after),
             reason: event.reason.clone(),
             request_id: by.request_id.clone(),
         },
     )?;
     Ok(())
+}
+
+/// A date of birth never reaches the audit trail: where a view carries one, it reads `"changed"`
+/// on both sides when the write changed it, and `"unchanged"` when it did not.
+fn redact_date_of_birth(
+    before: &mut Option<serde_json::Value>,
+    after: &mut Option<serde_json::Value>,
+) {
+    const FIELD: &str = "date_of_birth";
+    let value = |view: &Option<serde_json::Value>| {
+        view.as_ref()
+            .and_then(|v| v.get(FIELD))
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let marker = if value(before) == value(after) {
+        "unchanged"
+    } else {
+        "changed"
+    };
+    for view in [before, after].into_iter().flatten() {
+        if let Some(object) = view.as_object_mut() {
+            if object.contains_key(FIELD) {
+                object.insert(FIELD.to_owned(), marker.into());
+            }
+        }
+    }
 }

@@ -219,6 +219,7 @@ pub fn delete(
         }
         let event = AuditEvent::of(AuditAction::ClinicDelete, id).before(&before);
         let affected = Affected {
+            exclusion_sources: Vec::new(),
             clinics: vec![id],
             locations: before.location_ids,
             providers: vec![],

@@ -54,6 +54,11 @@ pub struct CredentialView {
     /// When the credential must be checked again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_due_on: Option<NaiveDate>,
+    /// Past `next_due_on` by more than the re-verification grace
+    /// (`CLINIC_FINDER_REVERIFY_GRACE_DAYS`): it no longer counts until checked again. Present
+    /// (`true`) only then, in the queues and the admin view of a provider.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reverification_overdue: bool,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
@@ -83,6 +88,7 @@ impl From<CredentialRow> for CredentialView {
                 .and_then(SourceType::parse),
             verification_reference: row.verification_reference,
             next_due_on: row.next_due_on,
+            reverification_overdue: false,
             created_at: row.created_at,
             updated_at: row.updated_at,
             version: row.version,

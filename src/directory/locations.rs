@@ -12,7 +12,7 @@ use crate::db::change_log::Affected;
 use crate::db::locations::LocationChanges;
 use crate::db::models::{LocationRow, NewLocation};
 use crate::db::{self, DbConnection, DbResult};
-use crate::domain::{Checks, Coordinates, FieldError, WeeklyHours};
+use crate::domain::{Checks, Coordinates, FieldError, GeocodePrecision, WeeklyHours};
 
 /// A postal address.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -32,7 +32,7 @@ pub struct Address {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"id": 11, "clinic_id": 7, "name": "Midtown office",
     "address": {"line1": "350 5th Ave", "city": "New York", "state": "NY", "postal_code": "10118", "country": "US"},
-    "coordinates": {"lat": 40.7484, "lon": -73.9857}, "timezone": "America/New_York",
+    "coordinates": {"lat": 40.7484, "lon": -73.9857}, "geocode_precision": "rooftop", "timezone": "America/New_York",
     "opening_hours": {"mon": [{"opens": "09:00", "closes": "17:00"}]}, "phone": "+1-212-555-0100",
     "provider_ids": [42], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1}))]
 pub struct LocationView {
@@ -42,6 +42,9 @@ pub struct LocationView {
     pub name: Option<String>,
     pub address: Address,
     pub coordinates: Coordinates,
+    /// How the coordinates were found: `rooftop` (entered by an admin) or `postal_code` (the
+    /// ZIP code's centroid, as an NPPES import places an address).
+    pub geocode_precision: GeocodePrecision,
     /// IANA timezone; opening hours are local to it.
     pub timezone: String,
     pub opening_hours: WeeklyHours,
@@ -75,6 +78,8 @@ pub fn location_view(row: LocationRow, provider_ids: Vec<i64>) -> LocationView {
             lat: row.latitude,
             lon: row.longitude,
         },
+        geocode_precision: GeocodePrecision::parse(&row.geocode_precision)
+            .unwrap_or(GeocodePrecision::Rooftop),
         timezone: row.timezone,
         opening_hours: serde_json::from_str(&row.opening_hours).unwrap_or_default(),
         phone: row.phone,
@@ -129,6 +134,9 @@ pub struct NewLocationInput {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
+    /// How the coordinates were found (default `rooftop`).
+    #[schema(value_type = Option<GeocodePrecision>)]
+    pub geocode_precision: Option<String>,
 }
 
 /// Changes to a location: absent fields stay; `null` clears an optional one.
@@ -169,6 +177,10 @@ pub struct LocationPatch {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
+    /// How the coordinates were found. New coordinates without it are taken as `rooftop` (an
+    /// admin's edit of a ZIP-centroid location).
+    #[schema(value_type = Option<GeocodePrecision>)]
+    pub geocode_precision: Option<String>,
 }
 
 /// Checks shared by create and update; returns the opening hours as stored JSON.
@@ -249,6 +261,14 @@ pub fn check_new(input: &NewLocationInput) -> (Checks, Option<String>) {
         Some(&input.timezone),
         Some(&input.opening_hours),
     );
+    if let Some(precision) = &input.geocode_precision {
+        checks.enum_value(
+            "/geocode_precision",
+            precision,
+            GeocodePrecision::parse,
+            GeocodePrecision::expected(),
+        );
+    }
     (checks, hours)
 }
 
@@ -272,6 +292,9 @@ pub(crate) fn new_row(input: NewLocationInput, hours: String) -> NewLocation {
         external_id: input.external_id,
         created_at: now,
         updated_at: now,
+        geocode_precision: input
+            .geocode_precision
+            .unwrap_or_else(|| GeocodePrecision::Rooftop.as_str().to_owned()),
     }
 }
 
@@ -321,8 +344,21 @@ pub fn update(
         patch.timezone.as_deref(),
         patch.opening_hours.as_ref(),
     );
+    if let Some(precision) = &patch.geocode_precision {
+        checks.enum_value(
+            "/geocode_precision",
+            precision,
+            GeocodePrecision::parse,
+            GeocodePrecision::expected(),
+        );
+    }
     checks.finish()?;
     let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
+    let moved = patch.latitude.is_some() || patch.longitude.is_some();
+    let geocode_precision = patch
+        .geocode_precision
+        .clone()
+        .or_else(|| moved.then(|| GeocodePrecision::Rooftop.as_str().to_owned()));
     let changes = LocationChanges {
         name: patch.name,
         address_line1: patch.address_line1,
@@ -337,6 +373,7 @@ pub fn update(
         opening_hours: hours,
         phone: patch.phone,
         external_id: patch.external_id,
+        geocode_precision,
     };
     write(connection, by, |c| {
         let row = db::locations::get(c, id)?;

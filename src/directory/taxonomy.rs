@@ -4,8 +4,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::audit::EDITORS;
+use super::{write, AuditAction, AuditEvent, Change, DirectoryResult, Principal, Written};
+use crate::db::change_log::Affected;
 use crate::db::{self, DbConnection, DbResult};
-use crate::domain::LabelStatus;
+use crate::domain::{is_taxonomy_code, LabelStatus};
 
 /// A botulinum toxin indication.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -24,10 +27,20 @@ pub struct TreatmentView {
 
 /// A NUCC health care provider taxonomy specialty.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"code": "2084N0400X", "name": "Neurology"}))]
+#[schema(example = json!({"code": "2084N0400X", "name": "Neurology", "grouping": "Allopathic & Osteopathic Physicians",
+    "classification": "Psychiatry & Neurology", "specialization": "Neurology", "display_name": "Neurology Physician"}))]
 pub struct SpecialtyView {
     pub code: String,
     pub name: String,
+    /// NUCC grouping, once the code set is loaded (`clinic-finder import-nucc`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grouping: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub classification: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub specialization: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// The taxonomy, read once at start-up (it changes only with a migration).
@@ -55,6 +68,10 @@ impl Taxonomy {
             .map(|row| SpecialtyView {
                 code: row.code,
                 name: row.name,
+                grouping: row.grouping,
+                classification: row.classification,
+                specialization: row.specialization,
+                display_name: row.display_name,
             })
             .collect();
         Ok(Taxonomy {
@@ -70,4 +87,87 @@ impl Taxonomy {
     pub fn has_specialty(&self, code: &str) -> bool {
         self.specialties.iter().any(|s| s.code == code)
     }
+}
+
+/// A row of the NUCC code set (`Code,Grouping,Classification,Specialization,Definition,Notes,
+/// Display Name,Section`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NuccRow {
+    pub line: u64,
+    pub code: String,
+    pub grouping: Option<String>,
+    pub classification: Option<String>,
+    pub specialization: Option<String>,
+    pub display_name: Option<String>,
+    pub section: Option<String>,
+}
+
+impl NuccRow {
+    /// A specialty's name: the display name, else "Classification (Specialization)".
+    fn name(&self) -> String {
+        if let Some(name) = &self.display_name {
+            return name.clone();
+        }
+        match (&self.classification, &self.specialization) {
+            (Some(c), Some(s)) => format!("{s} ({c})"),
+            (Some(c), None) => c.clone(),
+            (None, Some(s)) => s.clone(),
+            (None, None) => self.code.clone(),
+        }
+    }
+}
+
+/// What loading the code set did.
+#[derive(Debug, Default, Clone, PartialEq, serde::Serialize)]
+pub struct NuccReport {
+    pub rows: usize,
+    pub added: usize,
+    pub updated: usize,
+    /// (line, why) of rows refused.
+    pub rejected: Vec<(u64, String)>,
+}
+
+/// Loads the NUCC code set into the specialties, so that NPPES codes outside the seeded subset
+/// resolve: one write (`taxonomy.import`). Running processes read the taxonomy at start-up.
+pub fn import_nucc(
+    connection: &mut DbConnection,
+    by: &Principal,
+    file_name: &str,
+    rows: Vec<NuccRow>,
+) -> DirectoryResult<Written<NuccReport>> {
+    by.require(EDITORS)?;
+    write(connection, by, |c| {
+        let mut report = NuccReport::default();
+        for row in rows {
+            report.rows += 1;
+            if !is_taxonomy_code(&row.code) {
+                report
+                    .rejected
+                    .push((row.line, format!("`{}` is not a taxonomy code", row.code)));
+                continue;
+            }
+            let name = row.name();
+            let added = db::taxonomy::upsert_specialty(
+                c,
+                &db::taxonomy::NuccSpecialty {
+                    code: &row.code,
+                    name: &name,
+                    grouping: row.grouping.as_deref(),
+                    classification: row.classification.as_deref(),
+                    specialization: row.specialization.as_deref(),
+                    display_name: row.display_name.as_deref(),
+                    section: row.section.as_deref(),
+                },
+            )?;
+            if added {
+                report.added += 1;
+            } else {
+                report.updated += 1;
+            }
+        }
+        let summary = serde_json::json!({"file": file_name, "rows": report.rows, "added": report.added,
+            "updated": report.updated, "rejected": report.rejected.len()});
+        let event = AuditEvent::of(AuditAction::TaxonomyImport, "nucc").after(&summary);
+        Ok(Change::new(report, event, Affected::default()))
+    })
 }

@@ -3,22 +3,28 @@
 //! apply them: a change to either rule is one edit in this file.
 
 use chrono::{Months, NaiveDate};
+
+use crate::domain::FieldError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
 
 use super::audit::REVIEWERS;
 use super::credentials::CredentialView;
-use super::providers::{admin_view, ProviderAdminView};
+use super::providers::{admin_view, LocationListing, ProviderAdminView};
 use super::{check_version, raced, write, Change, DirectoryError, DirectoryResult, Principal};
 use super::{AuditAction, AuditEvent, Written};
 use crate::db::change_log::Affected;
 use crate::db::credentials::Verification;
+use crate::db::providers::ProviderRecord;
 use crate::db::{self, DbConnection};
-use crate::domain::{Checks, CredentialKind, SourceType, VerificationStatus, VettingStatus};
+use crate::domain::{
+    Checks, CredentialKind, Freshness, SourceType, VerificationStatus, VettingStatus,
+};
 
-/// The provider lifecycle: pending → under_review → verified | rejected; verified → suspended →
-/// verified (reinstated); rejected → pending (resubmitted).
+/// The provider lifecycle a reviewer drives: pending → under_review → verified | rejected;
+/// verified → suspended → verified (reinstated); rejected → pending (resubmitted); excluded →
+/// pending (the exclusion lifted, vetting starts again).
 pub fn allowed_moves(from: VettingStatus) -> &'static [VettingStatus] {
     use VettingStatus::*;
     match from {
@@ -27,17 +33,115 @@ pub fn allowed_moves(from: VettingStatus) -> &'static [VettingStatus] {
         Verified => &[Suspended],
         Suspended => &[Verified],
         Rejected => &[Pending],
+        Excluded => &[Pending],
     }
 }
 
+/// The moves the service makes itself, from any state the table allows, with a reason:
+/// - `excluded`, from every other state: an exclusion-list hit (screening). A lifecycle state
+///   rather than a suspension, because a hit can come at any point of vetting (most NPPES imports
+///   are `pending`, and only `verified` can be suspended), and because leaving it must restart
+///   vetting (`excluded → pending`), never reinstate (`suspended → verified`).
+/// - `suspended`, from `pending`, `under_review`, `verified` or `rejected`: NPPES deactivated the
+///   NPI.
+/// - `pending`, from `suspended`: NPPES reactivated it.
+pub fn automatic_move_allowed(from: VettingStatus, to: VettingStatus) -> bool {
+    use VettingStatus::*;
+    match to {
+        Excluded => from != Excluded,
+        Suspended => matches!(from, Pending | UnderReview | Verified | Rejected),
+        Pending => from == Suspended,
+        _ => false,
+    }
+}
+
+/// A move the service makes (screening, NPPES), inside the caller's write: the change with its
+/// audit event (`action`, the reason) and the provider for every index.
+pub(crate) fn automatic_move(
+    connection: &mut DbConnection,
+    id: i64,
+    to: VettingStatus,
+    action: AuditAction,
+    reason: String,
+) -> DirectoryResult<Change<ProviderAdminView>> {
+    let before = admin_view(db::providers::get_record(connection, id)?);
+    if !automatic_move_allowed(before.vetting_status, to) {
+        return Err(DirectoryError::InvalidTransition {
+            from: before.vetting_status,
+            to,
+            allowed: allowed_moves(before.vetting_status).to_vec(),
+        });
+    }
+    let row = db::providers::set_vetting_status(connection, id, before.version, to.as_str())?
+        .ok_or_else(|| raced(before.version))?;
+    let after = admin_view(db::providers::record(connection, row)?);
+    let event = AuditEvent::of(action, id)
+        .before(&before)
+        .after(&after)
+        .reason(reason);
+    Ok(Change::new(after, event, Affected::provider(id)))
+}
+
+/// Whether a verified state licence counts today (unexpired, not overdue for re-verification).
+fn licence_counts(c: &CredentialView, freshness: &Freshness) -> bool {
+    c.kind == CredentialKind::StateLicense
+        && c.verification_status == VerificationStatus::Verified
+        && freshness.counts(c.expires_on, c.next_due_on)
+}
+
 /// The licence rule: a provider becomes (or is reinstated as) verified only while it holds a
-/// verified state licence that has not expired on `today`.
-pub fn has_active_licence(credentials: &[CredentialView], today: NaiveDate) -> bool {
-    credentials.iter().any(|c| {
-        c.kind == CredentialKind::StateLicense
-            && c.verification_status == VerificationStatus::Verified
-            && c.expires_on.is_none_or(|expires| expires >= today)
-    })
+/// verified state licence that has not expired and is not overdue for re-verification.
+pub fn has_active_licence(credentials: &[CredentialView], freshness: &Freshness) -> bool {
+    credentials.iter().any(|c| licence_counts(c, freshness))
+}
+
+/// Where a provider is listed in search, and why not elsewhere: at a location only while it is
+/// verified and holds a counting licence *for that location's state*.
+pub fn listing(record: &ProviderRecord, freshness: &Freshness) -> Vec<LocationListing> {
+    let verified = record.row.vetting_status == VettingStatus::Verified.as_str();
+    let credentials: Vec<CredentialView> = record
+        .credentials
+        .iter()
+        .cloned()
+        .map(CredentialView::from)
+        .collect();
+    record
+        .location_states
+        .iter()
+        .map(|(location_id, state)| {
+            let in_state: Vec<&CredentialView> = credentials
+                .iter()
+                .filter(|c| {
+                    c.kind == CredentialKind::StateLicense
+                        && c.verification_status == VerificationStatus::Verified
+                        && c.jurisdiction.as_deref() == Some(state.as_str())
+                })
+                .collect();
+            let reason = if !verified {
+                Some(format!("the provider is {}, not verified", record.row.vetting_status))
+            } else if in_state.is_empty() {
+                Some(format!("no verified state licence for {state}"))
+            } else if in_state.iter().all(|c| {
+                c.expires_on
+                    .is_some_and(|expires| expires < freshness.today)
+            }) {
+                Some(format!("the {state} licence has expired"))
+            } else if !in_state.iter().any(|c| licence_counts(c, freshness)) {
+                Some(format!(
+                    "the {state} licence is overdue for re-verification (more than {} days past its due date)",
+                    freshness.reverify_grace_days
+                ))
+            } else {
+                None
+            };
+            LocationListing {
+                location_id: *location_id,
+                state: state.clone(),
+                listed: reason.is_none(),
+                reason,
+            }
+        })
+        .collect()
 }
 
 /// A move in the provider lifecycle.
@@ -72,7 +176,7 @@ pub fn transition(
     );
     let to = checks.finish_with(to)?;
     let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
-    let today = by.today();
+    let freshness = by.freshness();
     write(connection, by, |c| {
         // Before reading the credentials the decision rests on: see `lock_for_vetting`.
         db::providers::lock_for_vetting(c, id)?;
@@ -86,11 +190,19 @@ pub fn transition(
                 allowed: allowed.to_vec(),
             });
         }
-        if to == VettingStatus::Verified && !has_active_licence(&before.credentials, today) {
+        if to == VettingStatus::Verified && !has_active_licence(&before.credentials, &freshness) {
             return Err(DirectoryError::Conflict {
                 code: "licence_required",
                 detail: "a provider becomes verified only with at least one verified, unexpired \
-                         state licence"
+                         state licence that is not overdue for re-verification"
+                    .to_owned(),
+            });
+        }
+        if to == VettingStatus::Verified && before.degree.is_none() {
+            return Err(DirectoryError::Conflict {
+                code: "degree_required",
+                detail: "a provider becomes verified only with a degree: set it (PATCH \
+                         /v1/providers/{id}) from the credential text the source gave"
                     .to_owned(),
             });
         }
@@ -177,6 +289,18 @@ pub fn verify_credential(
         db::providers::lock_for_vetting(c, provider_id)?;
         let before = db::credentials::get(c, id)?;
         check_version(expected, before.version)?;
+        // NPPES is self-reported: a licence is verified at the state board, never there.
+        if outcome == VerificationStatus::Verified
+            && source_type == SourceType::Nppes
+            && before.kind == CredentialKind::StateLicense.as_str()
+        {
+            return Err(FieldError::body(
+                "/source_type",
+                "not_a_primary_source",
+                "NPPES is self-reported: verify a state licence at the state board (state_medical_board)",
+            )
+            .into());
+        }
         let next_due_on = match outcome {
             VerificationStatus::Verified => Some(
                 input

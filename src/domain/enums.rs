@@ -46,9 +46,11 @@ string_enum! {
 }
 
 string_enum! {
-    /// Where a provider is in vetting. Only `verified` providers are public.
+    /// Where a provider is in vetting. Only `verified` providers are public. `excluded`: on a
+    /// federal exclusion list (screening), from any state; only a reviewer moves it back to `pending`.
     VettingStatus {
         Pending = "pending", UnderReview = "under_review", Verified = "verified", Rejected = "rejected", Suspended = "suspended",
+        Excluded = "excluded",
     }
 }
 
@@ -94,5 +96,37 @@ impl Role {
     /// Roles that may use vetting actions and queues.
     pub fn can_review(self) -> bool {
         matches!(self, Role::Admin | Role::Reviewer)
+    }
+}
+
+string_enum! {
+    /// How a location's coordinates were found: an admin's edit, or a ZIP code's centroid (an
+    /// import from NPPES, which has addresses but no coordinates).
+    GeocodePrecision {
+        Rooftop = "rooftop", PostalCode = "postal_code",
+    }
+}
+
+string_enum! {
+    /// How a provider came into the directory: through the API, an import file, or NPPES.
+    ProviderSource {
+        Manual = "manual", Import = "import", Nppes = "nppes",
+    }
+}
+
+string_enum! {
+    /// What an exclusion-list row matched a provider on: the NPI (the provider is excluded at once,
+    /// unless the row carries a waiver), name and date of birth, or name and state only (a weaker
+    /// match). Both of the latter wait for a reviewer.
+    ScreeningRule {
+        Npi = "npi", NameDob = "name_dob", NameState = "name_state",
+    }
+}
+
+string_enum! {
+    /// Where a screening match stands: waiting for a reviewer, confirmed (the provider is
+    /// excluded), or a false positive (not raised again for the same source row).
+    MatchStatus {
+        Open = "open", Confirmed = "confirmed", FalsePositive = "false_positive",
     }
 }

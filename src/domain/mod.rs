@@ -5,6 +5,8 @@ mod coordinates;
 mod enums;
 pub mod hours;
 pub mod json;
+pub mod licensing;
+pub mod names;
 mod npi;
 pub mod patch;
 mod us_state;
@@ -13,9 +15,11 @@ pub mod validation;
 
 pub use coordinates::{Coordinates, CoordinatesError};
 pub use enums::{
-    CredentialKind, Degree, LabelStatus, Role, SourceType, VerificationStatus, VettingStatus,
+    CredentialKind, Degree, GeocodePrecision, LabelStatus, MatchStatus, ProviderSource, Role,
+    ScreeningRule, SourceType, VerificationStatus, VettingStatus,
 };
 pub use hours::{CompiledHours, OpenStatus, OpeningInterval, WeeklyHours};
+pub use licensing::Freshness;
 pub use npi::{Npi, NpiError};
 pub use us_state::{is_us_state, US_STATE_CODES};
 pub use validation::{Checks, FieldError, Invalid, ParamLocation};

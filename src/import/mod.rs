@@ -7,6 +7,10 @@
 //! each batch. A bad record is reported with its line number and skipped; with `--atomic`, the
 //! whole import is one batch, rolled back if any record is bad.
 
+pub mod geocode;
+pub mod leie;
+pub mod nppes;
+pub mod nucc;
 mod read;
 
 use std::io::BufRead;
@@ -84,4 +88,54 @@ pub fn import(
         bulk::load_batch(connection, &by, &bulk_options, batch, false, &mut report)?;
     }
     Ok(report)
+}
+
+/// What an NPPES import read and did.
+#[derive(Debug, Default, Clone)]
+pub struct NppesSummary {
+    pub rows: u64,
+    pub bytes: u64,
+    pub matched: u64,
+    /// Rows that passed the filter but could not be read or placed (line, why).
+    pub skipped: Vec<nppes::SkippedRow>,
+    pub report: crate::directory::bulk::nppes::NppesReport,
+}
+
+/// Streams an NPPES file through the filter and loads the matching rows, `batch_size` a write,
+/// as the `import` principal. `progress` is the reader's counters (for a progress line).
+pub fn import_nppes(
+    connection: &mut DbConnection,
+    input: impl std::io::Read + Send + 'static,
+    file_name: &str,
+    filter: nppes::NppesFilter,
+    batch_size: usize,
+    progress: std::sync::Arc<nppes::ScanProgress>,
+) -> Result<NppesSummary, Box<dyn std::error::Error + Send + Sync>> {
+    use crate::directory::bulk::nppes::{load_batch, NppesReport};
+    let by = Principal::import(chrono::Utc::now());
+    let reader = nppes::NppesReader::start(input, filter, progress.clone())?;
+    let mut summary = NppesSummary::default();
+    let mut report = NppesReport::default();
+    let mut batch = Vec::with_capacity(batch_size);
+    for (line, row) in reader {
+        match row {
+            Ok(record) => batch.push((line, record)),
+            Err(reason) => summary.skipped.push(nppes::SkippedRow { line, reason }),
+        }
+        if batch.len() == batch_size {
+            load_batch(
+                connection,
+                &by,
+                file_name,
+                std::mem::take(&mut batch),
+                &mut report,
+            )?;
+        }
+    }
+    load_batch(connection, &by, file_name, batch, &mut report)?;
+    summary.rows = progress.rows();
+    summary.bytes = progress.bytes();
+    summary.matched = progress.matched();
+    summary.report = report;
+    Ok(summary)
 }

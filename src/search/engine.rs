@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use super::geodesy::{geodesic_distance_m, geodesic_lower_bound_m, unit_vector};
 use super::index::{contains_ignoring_case, DirectoryIndex, IdMap, LocationEntry, ProviderEntry};
 use super::ranking::{self, CredentialInputs};
-use crate::domain::{Coordinates, CredentialKind, Degree};
+use crate::domain::{Coordinates, CredentialKind, Degree, Freshness, LabelStatus};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SearchMode {
@@ -49,6 +49,9 @@ pub struct Filters {
     pub open_at: Option<DateTime<Utc>>,
     /// Lower-cased text that the clinic's or the provider's name must contain.
     pub text: Option<String>,
+    /// Only providers offering a treatment with one of these label statuses (among the requested
+    /// treatments, when there are some).
+    pub labels: Vec<LabelStatus>,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +68,8 @@ pub struct SearchRequest {
     pub now: DateTime<Utc>,
     /// The most candidates the walk may visit (its work budget).
     pub budget: usize,
+    /// Days past its re-verification date a credential still counts.
+    pub reverify_grace_days: u32,
 }
 
 /// A result's place in the order: higher `primary` first, then nearer, then lower id.
@@ -134,8 +139,10 @@ pub struct SearchOutcome {
 /// Filters and scores providers for one request.
 pub struct ProviderMatcher<'a> {
     request: &'a SearchRequest,
-    today: NaiveDate,
+    freshness: Freshness,
     relevant_specialties: Option<HashSet<&'a str>>,
+    /// With a `label` filter: the treatment codes a provider must offer one of.
+    labelled_treatments: Option<HashSet<&'a str>>,
 }
 
 impl<'a> ProviderMatcher<'a> {
@@ -150,26 +157,55 @@ impl<'a> ProviderMatcher<'a> {
                 .map(String::as_str)
                 .collect()
         });
+        let filters = &request.filters;
+        let labelled_treatments = (!filters.labels.is_empty()).then(|| {
+            index
+                .treatment_labels
+                .iter()
+                .filter(|(_, label)| filters.labels.contains(label))
+                .map(|(code, _)| code.as_str())
+                .filter(|code| {
+                    filters.treatments.is_empty() || filters.treatments.iter().any(|t| t == code)
+                })
+                .collect()
+        });
         ProviderMatcher {
             request,
-            today: request.now.date_naive(),
+            freshness: Freshness::new(request.now.date_naive(), request.reverify_grace_days),
             relevant_specialties,
+            labelled_treatments,
         }
     }
 
     pub fn today(&self) -> NaiveDate {
-        self.today
+        self.freshness.today
     }
 
-    /// The credential inputs, or `None` when the provider is not listed or fails a filter.
+    /// The day and grace credentials are judged by.
+    pub fn freshness(&self) -> &Freshness {
+        &self.freshness
+    }
+
+    /// The credential inputs, or `None` when the provider is not listed at a location in `state`
+    /// or fails a filter.
     pub fn evaluate(
         &self,
         provider: &ProviderEntry,
+        state: &str,
         clinic_name_matches: bool,
     ) -> Option<CredentialInputs> {
         let filters = &self.request.filters;
-        if !provider.is_listed_on(self.today) {
+        if !provider.is_listed_in(state, &self.freshness) {
             return None;
+        }
+        if let Some(labelled) = &self.labelled_treatments {
+            if !provider
+                .treatments
+                .iter()
+                .any(|(code, _)| labelled.contains(&**code))
+            {
+                return None;
+            }
         }
         if !filters.treatments.is_empty()
             && !provider
@@ -204,7 +240,7 @@ impl<'a> ProviderMatcher<'a> {
         {
             return None;
         }
-        let years = provider.years_of_experience(self.today);
+        let years = provider.years_of_experience(self.freshness.today);
         if filters
             .min_years_experience
             .is_some_and(|min| years.unwrap_or(0) < min)
@@ -238,7 +274,7 @@ impl<'a> ProviderMatcher<'a> {
             years_of_experience: years,
             ..Default::default()
         };
-        for credential in provider.active_credentials(self.today) {
+        for credential in provider.active_credentials(&self.freshness) {
             match credential.kind {
                 CredentialKind::BoardCertification
                     if self.is_relevant_certification(credential.specialty_code.as_deref()) =>
@@ -563,7 +599,7 @@ pub fn matching_providers(
         .iter()
         .filter_map(|id| index.providers.get(id))
         .filter_map(|provider| {
-            let inputs = matcher.evaluate(provider, clinic_name_matches)?;
+            let inputs = matcher.evaluate(provider, &location.state, clinic_name_matches)?;
             Some((provider.id, inputs, ranking::credential_score(&inputs)))
         })
         .collect()

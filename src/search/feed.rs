@@ -105,7 +105,10 @@ impl FeedReader {
                 affected.add(&entity, entity_id);
             }
         }
-        let reloaded = affected.clinics.len() + affected.locations.len() + affected.providers.len();
+        let reloaded = affected.clinics.len()
+            + affected.locations.len()
+            + affected.providers.len()
+            + affected.exclusion_sources.len();
         if reloaded > 0 {
             index.refresh_with(connection, &affected)?;
         }

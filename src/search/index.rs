@@ -14,12 +14,16 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use super::geodesy::unit_vector;
-use super::loader::{load_clinic, load_location, load_places, load_provider, load_providers};
+use super::loader::{
+    load_clinic, load_location, load_places, load_provider, load_providers, load_screening,
+};
 use super::ranking::{credential_score, CredentialInputs};
 use super::{SearchError, SearchResult};
 pub use crate::db::change_log::Affected;
 use crate::db::{Database, DbConnection};
-use crate::domain::{CompiledHours, CredentialKind, Degree, SourceType, WeeklyHours};
+use crate::domain::{
+    CompiledHours, CredentialKind, Degree, Freshness, LabelStatus, SourceType, WeeklyHours,
+};
 
 pub type IndexedPoint = GeomWithData<[f64; 3], i64>;
 
@@ -244,8 +248,14 @@ pub struct VerifiedCredential {
 }
 
 impl VerifiedCredential {
-    pub fn is_active_on(&self, today: NaiveDate) -> bool {
-        self.expires_on.is_none_or(|expires| expires >= today)
+    /// Unexpired and not overdue for re-verification beyond the grace.
+    pub fn counts(&self, freshness: &Freshness) -> bool {
+        freshness.counts(self.expires_on, self.next_due_on)
+    }
+
+    /// A state licence for `state` (verified: the index holds no other kind).
+    pub fn is_licence_for(&self, state: &str) -> bool {
+        self.kind == CredentialKind::StateLicense && self.jurisdiction.as_deref() == Some(state)
     }
 }
 
@@ -265,22 +275,29 @@ pub struct ProviderEntry {
     /// (treatment code, recorded procedures a year)
     pub treatments: Box<[(Sym, Option<i32>)]>,
     pub credentials: Box<[VerifiedCredential]>,
+    /// A name-and-date-of-birth screening match waits for a reviewer.
+    pub screening_under_review: bool,
 }
 
 impl ProviderEntry {
-    /// Listed in public search on `today`: at least one verified, unexpired state licence.
-    pub fn is_listed_on(&self, today: NaiveDate) -> bool {
-        self.active_credentials(today)
-            .any(|c| c.kind == CredentialKind::StateLicense)
+    /// Listed in public search at a location in `state`: a verified state licence for that
+    /// state (DC and the territories are states here) that counts today.
+    pub fn is_listed_in(&self, state: &str, freshness: &Freshness) -> bool {
+        self.active_credentials(freshness)
+            .any(|c| c.is_licence_for(state))
     }
 
-    pub fn active_credentials(
-        &self,
-        today: NaiveDate,
-    ) -> impl Iterator<Item = &VerifiedCredential> {
-        self.credentials
-            .iter()
-            .filter(move |c| c.is_active_on(today))
+    /// Could be listed in `state` at some time: a verified licence there, expired or not (what
+    /// the tier ceilings assume).
+    pub fn may_be_listed_in(&self, state: &str) -> bool {
+        self.credentials.iter().any(|c| c.is_licence_for(state))
+    }
+
+    pub fn active_credentials<'a>(
+        &'a self,
+        freshness: &'a Freshness,
+    ) -> impl Iterator<Item = &'a VerifiedCredential> {
+        self.credentials.iter().filter(move |c| c.counts(freshness))
     }
 
     pub fn years_of_experience(&self, today: NaiveDate) -> Option<u32> {
@@ -332,6 +349,10 @@ pub struct DirectoryIndex {
     pub provider_locations: SharedMap<Vec<i64>>,
     /// treatment code → specialty codes that usually treat it.
     pub treatment_specialties: HashMap<String, Vec<String>>,
+    /// treatment code → on-label, off-label or cosmetic.
+    pub treatment_labels: HashMap<String, LabelStatus>,
+    /// The exclusion lists every provider has been screened against: (list name, list date).
+    pub screening: Vec<(String, NaiveDate)>,
     /// The tier ceilings hold through the end of this year (experience grows with time).
     pub ceilings_valid_through_year: i32,
 }
@@ -352,6 +373,8 @@ impl Default for DirectoryIndex {
             providers: SharedMap::default(),
             provider_locations: SharedMap::default(),
             treatment_specialties: HashMap::new(),
+            treatment_labels: HashMap::new(),
+            screening: Vec::new(),
             ceilings_valid_through_year: chrono::Utc::now().year() + 1,
         }
     }
@@ -373,6 +396,8 @@ struct Loaded {
     clinics: Vec<(i64, Option<ClinicEntry>)>,
     locations: Vec<(i64, Option<LocationEntry>)>,
     providers: Vec<(i64, Option<ProviderEntry>)>,
+    /// The exclusion lists' screening facts, when a list changed.
+    screening: Option<Vec<(String, NaiveDate)>>,
 }
 
 impl Loaded {
@@ -397,12 +422,20 @@ impl Loaded {
                 .iter()
                 .map(|&id| Ok((id, load_provider(connection, interner, id)?)))
                 .collect::<SearchResult<Vec<_>>>()?,
+            screening: if affected.exclusion_sources.is_empty() {
+                None
+            } else {
+                Some(load_screening(connection)?)
+            },
         })
     }
 
     /// Swaps the entities in; an entity that no longer exists (or a provider no longer
     /// verified) is removed.
     fn apply(self, index: &mut DirectoryIndex) {
+        if let Some(screening) = self.screening {
+            index.screening = screening;
+        }
         for (id, clinic) in self.clinics {
             match clinic {
                 Some(clinic) => index.clinics.insert(id, clinic),
@@ -600,10 +633,12 @@ impl DirectoryIndex {
         let Some(location) = self.locations.get(&id) else {
             return Vec::new();
         };
+        // Only providers with a licence for the location's state can be listed there.
         let public: Vec<&ProviderEntry> = location
             .provider_ids
             .iter()
             .filter_map(|p| self.providers.get(p))
+            .filter(|p| p.may_be_listed_in(&location.state))
             .collect();
         if public.is_empty() {
             return Vec::new();
@@ -782,13 +817,14 @@ mod tests {
             languages: Box::new([]),
             accepting_new_patients: true,
             treatments: Box::new([]),
+            screening_under_review: false,
             credentials: kinds
                 .iter()
                 .map(|&kind| VerifiedCredential {
                     id,
                     kind,
                     issuer: "".into(),
-                    jurisdiction: None,
+                    jurisdiction: Some("NY".into()),
                     specialty_code: None,
                     expires_on: None,
                     verified_at: None,

@@ -13,11 +13,40 @@ use super::index::{
 };
 use super::{SearchError, SearchResult};
 use crate::db::schema::{
-    clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
-    providers, treatment_specialties,
+    clinics, credentials, exclusion_sources, locations, provider_locations, provider_specialties,
+    provider_treatments, providers, screening_matches, treatment_specialties, treatments,
 };
 use crate::db::DbConnection;
-use crate::domain::{CredentialKind, Degree, SourceType, VerificationStatus, VettingStatus};
+use crate::domain::names::exclusion_source_name;
+use crate::domain::{
+    CredentialKind, Degree, LabelStatus, SourceType, VerificationStatus, VettingStatus,
+};
+
+/// The exclusion lists every provider has been screened against: (list name, list date).
+pub(super) fn load_screening(
+    connection: &mut DbConnection,
+) -> SearchResult<Vec<(String, NaiveDate)>> {
+    Ok(exclusion_sources::table
+        .order(exclusion_sources::source)
+        .select((exclusion_sources::source, exclusion_sources::screened_as_of))
+        .load::<(String, Option<NaiveDate>)>(connection)?
+        .into_iter()
+        .filter_map(|(source, as_of)| Some((exclusion_source_name(&source).to_owned(), as_of?)))
+        .collect())
+}
+
+/// Providers with a name-and-date-of-birth (or waived NPI) match waiting for a reviewer.
+fn under_review(connection: &mut DbConnection, id: Option<i64>) -> SearchResult<Vec<i64>> {
+    let mut query = screening_matches::table
+        .filter(screening_matches::status.eq("open"))
+        .filter(screening_matches::rule.ne("name_state"))
+        .select(screening_matches::provider_id)
+        .into_boxed();
+    if let Some(id) = id {
+        query = query.filter(screening_matches::provider_id.eq(id));
+    }
+    Ok(query.load(connection)?)
+}
 
 /// Clinics, locations and their provider links, and the treatment taxonomy: an index without
 /// providers or trees yet.
@@ -39,6 +68,15 @@ pub(super) fn load_places(
             .or_default()
             .push(specialty);
     }
+    for (code, label) in treatments::table
+        .select((treatments::code, treatments::label_status))
+        .load::<(String, String)>(connection)?
+    {
+        if let Some(label) = LabelStatus::parse(&label) {
+            index.treatment_labels.insert(code, label);
+        }
+    }
+    index.screening = load_screening(connection)?;
     for row in clinics::table
         .select(SearchClinicRow::as_select())
         .load(connection)?
@@ -131,6 +169,8 @@ pub(super) fn load_providers(
             .or_default()
             .push(verified_credential(&mut interner, row)?);
     }
+    let reviewing: std::collections::HashSet<i64> =
+        under_review(connection, None)?.into_iter().collect();
     let mut providers = IdMap::default();
     providers.reserve(provider_rows.len());
     for row in provider_rows {
@@ -142,7 +182,10 @@ pub(super) fn load_providers(
             treatments.remove(&id).unwrap_or_default(),
             verified_credentials.remove(&id).unwrap_or_default(),
         )?;
-        providers.insert(id, entry);
+        if let Some(mut entry) = entry {
+            entry.screening_under_review = reviewing.contains(&id);
+            providers.insert(id, entry);
+        }
     }
     Ok((providers, interner))
 }
@@ -260,7 +303,7 @@ struct SearchProviderRow {
     npi: String,
     given_name: String,
     family_name: String,
-    degree: String,
+    degree: Option<String>,
     primary_specialty_code: String,
     practice_start_year: Option<i32>,
     languages: String,
@@ -273,15 +316,19 @@ fn provider_entry(
     specialty_codes: Vec<Sym>,
     treatments: Vec<(Sym, Option<i32>)>,
     credentials: Vec<VerifiedCredential>,
-) -> SearchResult<ProviderEntry> {
+) -> SearchResult<Option<ProviderEntry>> {
     let languages: Vec<String> =
         serde_json::from_str(&row.languages).map_err(SearchError::corrupt)?;
-    Ok(ProviderEntry {
+    // A verified provider has a degree (the lifecycle requires one); without, it is not public.
+    let Some(degree) = row.degree.as_deref() else {
+        return Ok(None);
+    };
+    Ok(Some(ProviderEntry {
         id: row.id,
         npi: row.npi.into(),
         given_name: interner.intern(&row.given_name),
         family_name: interner.intern(&row.family_name),
-        degree: Degree::parse(&row.degree).ok_or_else(|| SearchError::corrupt("unknown degree"))?,
+        degree: Degree::parse(degree).ok_or_else(|| SearchError::corrupt("unknown degree"))?,
         primary_specialty_code: interner.intern(&row.primary_specialty_code),
         specialty_codes: specialty_codes.into(),
         practice_start_year: row.practice_start_year,
@@ -289,7 +336,8 @@ fn provider_entry(
         accepting_new_patients: row.accepting_new_patients,
         treatments: treatments.into(),
         credentials: credentials.into(),
-    })
+        screening_under_review: false,
+    }))
 }
 
 pub(super) fn load_clinic(
@@ -364,11 +412,11 @@ pub(super) fn load_provider(
         .iter()
         .map(|(code, volume)| (interner.intern(code), *volume))
         .collect();
-    Ok(Some(provider_entry(
-        interner,
-        row,
-        specialties,
-        treatments,
-        verified,
-    )?))
+    let reviewing = !under_review(connection, Some(id))?.is_empty();
+    Ok(
+        provider_entry(interner, row, specialties, treatments, verified)?.map(|mut entry| {
+            entry.screening_under_review = reviewing;
+            entry
+        }),
+    )
 }

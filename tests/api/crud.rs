@@ -227,7 +227,7 @@ async fn links_and_treatments_round_trip(app: TestApp) {
         .await;
     assert_eq!(
         offered,
-        json!({"code": "overactive_bladder", "annual_volume": 120})
+        json!({"code": "overactive_bladder", "label_status": "on_label", "annual_volume": 120})
     );
     let admin = app
         .admin_ok(

@@ -545,3 +545,20 @@ impl Drop for PostgresDatabase {
         }
     }
 }
+
+/// Waits up to 5 s for `search` (a GET of `path` on `app`) to satisfy `ready`: another process's
+/// writes reach an index through the change feed. Fails with `what` and the last body.
+pub async fn eventually(app: &TestApp, path: &str, what: &str, ready: impl Fn(&Value) -> bool) {
+    let started = std::time::Instant::now();
+    loop {
+        let body = app.get_json(path).await;
+        if ready(&body) {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{what}: {body}"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -85,6 +85,7 @@ pub async fn search_location(
         after,
         now: state.clock.now(),
         budget: state.settings.search_budget as usize,
+        reverify_grace_days: state.settings.reverify_grace_days,
     };
     let (_, outcome) = crate::api::search::run_search(&state, &search).await?;
     let hit_ids: Vec<i64> = outcome.hits.iter().map(|hit| hit.location_id).collect();

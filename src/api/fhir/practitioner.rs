@@ -39,12 +39,16 @@ pub async fn read_practitioner(
 ) -> ApiResult<HttpResponse> {
     let pretty = negotiate(&request, params.format.as_deref(), params.pretty.as_deref())?;
     let id = id.into_inner();
-    let today = state.clock.now().date_naive();
+    let freshness = state.freshness();
     let record = state
         .read(move |c| Ok(db::providers::get_record(c, id)?))
         .await?;
-    let profile = crate::directory::providers::public_profile(record, today)
-        .ok_or_else(|| ApiError::not_found("provider", id))?;
+    let profile = crate::directory::providers::public_profile(
+        record,
+        &freshness,
+        &crate::directory::screening::ScreeningSummary::default(),
+    )
+    .ok_or_else(|| ApiError::not_found("provider", id))?;
     Ok(fhir_response(
         &mapping::practitioner(&profile, &specialty_namer(&state)),
         pretty,

@@ -23,7 +23,7 @@ fn roles(
     connection: &mut db::DbConnection,
     practitioner: Option<i64>,
     location: Option<i64>,
-    today: chrono::NaiveDate,
+    freshness: crate::domain::Freshness,
 ) -> ApiResult<Vec<RoleParts>> {
     use crate::directory::providers::public_profile;
     let provider_ids = match (practitioner, location) {
@@ -41,11 +41,21 @@ fn roles(
         if row.vetting_status != VettingStatus::Verified.as_str() {
             continue;
         }
-        let Some(profile) = public_profile(db::providers::record(connection, row)?, today) else {
+        let record = db::providers::record(connection, row)?;
+        // The licence rule: listed only at locations in a state the provider is licensed in.
+        let listed: Vec<i64> = crate::directory::vetting::listing(&record, &freshness)
+            .into_iter()
+            .filter(|listing| listing.listed)
+            .map(|listing| listing.location_id)
+            .collect();
+        let summary = crate::directory::screening::ScreeningSummary::default();
+        let Some(profile) = public_profile(record, &freshness, &summary) else {
             continue;
         };
         for &location_id in &profile.location_ids {
-            if location.is_some_and(|wanted| wanted != location_id) {
+            if location.is_some_and(|wanted| wanted != location_id)
+                || !listed.contains(&location_id)
+            {
                 continue;
             }
             if let std::collections::hash_map::Entry::Vacant(slot) = locations.entry(location_id) {
@@ -116,9 +126,9 @@ pub async fn search_practitioner_role(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let today = state.clock.now().date_naive();
+    let freshness = state.freshness();
     let parts = state
-        .read(move |c| roles(c, practitioner, location, today))
+        .read(move |c| roles(c, practitioner, location, freshness))
         .await?;
     let base = base_url(&state, &request);
     let namer = specialty_namer(&state);
@@ -204,9 +214,9 @@ pub async fn read_practitioner_role(
             "`{practitioner id}-{location id}`, e.g. 42-11",
         )));
     };
-    let today = state.clock.now().date_naive();
+    let freshness = state.freshness();
     let parts = state
-        .read(move |c| roles(c, Some(provider_id), Some(location_id), today))
+        .read(move |c| roles(c, Some(provider_id), Some(location_id), freshness))
         .await?;
     let part = parts
         .first()

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::error::{ApiError, ApiResult, FieldError};
-use crate::domain::{is_language_code, Coordinates, Degree};
+use crate::domain::{is_language_code, Coordinates, Degree, LabelStatus};
 use crate::search::cursor::{self, CursorError};
 use crate::search::geodesy::METRES_PER_MILE;
 use crate::search::{zip_codes, Filters, SearchMode, SearchRequest, Sort};
@@ -66,6 +66,10 @@ pub struct SearchParams {
     /// Only locations open at this instant (RFC 3339), in their own timezone.
     #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T15:30:00Z")]
     pub open_at: Option<String>,
+    /// Label statuses, comma-separated: only providers offering a treatment (among `treatment`,
+    /// when given) that is `on_label`, `off_label` or `cosmetic`.
+    #[param(value_type = Option<String>, example = "on_label")]
+    pub label: Option<String>,
     /// Text the clinic's or the provider's name contains (case-insensitive), 2–100 characters.
     #[param(value_type = Option<String>, example = "headache")]
     pub q: Option<String>,
@@ -276,6 +280,20 @@ pub(super) fn parse_search(
             degree
         })
         .collect();
+    let labels: Vec<LabelStatus> = list_values("label", params.label.as_deref(), &mut errors)
+        .iter()
+        .filter_map(|text| {
+            let label = LabelStatus::parse(text);
+            if label.is_none() {
+                errors.push(FieldError::query(
+                    "label",
+                    "unknown_value",
+                    format!("`{text}` is not one of {}", LabelStatus::expected()),
+                ));
+            }
+            label
+        })
+        .collect();
     let languages = list_values("language", params.language.as_deref(), &mut errors);
     for code in &languages {
         if !is_language_code(code) {
@@ -386,12 +404,13 @@ pub(super) fn parse_search(
         accepting_new_patients,
         open_at,
         text,
+        labels,
     };
     let centre_for_print = centre.unwrap_or(Coordinates { lat: 0.0, lon: 0.0 });
     // The fingerprint covers everything that decides the order, not the page size; `open_now`
     // counts as a flag, since its instant moves from page to page.
     let canonical = format!(
-        "{mode:?}|{}|{}|{radius_m}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{sort:?}",
+        "{mode:?}|{}|{}|{radius_m}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}|{:?}|{sort:?}",
         centre_for_print.lat,
         centre_for_print.lon,
         filters.treatments,
@@ -404,6 +423,7 @@ pub(super) fn parse_search(
         if open_now { None } else { filters.open_at },
         open_now,
         filters.text,
+        filters.labels,
     );
     let fingerprint = cursor::fingerprint(&canonical);
     let after = params.cursor.as_deref().and_then(|text| {
@@ -442,6 +462,7 @@ pub(super) fn parse_search(
             after,
             now,
             budget: state.settings.search_budget as usize,
+            reverify_grace_days: state.settings.reverify_grace_days,
         },
         postal_code: params.postal_code.clone(),
         fingerprint,

@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 
 use super::query::ParsedSearch;
 use crate::directory::locations::Address;
-use crate::domain::{Coordinates, CredentialKind, Degree, OpenStatus};
+use crate::directory::screening::{PublicScreening, ScreeningSummary};
+use crate::domain::{Coordinates, CredentialKind, Degree, LabelStatus, OpenStatus};
 use crate::search::cursor;
 use crate::search::engine::ProviderMatcher;
 use crate::search::geodesy::METRES_PER_MILE;
@@ -36,6 +37,7 @@ pub struct FiltersEcho {
     pub open_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub q: Option<String>,
+    pub label: Vec<LabelStatus>,
 }
 
 /// The query as the server understood it.
@@ -122,7 +124,18 @@ pub struct ProviderSummary {
     pub accepting_new_patients: bool,
     /// Treatment codes offered.
     pub treatments: Vec<String>,
+    /// Each treatment offered with its label status (on-label, off-label, cosmetic).
+    pub treatment_labels: Vec<TreatmentLabel>,
     pub credentials: CredentialSummary,
+    /// Exclusion screening: the lists checked, as of when, and the outcome.
+    pub screening: PublicScreening,
+}
+
+/// A treatment offered, with its label status.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TreatmentLabel {
+    pub code: String,
+    pub label_status: LabelStatus,
 }
 
 /// The clinic running a location.
@@ -225,6 +238,7 @@ fn meta(parsed: &ParsedSearch, outcome: &engine::SearchOutcome) -> SearchMeta {
             accepting_new_patients: filters.accepting_new_patients,
             open_at: filters.open_at,
             q: filters.text.clone(),
+            label: filters.labels.clone(),
         },
         weights: RankingWeights::for_radius(request.radius_m),
         as_of: request.now,
@@ -235,12 +249,16 @@ fn meta(parsed: &ParsedSearch, outcome: &engine::SearchOutcome) -> SearchMeta {
 }
 
 fn provider_summary(
+    index: &DirectoryIndex,
     provider: &ProviderEntry,
     matcher: &ProviderMatcher<'_>,
     inputs: &ranking::CredentialInputs,
 ) -> ProviderSummary {
-    let today = matcher.today();
-    let active: Vec<_> = provider.active_credentials(today).collect();
+    let active: Vec<_> = provider.active_credentials(matcher.freshness()).collect();
+    let screening = ScreeningSummary {
+        screened: index.screening.clone(),
+    }
+    .public(provider.screening_under_review);
     ProviderSummary {
         id: provider.id,
         given_name: provider.given_name.to_string(),
@@ -253,6 +271,17 @@ fn provider_summary(
             .iter()
             .map(|(code, _)| code.to_string())
             .collect(),
+        treatment_labels: provider
+            .treatments
+            .iter()
+            .filter_map(|(code, _)| {
+                Some(TreatmentLabel {
+                    code: code.to_string(),
+                    label_status: *index.treatment_labels.get(&**code)?,
+                })
+            })
+            .collect(),
+        screening,
         credentials: CredentialSummary {
             degree: provider.degree,
             years_of_experience: inputs.years_of_experience,
@@ -425,7 +454,12 @@ pub(super) fn location_results(
         let providers = providers
             .iter()
             .filter_map(|(id, inputs, _)| {
-                Some(provider_summary(index.providers.get(id)?, &matcher, inputs))
+                Some(provider_summary(
+                    index,
+                    index.providers.get(id)?,
+                    &matcher,
+                    inputs,
+                ))
             })
             .collect();
         points.push(Coordinates {
@@ -471,7 +505,7 @@ pub(super) fn provider_results(
             lon: location.longitude,
         });
         results.push(ProviderResult {
-            provider: provider_summary(provider, &matcher, &hit.credentials),
+            provider: provider_summary(index, provider, &matcher, &hit.credentials),
             location: place(index, location, instant),
             distance_km: hit.distance_m / 1000.0,
             distance_mi: hit.distance_m / METRES_PER_MILE,

@@ -15,6 +15,7 @@
 //!   statement; a statement that fails is undone and its records applied one by one, so a bad
 //!   record is still reported against its own line.
 
+pub mod nppes;
 mod pending;
 mod records;
 mod upsert;

@@ -73,6 +73,7 @@ impl LocationRecord {
             opening_hours: self.opening_hours.clone(),
             phone: self.phone.clone(),
             external_id: Some(self.external_id.clone()),
+            geocode_precision: None,
         }
     }
 }
@@ -129,6 +130,7 @@ impl ProviderRecord {
             accepting_new_patients: self.accepting_new_patients,
             bio: self.bio.clone(),
             external_id: self.external_id.clone(),
+            date_of_birth: None,
         }
     }
 }

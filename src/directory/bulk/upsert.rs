@@ -76,7 +76,8 @@ impl Batch<'_> {
                     && existing.longitude == row.longitude
                     && existing.timezone == row.timezone
                     && existing.opening_hours == row.opening_hours
-                    && existing.phone == row.phone;
+                    && existing.phone == row.phone
+                    && existing.geocode_precision == row.geocode_precision;
                 if same {
                     (existing.id, Outcome::Unchanged)
                 } else {
@@ -169,7 +170,7 @@ impl Batch<'_> {
             npi: record.npi.clone(),
             given_name: record.given_name.clone(),
             family_name: record.family_name.clone(),
-            degree: record.degree.clone(),
+            degree: Some(record.degree.clone()),
             primary_specialty_code: record.primary_specialty_code.clone(),
             practice_start_year: record.practice_start_year,
             languages: providers::languages_json(&languages),
@@ -179,6 +180,14 @@ impl Batch<'_> {
             external_id: record.external_id.clone(),
             created_at: now,
             updated_at: now,
+            credential_text: existing
+                .as_ref()
+                .and_then(|row| row.credential_text.clone()),
+            date_of_birth: existing.as_ref().and_then(|row| row.date_of_birth),
+            source: existing
+                .as_ref()
+                .map(|row| row.source.clone())
+                .unwrap_or_else(|| crate::domain::ProviderSource::Import.as_str().to_owned()),
         };
         let mut specialties = record.other_specialty_codes.clone();
         specialties.sort();

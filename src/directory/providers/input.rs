@@ -1,5 +1,6 @@
 //! What a writer sends to create or change a provider, and the rules it must meet.
 
+use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use validator::Validate;
@@ -12,7 +13,8 @@ use crate::domain::{is_language_code, Checks, Degree};
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"npi": "1234567893", "given_name": "Maya", "family_name": "Okafor", "degree": "MD",
     "primary_specialty_code": "2084N0400X", "other_specialty_codes": ["2081P2900X"], "practice_start_year": 2011,
-    "languages": ["en", "es"], "accepting_new_patients": true, "bio": "Headache medicine; botulinum toxin for chronic migraine since 2013."}))]
+    "languages": ["en", "es"], "accepting_new_patients": true, "bio": "Headache medicine; botulinum toxin for chronic migraine since 2013.",
+    "date_of_birth": "1975-04-12"}))]
 pub struct NewProviderInput {
     /// 10 digits with a valid check digit.
     #[schema(pattern = "^[0-9]{10}$")]
@@ -45,6 +47,8 @@ pub struct NewProviderInput {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
+    /// Admin-only: screening matches exclusion lists on it; never shown publicly or logged.
+    pub date_of_birth: Option<NaiveDate>,
 }
 
 /// Changes to a provider. Vetting state is not here: see the transitions endpoint.
@@ -82,9 +86,13 @@ pub struct ProviderPatch {
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<Option<String>>,
+    /// Admin-only; `null` clears it.
+    #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    pub date_of_birth: Option<Option<NaiveDate>>,
 }
 
 struct ProviderFields<'a> {
+    date_of_birth: Option<NaiveDate>,
     npi: Option<&'a str>,
     degree: Option<&'a str>,
     primary_specialty_code: Option<&'a str>,
@@ -99,6 +107,16 @@ fn check_provider_fields(
 ) -> DbResult<()> {
     if let Some(npi) = fields.npi {
         checks.npi("/npi", npi);
+    }
+    if let Some(born) = fields.date_of_birth {
+        let earliest = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN);
+        if born < earliest || born > chrono::Utc::now().date_naive() {
+            checks.push(
+                "/date_of_birth",
+                "out_of_range",
+                "a date of birth from 1900-01-01 to today",
+            );
+        }
     }
     if let Some(degree) = fields.degree {
         checks.enum_value("/degree", degree, Degree::parse, Degree::expected());
@@ -174,6 +192,7 @@ pub fn check_new(
         &mut checks,
         connection,
         ProviderFields {
+            date_of_birth: input.date_of_birth,
             npi: Some(&input.npi),
             degree: Some(&input.degree),
             primary_specialty_code: Some(&input.primary_specialty_code),
@@ -191,6 +210,7 @@ pub fn check_patch(connection: &mut DbConnection, patch: &ProviderPatch) -> DbRe
         &mut checks,
         connection,
         ProviderFields {
+            date_of_birth: patch.date_of_birth.flatten(),
             npi: patch.npi.as_deref(),
             degree: patch.degree.as_deref(),
             primary_specialty_code: patch.primary_specialty_code.as_deref(),

@@ -8,8 +8,8 @@ pub use input::{
     check_new, check_patch, languages_json, NewProviderInput, ProviderPatch, TreatmentOfferInput,
 };
 pub use views::{
-    admin_view, public_profile, OfferedTreatment, ProviderAdminView, ProviderProfile,
-    PublicCredential,
+    admin_view, admin_view_with_listing, public_profile, LocationListing, OfferedTreatment,
+    ProviderAdminView, ProviderProfile, PublicCredential,
 };
 
 use super::audit::EDITORS;
@@ -19,7 +19,27 @@ use crate::db::change_log::Affected;
 use crate::db::models::NewProvider;
 use crate::db::providers::ProviderChanges;
 use crate::db::{self, DbConnection};
-use crate::domain::{Checks, FieldError, ParamLocation, VettingStatus};
+use crate::domain::{Checks, FieldError, ParamLocation, ProviderSource, VettingStatus};
+
+/// Screens a provider whose name, NPI or date of birth a write just set (as the service itself,
+/// in a write of its own) and returns the view as it now stands: an NPI hit has excluded it.
+fn screened(
+    connection: &mut DbConnection,
+    by: &Principal,
+    mut written: Written<ProviderAdminView>,
+) -> DirectoryResult<Written<ProviderAdminView>> {
+    let system = Principal::system(by.now);
+    let id = written.view.id;
+    let screening = super::screening::screen(connection, &system, id)?;
+    if screening.view.excluded || screening.view.matches_raised > 0 {
+        written.view = admin_view(db::providers::get_record(connection, id)?);
+        written
+            .affected
+            .providers
+            .extend(screening.affected.providers);
+    }
+    Ok(written)
+}
 
 /// Adds a provider. It starts `pending` and stays out of public view until a reviewer verifies
 /// it.
@@ -29,7 +49,7 @@ pub fn create(
     input: NewProviderInput,
 ) -> DirectoryResult<Written<ProviderAdminView>> {
     by.require(EDITORS)?;
-    write(connection, by, |c| {
+    let written = write(connection, by, |c| {
         let (checks, languages) = check_new(c, &input)?;
         checks.finish()?;
         let now = db::now();
@@ -39,7 +59,7 @@ pub fn create(
                 npi: input.npi,
                 given_name: input.given_name,
                 family_name: input.family_name,
-                degree: input.degree,
+                degree: Some(input.degree),
                 primary_specialty_code: input.primary_specialty_code,
                 practice_start_year: input.practice_start_year,
                 languages: languages_json(&languages),
@@ -49,6 +69,9 @@ pub fn create(
                 external_id: input.external_id,
                 created_at: now,
                 updated_at: now,
+                credential_text: None,
+                date_of_birth: input.date_of_birth,
+                source: ProviderSource::Manual.as_str().to_owned(),
             },
             &input.other_specialty_codes,
         )?;
@@ -56,7 +79,8 @@ pub fn create(
         let event = AuditEvent::of(AuditAction::ProviderCreate, view.id).after(&view);
         let affected = Affected::provider(view.id);
         Ok(Change::new(view, event, affected))
-    })
+    })?;
+    screened(connection, by, written)
 }
 
 /// Changes the details sent, at the version the writer expects.
@@ -68,7 +92,11 @@ pub fn update(
     patch: ProviderPatch,
 ) -> DirectoryResult<Written<ProviderAdminView>> {
     by.require(EDITORS)?;
-    write(connection, by, |c| {
+    let screen_again = patch.npi.is_some()
+        || patch.given_name.is_some()
+        || patch.family_name.is_some()
+        || patch.date_of_birth.is_some();
+    let written = write(connection, by, |c| {
         let before = admin_view(db::providers::get_record(c, id)?);
         check_patch(c, &patch)?.finish()?;
         let expected = expected_version.ok_or(DirectoryError::VersionRequired)?;
@@ -84,6 +112,7 @@ pub fn update(
             accepting_new_patients: patch.accepting_new_patients,
             bio: patch.bio,
             external_id: patch.external_id,
+            date_of_birth: patch.date_of_birth,
         };
         let row =
             db::providers::update(c, id, expected, &changes)?.ok_or_else(|| raced(expected))?;
@@ -95,7 +124,12 @@ pub fn update(
             .before(&before)
             .after(&after);
         Ok(Change::new(after, event, Affected::provider(id)))
-    })
+    })?;
+    if screen_again {
+        screened(connection, by, written)
+    } else {
+        Ok(written)
+    }
 }
 
 /// Deletes a provider with its credentials, location links and treatments; with an expected
@@ -118,7 +152,7 @@ pub fn delete(
         let affected = Affected {
             providers: vec![id],
             locations: before.location_ids.clone(),
-            clinics: vec![],
+            ..Default::default()
         };
         let event = AuditEvent::of(AuditAction::ProviderDelete, id).before(&before);
         Ok(Change::new((), event, affected))
@@ -194,12 +228,16 @@ pub fn set_treatment(
         }
         let before =
             db::providers::find_treatment(c, provider_id, &code)?.map(OfferedTreatment::from);
-        let after = OfferedTreatment::from(db::providers::upsert_treatment(
+        let mut after = OfferedTreatment::from(db::providers::upsert_treatment(
             c,
             provider_id,
             &code,
             input.annual_volume,
         )?);
+        after.label_status = db::taxonomy::treatments(c)?
+            .into_iter()
+            .find(|(row, _)| row.code == code)
+            .and_then(|(row, _)| crate::domain::LabelStatus::parse(&row.label_status));
         let mut event =
             AuditEvent::of(AuditAction::ProviderSetTreatment, provider_id).after(&after);
         if let Some(before) = &before {

@@ -9,14 +9,21 @@ use utoipa::ToSchema;
 use crate::db::models::ProviderTreatmentRow;
 use crate::db::providers::ProviderRecord;
 use crate::directory::credentials::CredentialView;
-use crate::domain::{CredentialKind, Degree, SourceType, VerificationStatus, VettingStatus};
+use crate::directory::screening::{PublicScreening, ScreeningSummary};
+use crate::domain::{
+    CredentialKind, Degree, Freshness, LabelStatus, ProviderSource, SourceType, VerificationStatus,
+    VettingStatus,
+};
 
 /// A treatment a provider offers.
 #[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"code": "spasticity_adult", "annual_volume": 348}))]
+#[schema(example = json!({"code": "spasticity_adult", "label_status": "on_label", "annual_volume": 348}))]
 pub struct OfferedTreatment {
     /// Treatment code, see `GET /v1/treatments`.
     pub code: String,
+    /// Whether the indication is on the approved labelling, off-label or cosmetic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label_status: Option<LabelStatus>,
     /// Procedures a year, when recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub annual_volume: Option<i32>,
@@ -26,9 +33,41 @@ impl From<ProviderTreatmentRow> for OfferedTreatment {
     fn from(row: ProviderTreatmentRow) -> Self {
         OfferedTreatment {
             code: row.treatment_code,
+            label_status: None,
             annual_volume: row.annual_volume,
         }
     }
+}
+
+fn offered(record: &ProviderRecord) -> Vec<OfferedTreatment> {
+    record
+        .treatments
+        .iter()
+        .cloned()
+        .map(|row| {
+            let mut offered = OfferedTreatment::from(row);
+            offered.label_status = record
+                .label_statuses
+                .iter()
+                .find(|(code, _)| *code == offered.code)
+                .and_then(|(_, label)| LabelStatus::parse(label));
+            offered
+        })
+        .collect()
+}
+
+/// Whether a provider is listed at one of its locations, and why not.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"location_id": 11, "state": "NY", "listed": false, "reason": "no verified state licence for NY"}))]
+pub struct LocationListing {
+    pub location_id: i64,
+    /// The location's state: the licence rule asks for a licence there.
+    pub state: String,
+    /// Listed in public search at this location now.
+    pub listed: bool,
+    /// Why not, when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A credential as the public sees it: verified, unexpired, with its freshness.
@@ -79,11 +118,14 @@ pub struct ProviderProfile {
     pub bio: Option<String>,
     pub treatments: Vec<OfferedTreatment>,
     pub location_ids: Vec<i64>,
-    /// Verified credentials that have not expired, today.
+    /// Verified credentials that have not expired and are not overdue for re-verification, today.
     pub credentials: Vec<PublicCredential>,
-    /// False while the provider has no verified, unexpired state licence: then it does not
-    /// appear in search.
+    /// False while the provider has no counting state licence for the state of any of its
+    /// locations: then it does not appear in search (it appears only at locations in a state it
+    /// is licensed in).
     pub listed_in_search: bool,
+    /// Exclusion screening: the lists checked, as of when, and the outcome.
+    pub screening: PublicScreening,
 }
 
 /// A provider as admins and reviewers see it: everything, including vetting state.
@@ -94,7 +136,19 @@ pub struct ProviderAdminView {
     pub npi: String,
     pub given_name: String,
     pub family_name: String,
-    pub degree: Degree,
+    /// Absent while the source's credential text names no degree (see `credential_text`); a
+    /// provider becomes verified only with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub degree: Option<Degree>,
+    /// The credential text as the source wrote it (NPPES), e.g. `M.D., FAAN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential_text: Option<String>,
+    /// Admin-only: never in public responses, FHIR, logs or the audit trail (which says only
+    /// whether a write changed it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_of_birth: Option<NaiveDate>,
+    /// How the provider came in: `manual` (the API), `import` (an import file), `nppes`.
+    pub source: ProviderSource,
     pub primary_specialty_code: String,
     pub other_specialty_codes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -114,13 +168,31 @@ pub struct ProviderAdminView {
     #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub updated_at: NaiveDateTime,
     pub version: i64,
+    /// At which locations the provider is listed in search now, and why not at the others
+    /// (`GET /v1/admin/providers/{id}` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing: Option<Vec<LocationListing>>,
 }
 
 fn languages_of(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// The admin view with where the provider is listed in search, judged now.
+pub fn admin_view_with_listing(record: ProviderRecord, freshness: &Freshness) -> ProviderAdminView {
+    let listing = crate::directory::vetting::listing(&record, freshness);
+    let mut view = admin_view(record);
+    view.listing = Some(listing);
+    for credential in &mut view.credentials {
+        credential.reverification_overdue = credential.verification_status
+            == VerificationStatus::Verified
+            && freshness.overdue(credential.next_due_on);
+    }
+    view
+}
+
 pub fn admin_view(record: ProviderRecord) -> ProviderAdminView {
+    let treatments = offered(&record);
     let row = record.row;
     ProviderAdminView {
         id: row.id,
@@ -128,7 +200,10 @@ pub fn admin_view(record: ProviderRecord) -> ProviderAdminView {
         npi: row.npi,
         given_name: row.given_name,
         family_name: row.family_name,
-        degree: Degree::parse(&row.degree).unwrap_or(Degree::Md),
+        degree: row.degree.as_deref().and_then(Degree::parse),
+        credential_text: row.credential_text,
+        date_of_birth: row.date_of_birth,
+        source: ProviderSource::parse(&row.source).unwrap_or(ProviderSource::Manual),
         primary_specialty_code: row.primary_specialty_code,
         other_specialty_codes: record.other_specialty_codes,
         practice_start_year: row.practice_start_year,
@@ -136,11 +211,7 @@ pub fn admin_view(record: ProviderRecord) -> ProviderAdminView {
         bio: row.bio,
         vetting_status: VettingStatus::parse(&row.vetting_status).unwrap_or(VettingStatus::Pending),
         external_id: row.external_id,
-        treatments: record
-            .treatments
-            .into_iter()
-            .map(OfferedTreatment::from)
-            .collect(),
+        treatments,
         location_ids: record.location_ids,
         credentials: record
             .credentials
@@ -150,11 +221,22 @@ pub fn admin_view(record: ProviderRecord) -> ProviderAdminView {
         created_at: row.created_at,
         updated_at: row.updated_at,
         version: row.version,
+        listing: None,
     }
 }
 
 /// The public profile, or `None` when the provider is not verified.
-pub fn public_profile(record: ProviderRecord, today: NaiveDate) -> Option<ProviderProfile> {
+pub fn public_profile(
+    record: ProviderRecord,
+    freshness: &Freshness,
+    screening: &ScreeningSummary,
+) -> Option<ProviderProfile> {
+    let today = freshness.today;
+    let listed_in_search = crate::directory::vetting::listing(&record, freshness)
+        .iter()
+        .any(|listing| listing.listed);
+    let treatments = offered(&record);
+    let screening = screening.public(record.open_high_confidence_matches);
     let row = record.row;
     if row.vetting_status != VettingStatus::Verified.as_str() {
         return None;
@@ -163,7 +245,7 @@ pub fn public_profile(record: ProviderRecord, today: NaiveDate) -> Option<Provid
         .credentials
         .into_iter()
         .filter(|c| c.verification_status == VerificationStatus::Verified.as_str())
-        .filter(|c| c.expires_on.is_none_or(|expires| expires >= today))
+        .filter(|c| freshness.counts(c.expires_on, c.next_due_on))
         .filter_map(|c| {
             Some(PublicCredential {
                 id: c.id,
@@ -181,16 +263,13 @@ pub fn public_profile(record: ProviderRecord, today: NaiveDate) -> Option<Provid
             })
         })
         .collect();
-    let listed_in_search = credentials
-        .iter()
-        .any(|c| c.kind == CredentialKind::StateLicense);
     Some(ProviderProfile {
         id: row.id,
         languages: languages_of(&row.languages),
         npi: row.npi,
         given_name: row.given_name,
         family_name: row.family_name,
-        degree: Degree::parse(&row.degree)?,
+        degree: row.degree.as_deref().and_then(Degree::parse)?,
         primary_specialty_code: row.primary_specialty_code,
         other_specialty_codes: record.other_specialty_codes,
         practice_start_year: row.practice_start_year,
@@ -199,13 +278,10 @@ pub fn public_profile(record: ProviderRecord, today: NaiveDate) -> Option<Provid
             .map(|start| (today.year() - start).max(0)),
         accepting_new_patients: row.accepting_new_patients,
         bio: row.bio,
-        treatments: record
-            .treatments
-            .into_iter()
-            .map(OfferedTreatment::from)
-            .collect(),
+        treatments,
         location_ids: record.location_ids,
         credentials,
         listed_in_search,
+        screening,
     })
 }
