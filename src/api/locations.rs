@@ -67,6 +67,7 @@ pub async fn list_locations(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
+    let freshness = state.freshness();
     let page = state
         .read(move |c| {
             let rows = db::locations::list(c, clinic_id, after_id, limit + 1)?;
@@ -74,7 +75,7 @@ pub async fn list_locations(
             let items = page
                 .items
                 .into_iter()
-                .map(|row| Ok(locations::public_view(c, row)?))
+                .map(|row| Ok(locations::public_view(c, row, &freshness)?))
                 .collect::<ApiResult<Vec<_>>>()?;
             Ok(Page {
                 items,
@@ -87,8 +88,8 @@ pub async fn list_locations(
 
 /// Get a location.
 ///
-/// One location with its address, coordinates, timezone, opening hours and the verified providers
-/// who practise there.
+/// One location with its address, coordinates, timezone, opening hours and the providers listed
+/// there: verified, with a counting licence for the location's state.
 #[utoipa::path(tag = "locations", params(("id" = i64, Path, description = "Location id", example = 7)),
     responses((status = 200, description = "The location", body = LocationView, headers(("ETag" = String))), ReadErrors))]
 #[get("/locations/{id}")]
@@ -96,11 +97,11 @@ pub async fn get_location(
     state: web::Data<AppState>,
     id: web::Path<i64>,
 ) -> ApiResult<HttpResponse> {
-    let id = id.into_inner();
+    let (id, freshness) = (id.into_inner(), state.freshness());
     let location = state
         .read(move |c| {
             let row = db::locations::get(c, id)?;
-            Ok(locations::public_view(c, row)?)
+            Ok(locations::public_view(c, row, &freshness)?)
         })
         .await?;
     Ok(HttpResponse::Ok()

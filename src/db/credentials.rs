@@ -185,3 +185,23 @@ pub fn due(
         .select(CredentialRow::as_select())
         .load(connection)?)
 }
+
+/// The verified state licences these providers hold for `state`: (provider, expires on, next
+/// due on), for judging which of them count on a given day.
+pub fn verified_licences_in_state(
+    connection: &mut DbConnection,
+    provider_ids: &[i64],
+    state: &str,
+) -> DbResult<Vec<(i64, Option<NaiveDate>, Option<NaiveDate>)>> {
+    Ok(credentials::table
+        .filter(credentials::provider_id.eq_any(provider_ids))
+        .filter(credentials::kind.eq("state_license"))
+        .filter(credentials::verification_status.eq("verified"))
+        .filter(credentials::jurisdiction.eq(state))
+        .select((
+            credentials::provider_id,
+            credentials::expires_on,
+            credentials::next_due_on,
+        ))
+        .load(connection)?)
+}

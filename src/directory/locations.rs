@@ -12,7 +12,7 @@ use crate::db::change_log::Affected;
 use crate::db::locations::LocationChanges;
 use crate::db::models::{LocationRow, NewLocation};
 use crate::db::{self, DbConnection, DbResult};
-use crate::domain::{Checks, Coordinates, FieldError, GeocodePrecision, WeeklyHours};
+use crate::domain::{Checks, Coordinates, FieldError, Freshness, GeocodePrecision, WeeklyHours};
 
 /// A postal address.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -52,7 +52,8 @@ pub struct LocationView {
     pub phone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
-    /// Providers practising here (public reads list verified providers only).
+    /// Providers practising here. Public reads list only those listed in search here: verified,
+    /// with a verified licence for this state that has not expired and is not overdue.
     pub provider_ids: Vec<i64>,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
     pub created_at: NaiveDateTime,
@@ -235,9 +236,24 @@ fn check_place(
     }
 }
 
-/// A location as the public sees it: only verified providers listed.
-pub fn public_view(connection: &mut DbConnection, row: LocationRow) -> DbResult<LocationView> {
-    let provider_ids = db::locations::provider_ids(connection, row.id, true)?;
+/// A location as the public sees it: only the providers listed there — verified, and holding a
+/// licence for the location's state that counts on `freshness.today` (the rule search applies).
+pub fn public_view(
+    connection: &mut DbConnection,
+    row: LocationRow,
+    freshness: &Freshness,
+) -> DbResult<LocationView> {
+    let verified = db::locations::provider_ids(connection, row.id, true)?;
+    let licensed: std::collections::HashSet<i64> =
+        db::credentials::verified_licences_in_state(connection, &verified, &row.state)?
+            .into_iter()
+            .filter(|(_, expires_on, next_due_on)| freshness.counts(*expires_on, *next_due_on))
+            .map(|(provider_id, ..)| provider_id)
+            .collect();
+    let provider_ids = verified
+        .into_iter()
+        .filter(|id| licensed.contains(id))
+        .collect();
     Ok(location_view(row, provider_ids))
 }
 

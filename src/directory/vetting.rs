@@ -64,6 +64,9 @@ pub(crate) fn automatic_move(
     action: AuditAction,
     reason: String,
 ) -> DirectoryResult<Change<ProviderAdminView>> {
+    // Locked first, as a reviewer's decision is: a concurrent transition waits rather than
+    // making the service's own move fail on a stale version.
+    db::providers::lock_for_vetting(connection, id)?;
     let before = admin_view(db::providers::get_record(connection, id)?);
     if !automatic_move_allowed(before.vetting_status, to) {
         return Err(DirectoryError::InvalidTransition {

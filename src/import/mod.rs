@@ -15,10 +15,10 @@ mod read;
 
 use std::io::BufRead;
 
-use crate::db::DbConnection;
+use crate::db::{self, DbConnection};
 use crate::directory::bulk::{self, BulkOptions};
 pub use crate::directory::bulk::{ImportReport, RejectedRecord};
-use crate::directory::{DirectoryResult, Principal};
+use crate::directory::{screening, DirectoryError, DirectoryResult, Principal, Written};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -79,13 +79,30 @@ pub fn import(
     };
     let mut report = ImportReport::default();
     let mut records = read::ParseAhead::start(input, options.format).peekable();
+    // Every provider a batch created or changed is screened against the exclusion lists loaded
+    // (as the service, a write of its own each), like a provider written through the API.
+    let screen_lists = !db::exclusions::sources(connection)?.is_empty();
+    let screen = |connection: &mut DbConnection, written: &Written<()>| {
+        if screen_lists {
+            let system = Principal::system(by.now);
+            let mut providers = written.affected.providers.clone();
+            providers.sort_unstable();
+            providers.dedup();
+            for id in providers {
+                screening::screen(connection, &system, id)?;
+            }
+        }
+        Ok::<(), DirectoryError>(())
+    };
     if options.atomic {
-        bulk::load_batch(connection, &by, &bulk_options, records, true, &mut report)?;
+        let written = bulk::load_batch(connection, &by, &bulk_options, records, true, &mut report)?;
+        screen(connection, &written)?;
         return Ok(report);
     }
     while records.peek().is_some() {
         let batch = records.by_ref().take(options.batch_size);
-        bulk::load_batch(connection, &by, &bulk_options, batch, false, &mut report)?;
+        let written = bulk::load_batch(connection, &by, &bulk_options, batch, false, &mut report)?;
+        screen(connection, &written)?;
     }
     Ok(report)
 }

@@ -89,6 +89,20 @@ async fn listed_only_where_licensed(app: TestApp) {
     assert_eq!(at(hoboken)["listed"], true);
     assert_eq!(at(manhattan)["listed"], false);
     assert_eq!(at(manhattan)["reason"], "no verified state licence for NY");
+    // The public location pages agree with search.
+    let listed_at = |location: Value| -> Vec<i64> {
+        location["provider_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(
+        listed_at(app.get_json(&format!("/v1/locations/{hoboken}")).await),
+        vec![provider]
+    );
+    assert!(listed_at(app.get_json(&format!("/v1/locations/{manhattan}")).await).is_empty());
 
     // A verified New York licence lists the provider at Manhattan too.
     let ny = licence_in(&app, provider, "NY", json!({})).await;
@@ -97,6 +111,10 @@ async fn listed_only_where_licensed(app: TestApp) {
     assert_eq!(
         body["results"][0]["location"]["location_id"], manhattan,
         "{body}"
+    );
+    assert_eq!(
+        listed_at(app.get_json(&format!("/v1/locations/{manhattan}")).await),
+        vec![provider]
     );
     // An NPPES licence claim is not a primary source for a licence.
     let claim = licence_in(

@@ -515,7 +515,63 @@ async fn the_date_of_birth_stays_with_admins(app: TestApp) {
     );
 }
 
+/// A provider an NDJSON import brings in is screened like one written through the API.
+async fn imported_providers_are_screened(app: TestApp) {
+    load_leie(&app, LEIE, false);
+    let record = json!({"type": "provider", "npi": LISTED_NPI, "given_name": "Imported", "family_name": "Listed",
+        "degree": "MD", "primary_specialty_code": "2084N0400X"});
+    let options = clinic_finder::import::ImportOptions {
+        format: clinic_finder::import::Format::Ndjson,
+        atomic: false,
+        batch_size: 100,
+        trusted_source: None,
+        file_name: "listed.ndjson".to_owned(),
+    };
+    let database = app.database();
+    let mut connection = database.connection().unwrap();
+    let input = std::io::Cursor::new(record.to_string().into_bytes());
+    let report = clinic_finder::import::import(&mut connection, input, &options).unwrap();
+    assert_eq!(report.created, 1, "{report:?}");
+    let providers = app
+        .admin_ok(
+            Method::GET,
+            &format!("/v1/admin/providers?npi={LISTED_NPI}"),
+            None,
+            None,
+        )
+        .await;
+    let provider = &providers["items"][0];
+    assert_eq!(provider["vetting_status"], "excluded", "{provider}");
+    let audit = app
+        .admin_ok(
+            Method::GET,
+            &format!(
+                "/v1/admin/audit?target_type=provider&target_id={}",
+                provider["id"]
+            ),
+            None,
+            None,
+        )
+        .await;
+    let actions: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["action"].as_str().unwrap(),
+                row["actor_role"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        actions.contains(&("provider.exclude", "system")),
+        "{actions:?}"
+    );
+}
+
 on_both_backends!(
+    imported_providers_are_screened,
     an_npi_hit_excludes_and_leaves_search_everywhere,
     zero_npis_never_match_and_names_go_to_the_queue,
     reinstatements_are_no_hit_and_waivers_are_shown,
