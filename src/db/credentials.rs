@@ -186,13 +186,16 @@ pub fn due(
         .load(connection)?)
 }
 
-/// The verified state licences these providers hold for `state`: (provider, expires on, next
-/// due on), for judging which of them count on a given day.
+/// A verified licence's provider, expiry and re-verification date.
+pub type LicenceDates = (i64, Option<NaiveDate>, Option<NaiveDate>);
+
+/// The verified state licences these providers hold for `state`, for judging which of them
+/// count on a given day.
 pub fn verified_licences_in_state(
     connection: &mut DbConnection,
     provider_ids: &[i64],
     state: &str,
-) -> DbResult<Vec<(i64, Option<NaiveDate>, Option<NaiveDate>)>> {
+) -> DbResult<Vec<LicenceDates>> {
     Ok(credentials::table
         .filter(credentials::provider_id.eq_any(provider_ids))
         .filter(credentials::kind.eq("state_license"))
