@@ -224,12 +224,14 @@ pub struct Settings {
     pub max_query_bytes: u64,
 
     /// Origins allowed to call the API from a browser (CORS): comma-separated, exact origins such
-    /// as `https://app.example.org`. `*` admits any origin, but only for public GET and HEAD
-    /// requests without an `Authorization` header. Empty (the default): no CORS headers at all.
+    /// as `https://app.example.org`, which may make any request, keyed or not. `*` (the default)
+    /// admits every other origin too, but only for public GET and HEAD requests without an
+    /// `Authorization` header: front ends on any site can search. `none`: no CORS headers at all.
     #[arg(
         long,
         env = "CLINIC_FINDER_CORS_ORIGINS",
         value_delimiter = ',',
+        default_value = "*",
         global = true
     )]
     pub cors_origins: Vec<String>,

@@ -158,14 +158,26 @@ pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Erro
     } else {
         "invalid_value"
     };
+    if code == "unknown_parameter" {
+        return ApiError::validation(unknown_parameter(&field)).into();
+    }
     let detail = match code {
-        "unknown_parameter" => format!("unknown query parameter `{field}`"),
         "repeated_parameter" => {
             format!("`{field}` may appear once; list several values separated by commas")
         }
         _ => message,
     };
     ApiError::validation(FieldError::query(field, code, detail)).into()
+}
+
+/// A query parameter the operation does not document: refused on every endpoint alike (see
+/// `middleware::contract`, which checks it before any handler runs).
+pub fn unknown_parameter(name: &str) -> FieldError {
+    FieldError::query(
+        name,
+        "unknown_parameter",
+        format!("unknown query parameter `{name}`"),
+    )
 }
 
 /// Path parameters that do not parse (e.g. a non-numeric id).

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod clinics;
+pub mod contract;
 pub mod credentials;
 pub mod error;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod fhir;
 pub mod health;
 pub mod locations;
 pub mod middleware;
+pub mod negotiation;
 pub mod providers;
 pub mod responses;
 pub mod search;

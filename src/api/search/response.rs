@@ -188,13 +188,14 @@ pub struct ProviderSearchResponse {
     pub next_cursor: Option<String>,
 }
 
-/// Whether `Accept` asks for GeoJSON (a `format` parameter overrides it: see `query`).
+/// Whether `Accept` prefers GeoJSON to JSON (`api::negotiation`; a `format` parameter overrides
+/// it: see `query`).
 pub(super) fn wants_geojson(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/geo+json"))
+    use crate::api::negotiation::{accept_header, choose, GEO_JSON, JSON};
+    choose(
+        accept_header(request.headers()).as_deref(),
+        &[JSON, GEO_JSON],
+    ) == Some(GEO_JSON)
 }
 
 fn meta(parsed: &ParsedSearch, candidates_visited: usize) -> SearchMeta {
