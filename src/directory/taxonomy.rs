@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{self, DbConnection, DbResult};
+use crate::domain::schemas::{SpecialtyCode, TreatmentCode};
 use crate::domain::LabelStatus;
 
 /// A botulinum toxin indication.
@@ -14,11 +15,15 @@ use crate::domain::LabelStatus;
     "specialty_codes": ["2081P2900X", "2084N0400X", "2084N0402X", "208VP0014X"]}))]
 pub struct TreatmentView {
     /// Use as `treatment` in search.
+    #[schema(value_type = TreatmentCode)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     pub label_status: LabelStatus,
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\x00]*$")]
     pub description: String,
     /// Specialties that usually treat it: a board certification in one of them counts as relevant.
+    #[schema(value_type = Vec<SpecialtyCode>, inline, max_items = 50)]
     pub specialty_codes: Vec<String>,
 }
 
@@ -26,7 +31,9 @@ pub struct TreatmentView {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"code": "2084N0400X", "name": "Neurology"}))]
 pub struct SpecialtyView {
+    #[schema(value_type = SpecialtyCode, inline)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
 }
 

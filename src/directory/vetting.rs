@@ -15,6 +15,7 @@ use super::{AuditAction, AuditEvent, Written};
 use crate::db::change_log::Affected;
 use crate::db::credentials::Verification;
 use crate::db::{self, DbConnection};
+use crate::domain::schemas::CalendarDate;
 use crate::domain::{Checks, CredentialKind, SourceType, VerificationStatus, VettingStatus};
 
 /// The provider lifecycle: pending → under_review → verified | rejected; verified → suspended →
@@ -50,7 +51,7 @@ pub struct TransitionInput {
     pub to: String,
     /// Why: kept in the audit trail.
     #[validate(length(min = 3, max = 1000))]
-    #[schema(min_length = 3, max_length = 1000)]
+    #[schema(min_length = 3, max_length = 1000, pattern = "^[^\\x00]*$")]
     pub reason: String,
 }
 
@@ -127,13 +128,14 @@ pub struct VerificationInput {
     pub source_type: String,
     /// Where the evidence is: a URL or a document id.
     #[validate(length(min = 1, max = 500))]
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\x00]*$")]
     pub reference: String,
     /// When to check again; defaults to the expiry date, or 36 months after verification.
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub next_due_on: Option<NaiveDate>,
     /// Why: recorded in the audit trail.
     #[validate(length(min = 3, max = 1000))]
-    #[schema(min_length = 3, max_length = 1000)]
+    #[schema(min_length = 3, max_length = 1000, pattern = "^[^\\x00]*$")]
     pub reason: String,
 }
 

@@ -133,8 +133,30 @@ with a key and on errors of those reads.",
     headers
 }
 
+/// Declares `If-None-Match` once, under `components.parameters`, and refers every public read to it.
+fn declare_if_none_match(document: &mut Value) {
+    let mut declared = None;
+    let parameters = document
+        .get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.get_mut("get")?.get_mut("parameters")?.as_array_mut())
+        .flat_map(|parameters| parameters.iter_mut());
+    for parameter in parameters {
+        if parameter["name"] == "If-None-Match" && parameter["in"] == "header" {
+            declared.get_or_insert_with(|| parameter.clone());
+            *parameter = json!({"$ref": "#/components/parameters/If-None-Match"});
+        }
+    }
+    if let (Some(declared), Some(components)) = (declared, document.get_mut("components")) {
+        components["parameters"] = json!({"If-None-Match": declared});
+    }
+}
+
 /// Adds `components.headers` and refers every response's headers to them.
 pub fn declare(document: &mut Value) {
+    declare_if_none_match(document);
     let known = components();
     let reference = |name: &str| json!({"$ref": format!("#/components/headers/{name}")});
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {

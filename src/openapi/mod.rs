@@ -46,6 +46,12 @@ queues and the audit trail"),
         (name = "FHIR", description = "Read-only FHIR R4 facade (application/fhir+json; errors are \
 OperationOutcomes): docs/fhir.md"),
     ),
+    // Enums only parameters name (`value_type`), which utoipa does not collect by itself.
+    components(schemas(
+        crate::api::search::query::DistanceUnit,
+        crate::api::search::query::ResponseFormat,
+        crate::api::fhir::negotiation::FhirFormat
+    )),
     modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;
@@ -136,6 +142,7 @@ pub fn to_json(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
         schemas::refer_generic_arguments(schemas);
         page_examples(schemas);
     }
+    schemas::simplify_one_of(&mut value);
     array_examples(&mut value);
     headers::declare(&mut value);
     drop_unreferenced_schemas(&mut value);
@@ -321,7 +328,17 @@ without `Authorization` the request is served as the public",
         .flatten()
         {
             // The ETag a write must echo: a quoted version (what the `IfMatch` extractor accepts).
+            // Ids in paths are ids: from 1, JavaScript-safe (any other integer is a 404).
             for parameter in operation.parameters.iter_mut().flatten() {
+                let is_integer = parameter.schema.as_ref().is_some_and(|schema| {
+                    matches!(schema, RefOr::T(utoipa::openapi::Schema::Object(object))
+                        if object.schema_type == utoipa::openapi::schema::SchemaType::Type(Type::Integer))
+                });
+                if parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path && is_integer
+                {
+                    parameter.schema =
+                        Some(<crate::domain::schemas::Id as utoipa::PartialSchema>::schema());
+                }
                 if parameter.name == "If-Match" {
                     parameter.schema = Some(
                         utoipa::openapi::ObjectBuilder::new()
@@ -380,6 +397,20 @@ without `Authorization` the request is served as the public",
                         .links
                         .insert(target.to_string(), link.build().into());
                 }
+            }
+        }
+    }
+    // The taxonomy's treatments are a closed list (`domain::schemas::TREATMENT_CODES`).
+    let treatments = api
+        .paths
+        .paths
+        .get_mut("/v1/treatments")
+        .and_then(|item| item.get.as_mut())
+        .and_then(|get| get.responses.responses.get_mut("200"));
+    if let Some(RefOr::T(ok)) = treatments {
+        for content in ok.content.values_mut() {
+            if let Some(RefOr::T(utoipa::openapi::Schema::Array(array))) = content.schema.as_mut() {
+                array.max_items = Some(crate::domain::TREATMENT_CODES.len());
             }
         }
     }
