@@ -350,11 +350,11 @@ pub struct AuditEntry {
     pub target_id: String,
     /// The resource before the write (absent for a create).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = crate::domain::schemas::JsonObject, inline)]
     pub before: Option<serde_json::Value>,
     /// The resource after the write (absent for a delete).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = crate::domain::schemas::JsonObject, inline)]
     pub after: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 1, max_length = 1000, pattern = "^[^\\x00]*$")]

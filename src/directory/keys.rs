@@ -26,7 +26,7 @@ pub struct ApiKeyView {
     pub name: String,
     pub role: Role,
     /// The first characters of the key, to recognise it.
-    #[schema(min_length = 11, max_length = 11, pattern = "^cf_[A-Za-z0-9_-]{8}$")]
+    #[schema(min_length = 1, max_length = 11, pattern = "^[^\\x00]*$")]
     pub prefix: String,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
     #[schema(value_type = Timestamp, inline)]

@@ -184,11 +184,19 @@ fn array_examples(document: &mut serde_json::Value) {
 /// A page schema (`Page_ClinicView`, a generic utoipa writes out per item type) gets an example
 /// built from its item's: one item and a cursor.
 fn page_examples(schemas: &mut serde_json::Map<String, serde_json::Value>) {
+    let all = schemas.clone();
     for (name, schema) in schemas.iter_mut() {
         if !name.starts_with("Page_") || schema.get("example").is_some() {
             continue;
         }
-        let item = schema.pointer("/properties/items/items/example").cloned();
+        // The items are a `$ref` to the item's component (`schemas::refer_generic_arguments`).
+        let item = schema
+            .pointer("/properties/items/items/$ref")
+            .and_then(|reference| reference.as_str())
+            .and_then(|reference| reference.rsplit('/').next())
+            .and_then(|item| all.get(item)?.get("example"))
+            .or_else(|| schema.pointer("/properties/items/items/example"))
+            .cloned();
         if let (Some(item), Some(schema)) = (item, schema.as_object_mut()) {
             schema.insert(
                 "example".to_owned(),
@@ -308,6 +316,18 @@ without `Authorization` the request is served as the public",
         ("create_credential", "verify_credential", true),
         ("create_key", "revoke_key", false),
     ];
+    // The fields each request body takes (for the example of an unknown one).
+    let body_fields: std::collections::HashMap<String, Vec<String>> = api
+        .components
+        .iter()
+        .flat_map(|components| components.schemas.iter())
+        .filter_map(|(name, schema)| match schema {
+            RefOr::T(utoipa::openapi::Schema::Object(object)) => {
+                Some((name.clone(), object.properties.keys().cloned().collect()))
+            }
+            _ => None,
+        })
+        .collect();
     for (path, item) in api.paths.paths.iter_mut() {
         if let (Some(policy), Some(get)) = (
             crate::api::middleware::caching::policy(path),
@@ -373,13 +393,22 @@ without `Authorization` the request is served as the public",
                 responses.insert("500".to_owned(), internal.clone().into());
             }
             let operation_view = operation.clone();
+            let fields = operation
+                .request_body
+                .as_ref()
+                .and_then(|body| body.content.get("application/json")?.schema.as_ref())
+                .and_then(|schema| match schema {
+                    RefOr::Ref(reference) => reference.ref_location.rsplit('/').next(),
+                    RefOr::T(_) => None,
+                })
+                .and_then(|name| body_fields.get(name));
             for (status, response) in operation.responses.responses.iter_mut() {
                 let (RefOr::T(response), Ok(status)) = (response, status.parse::<u16>()) else {
                     continue;
                 };
                 if let Some(content) = response.content.get_mut(crate::api::error::PROBLEM_JSON) {
                     if content.example.is_none() && content.examples.is_empty() {
-                        content.example = problem_example(status, path, &operation_view);
+                        content.example = problem_example(status, path, &operation_view, fields);
                     }
                 }
             }
@@ -491,6 +520,7 @@ fn problem_example(
     status: u16,
     path: &str,
     operation: &utoipa::openapi::path::Operation,
+    body_fields: Option<&Vec<String>>,
 ) -> Option<serde_json::Value> {
     use crate::api::error::{ApiError, FieldError, ParamLocation};
     use utoipa::openapi::path::ParameterIn;
@@ -528,9 +558,12 @@ fn problem_example(
             401 => ApiError::Unauthorized("the metrics token is not valid".to_owned()),
             _ => ApiError::RouteNotFound,
         },
-        400 => ApiError::MalformedBody(
-            "the body is not valid JSON: expected `,` or `}` at line 1 column 18".to_owned(),
-        ),
+        400 => match crate::domain::json::parse::<serde_json::Value>(
+            crate::domain::json::MALFORMED_EXAMPLE_BODY,
+        ) {
+            Err(error) => ApiError::from(error),
+            Ok(_) => return None,
+        },
         401 if operation.security.is_none() => {
             ApiError::Unauthorized("the API key is not valid".to_owned())
         }
@@ -544,9 +577,25 @@ fn problem_example(
             Some(resource) => ApiError::not_found(resource, 7),
             None => ApiError::RouteNotFound,
         },
-        406 => ApiError::NotAcceptable(
-            "`Accept: application/xml`: this operation answers in application/json".to_owned(),
-        ),
+        406 => {
+            // As `middleware::contract` words it: the media types of the success answers.
+            let mut offered: Vec<&str> = Vec::new();
+            for (status, response) in &operation.responses.responses {
+                if let (true, utoipa::openapi::RefOr::T(response)) =
+                    (status.starts_with('2'), response)
+                {
+                    for media_type in response.content.keys() {
+                        if !offered.contains(&media_type.as_str()) {
+                            offered.push(media_type);
+                        }
+                    }
+                }
+            }
+            ApiError::NotAcceptable(format!(
+                "`Accept: application/xml`: this operation answers in {}",
+                offered.join(" or ")
+            ))
+        }
         409 => ApiError::Conflict {
             code: "duplicate",
             detail: "a resource with this npi already exists".to_owned(),
@@ -556,11 +605,18 @@ fn problem_example(
         414 => ApiError::UriTooLong { limit: 2048 },
         415 => ApiError::UnsupportedMediaType("the body must be application/json".to_owned()),
         // Every body refuses fields it does not know.
-        422 if takes_body => ApiError::validation(FieldError::body(
-            "/nickname",
-            "unknown_field",
-            "unknown field `nickname`",
-        )),
+        422 if takes_body => {
+            let expected: Vec<&str> = body_fields
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            ApiError::validation(FieldError::body(
+                "/nickname",
+                "unknown_field",
+                crate::domain::json::unknown_field_detail("nickname", &expected),
+            ))
+        }
         // A page size out of range, as `parse_limit` words it for this list.
         422 if limit_max.is_some() => {
             let mut errors = Vec::new();

@@ -199,7 +199,7 @@ pub fn resolve(text: &str) -> Result<&'static Place, PlaceError> {
             .unwrap_or_default();
     }
     // The most populous place of each state, the most populous state first.
-    found.sort_by(|a, b| b.population.cmp(&a.population));
+    found.sort_by_key(|place| std::cmp::Reverse(place.population));
     let mut per_state: Vec<&'static Place> = Vec::new();
     for place in found {
         if !per_state.iter().any(|kept| kept.state == place.state) {
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn bad_text_is_told_from_an_unknown_place() {
-        assert_eq!(resolve("Atlantis"), Err(PlaceError::Unknown));
+        assert_eq!(resolve("Nowhereville"), Err(PlaceError::Unknown));
         assert_eq!(resolve("Chicago, ZZ"), Err(PlaceError::Unknown));
         assert_eq!(resolve("Chicago, TX"), Err(PlaceError::Unknown));
         assert_eq!(resolve("x"), Err(PlaceError::Invalid));

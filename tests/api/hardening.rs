@@ -337,8 +337,10 @@ async fn cors_follows_the_allowlist(app: TestApp) {
     assert_problem(preflight(other, "GET", "authorization").await.unwrap(), 403).await;
 }
 
-on_both_backends_with!(no_cors_headers_without_configuration, |_| {});
-async fn no_cors_headers_without_configuration(app: TestApp) {
+on_both_backends_with!(no_cors_headers_when_turned_off, |settings| {
+    settings.cors_origins = vec!["none".to_owned()];
+});
+async fn no_cors_headers_when_turned_off(app: TestApp) {
     let response = app
         .request(Method::GET, "/v1/treatments")
         .header("Origin", "https://app.example.org")

@@ -29,9 +29,11 @@ macro_rules! on_both_backends {
 
 mod backends;
 mod caching;
+mod contract;
 mod crud;
 mod directory;
 mod errors;
+mod examples;
 mod fhir;
 mod finder;
 mod hardening;

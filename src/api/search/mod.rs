@@ -64,8 +64,8 @@ pub(crate) async fn run_search(
 pub async fn search_locations(
     state: web::Data<AppState>,
     request: HttpRequest,
-    params: web::Query<SearchParams>,
 ) -> ApiResult<HttpResponse> {
+    let params = SearchParams::from_query(request.query_string())?;
     let parsed = parse_search(
         &state,
         &params,
@@ -95,8 +95,8 @@ pub async fn search_locations(
 pub async fn search_providers(
     state: web::Data<AppState>,
     request: HttpRequest,
-    params: web::Query<SearchParams>,
 ) -> ApiResult<HttpResponse> {
+    let params = SearchParams::from_query(request.query_string())?;
     let parsed = parse_search(
         &state,
         &params,

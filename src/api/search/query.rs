@@ -51,16 +51,16 @@ pub struct SearchParams {
     /// Unit of `radius`: `km` (default) or `mi`.
     #[param(value_type = Option<DistanceUnit>, example = "mi")]
     pub unit: Option<String>,
-    /// Treatment codes (`GET /v1/treatments`), comma-separated.
+    /// Treatment codes (`GET /v1/treatments`), comma-separated (or the parameter repeated).
     #[param(value_type = Option<Vec<TreatmentCode>>, style = Form, explode = false, min_items = 1,
         max_items = 10, example = json!(["chronic_migraine"]))]
     pub treatment: Option<String>,
-    /// NUCC specialty codes (`GET /v1/specialties`), comma-separated: the provider's primary or
-    /// another specialty.
+    /// NUCC specialty codes (`GET /v1/specialties`), comma-separated (or the parameter
+    /// repeated): the provider's primary or another specialty.
     #[param(value_type = Option<Vec<SpecialtyCode>>, inline, style = Form, explode = false,
         min_items = 1, max_items = 10, example = json!(["2084N0400X"]))]
     pub specialty: Option<String>,
-    /// Degrees, comma-separated.
+    /// Degrees, comma-separated (or the parameter repeated).
     #[param(value_type = Option<Vec<Degree>>, style = Form, explode = false, min_items = 1,
         max_items = 10, example = json!(["MD", "DO"]))]
     pub degree: Option<String>,
@@ -71,7 +71,8 @@ pub struct SearchParams {
     /// treatment; `false`: only those without.
     #[param(value_type = Option<bool>, example = true)]
     pub board_certified: Option<String>,
-    /// ISO 639-1 language codes, comma-separated: providers who speak any of them.
+    /// ISO 639-1 language codes, comma-separated (or the parameter repeated): providers who speak
+    /// any of them.
     #[param(value_type = Option<Vec<LanguageCode>>, inline, style = Form, explode = false,
         min_items = 1, max_items = 10, example = json!(["es"]))]
     pub language: Option<String>,
@@ -103,6 +104,55 @@ pub struct SearchParams {
     /// `geojson` for an RFC 7946 FeatureCollection; `json` for JSON (either overrides `Accept`).
     #[param(value_type = Option<ResponseFormat>, example = "geojson")]
     pub format: Option<String>,
+}
+
+/// The list parameters: each takes values separated by commas (the documented form), or repeated
+/// (`treatment=a&treatment=b`, which clients generated without support for `explode: false` send).
+const LIST_PARAMETERS: [&str; 4] = ["treatment", "specialty", "degree", "language"];
+
+impl SearchParams {
+    /// The parameters of a query string: a repeated list parameter is one list; any other
+    /// repeated parameter, or one the search does not take, is refused.
+    pub fn from_query(query: &str) -> ApiResult<SearchParams> {
+        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
+            .map_err(|_| {
+                ApiError::validation(FieldError::query(
+                    "",
+                    "invalid_query",
+                    "the query string could not be read",
+                ))
+            })?
+            .into_inner();
+        let mut merged = serde_json::Map::new();
+        let mut errors = Vec::new();
+        for (name, value) in pairs {
+            match merged.get_mut(&name) {
+                Some(serde_json::Value::String(existing))
+                    if LIST_PARAMETERS.contains(&name.as_str()) =>
+                {
+                    existing.push(',');
+                    existing.push_str(&value);
+                }
+                Some(_) => errors.push(FieldError::query(
+                    &name,
+                    "repeated_parameter",
+                    format!("`{name}` may appear once; list several values separated by commas"),
+                )),
+                None => {
+                    merged.insert(name, serde_json::Value::String(value));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            errors.dedup();
+            return Err(ApiError::Validation(errors));
+        }
+        serde_json::from_value(serde_json::Value::Object(merged)).map_err(|error| {
+            let message = error.to_string();
+            let field = message.split('`').nth(1).unwrap_or_default().to_owned();
+            ApiError::validation(crate::api::extract::unknown_parameter(&field))
+        })
+    }
 }
 
 /// The unit of a search radius.

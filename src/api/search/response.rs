@@ -631,6 +631,7 @@ pub struct ProviderFeature {
 /// Providers near the centre, ranked, as an RFC 7946 FeatureCollection; `meta` and
 /// `next_cursor` are foreign members.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = crate::openapi::examples::search_providers_geojson)]
 pub struct ProviderFeatureCollection {
     #[serde(rename = "type")]
     pub kind: FeatureCollectionType,
