@@ -219,7 +219,7 @@ function useBrowserLocation() {
 function pageQuery() {
   const query = new URLSearchParams();
   const where = whereInput.value.trim();
-  if (/^[0-9]{5}$/.test(where)) {
+  if (/^[0-9]+$/.test(where)) {
     query.set("postal_code", where);
   } else if (where !== "") {
     query.set("place", where);
