@@ -70,8 +70,8 @@ pub enum Command {
         #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         batch_size: u64,
         /// Accept vetting state from the file (`vetting_status`, `verification`), vouched for by
-        /// this source; recorded in the audit trail.
-        #[arg(long)]
+        /// this source (1–200 characters); recorded in the audit trail as the batch's reason.
+        #[arg(long, value_parser = source_name)]
         trusted_source: Option<String>,
     },
     /// Import providers (entity type 1) and clinics (type 2) from the CMS NPPES monthly file
@@ -310,12 +310,14 @@ pub struct Settings {
     pub max_query_bytes: u64,
 
     /// Origins allowed to call the API from a browser (CORS): comma-separated, exact origins such
-    /// as `https://app.example.org`. `*` admits any origin, but only for public GET and HEAD
-    /// requests without an `Authorization` header. Empty (the default): no CORS headers at all.
+    /// as `https://app.example.org`, which may make any request, keyed or not. `*` (the default)
+    /// admits every other origin too, but only for public GET and HEAD requests without an
+    /// `Authorization` header: front ends on any site can search. `none`: no CORS headers at all.
     #[arg(
         long,
         env = "CLINIC_FINDER_CORS_ORIGINS",
         value_delimiter = ',',
+        default_value = "*",
         global = true
     )]
     pub cors_origins: Vec<String>,
@@ -349,6 +351,15 @@ impl Settings {
         let mut settings = Cli::parse_from(["clinic-finder"]).settings;
         settings.database_url = database_url.to_owned();
         settings
+    }
+}
+
+/// `--trusted-source`: a name, as the audit trail's `reason` holds it (1–200 characters, no NUL).
+fn source_name(text: &str) -> Result<String, String> {
+    if (1..=200).contains(&text.chars().count()) && !text.contains('\0') {
+        Ok(text.to_owned())
+    } else {
+        Err("1 to 200 characters".to_owned())
     }
 }
 

@@ -10,6 +10,7 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::contract::Contract;
 use crate::api::error::ApiError;
 use crate::api::extract::{path_error, query_error};
 use crate::api::middleware::telemetry::request_middleware;
@@ -228,76 +229,58 @@ pub fn build_app(
         .split_for_parts();
     let mut api = api;
     crate::openapi::finish(&mut api);
-    let api = Arc::new(api);
+    let contract = web::Data::new(Contract::from_document(&api));
     let served = Arc::new(crate::openapi::to_json(&api));
-    app.route(
-        "/openapi.json",
-        web::get().to(move || {
-            let served = served.clone();
-            async move { HttpResponse::Ok().json(&*served) }
-        }),
-    )
-    .service(
-        SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
-    )
-    // The finder page: registered here, after the split, so that it stays out of the document.
-    .configure(crate::finder::routes)
-    .default_service(web::to(move |request: HttpRequest| {
-        let api = api.clone();
-        async move { unmatched(&api, &request) }
-    }))
-    .wrap(from_fn(crate::api::middleware::caching::caching_middleware))
-    .wrap(from_fn(
-        crate::api::middleware::ratelimit::limits_middleware,
-    ))
-    .wrap(from_fn(
-        crate::api::middleware::security::security_middleware,
-    ))
-    .wrap(from_fn(request_middleware))
-    // Outside the request middleware: it turns the problem+json that makes into OperationOutcomes.
-    .wrap(from_fn(
-        crate::api::fhir::outcome::operation_outcome_middleware,
-    ))
-    .wrap(from_fn(crate::api::middleware::metrics::metrics_middleware))
+    app.app_data(contract.clone())
+        .route(
+            "/openapi.json",
+            web::get().to(move || {
+                let served = served.clone();
+                async move { HttpResponse::Ok().json(&*served) }
+            }),
+        )
+        .service(
+            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        )
+        // The finder page: registered here, after the split, so that it stays out of the document.
+        .configure(crate::finder::routes)
+        .default_service(web::to(move |request: HttpRequest| {
+            let contract = contract.clone();
+            async move { unmatched(&contract, &request) }
+        }))
+        .wrap(from_fn(
+            crate::api::middleware::contract::contract_middleware,
+        ))
+        .wrap(from_fn(crate::api::middleware::caching::caching_middleware))
+        .wrap(from_fn(
+            crate::api::middleware::ratelimit::limits_middleware,
+        ))
+        .wrap(from_fn(
+            crate::api::middleware::security::security_middleware,
+        ))
+        .wrap(from_fn(request_middleware))
+        // Outside the request middleware: it turns the problem+json that makes into OperationOutcomes.
+        .wrap(from_fn(
+            crate::api::fhir::outcome::operation_outcome_middleware,
+        ))
+        .wrap(from_fn(crate::api::middleware::metrics::metrics_middleware))
 }
 
-/// 405 with `Allow` when the path exists under another method, else 404.
-fn unmatched(
-    api: &utoipa::openapi::OpenApi,
-    request: &HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let path = request.path();
-    for (template, item) in api.paths.paths.iter() {
-        if template_matches(template, path) {
-            let allowed: Vec<&str> = [
-                ("GET", item.get.is_some()),
-                ("POST", item.post.is_some()),
-                ("PUT", item.put.is_some()),
-                ("PATCH", item.patch.is_some()),
-                ("DELETE", item.delete.is_some()),
-            ]
-            .into_iter()
-            .filter_map(|(method, present)| present.then_some(method))
-            .collect();
-            let mut response =
-                actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed);
-            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allowed.join(", ")) {
-                response
-                    .headers_mut()
-                    .insert(actix_web::http::header::ALLOW, value);
-            }
-            return Ok(response);
-        }
+/// A documented path under a method it does not have: `OPTIONS` is answered with `Allow` (204),
+/// anything else is 405 with `Allow`; an unknown path is 404.
+fn unmatched(contract: &Contract, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    let Some(path) = contract.path(request.path()) else {
+        return Err(ApiError::RouteNotFound);
+    };
+    let mut response = if request.method() == actix_web::http::Method::OPTIONS {
+        HttpResponse::NoContent().finish()
+    } else {
+        actix_web::ResponseError::error_response(&ApiError::MethodNotAllowed)
+    };
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&path.allow()) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
     }
-    Err(ApiError::RouteNotFound)
-}
-
-fn template_matches(template: &str, path: &str) -> bool {
-    let (template, path): (Vec<&str>, Vec<&str>) =
-        (template.split('/').collect(), path.split('/').collect());
-    template.len() == path.len()
-        && template
-            .iter()
-            .zip(&path)
-            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p)
+    Ok(response)
 }

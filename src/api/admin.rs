@@ -42,8 +42,11 @@ pub struct AdminProviderListParams {
     /// `nppes` (an NPPES import).
     #[param(value_type = Option<ProviderSource>, example = "nppes")]
     pub source: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    /// Items per page, 1–100 (default 20).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -278,10 +281,13 @@ pub async fn queue_pending(
 #[into_params(parameter_in = Query)]
 pub struct ExpiringParams {
     /// Credentials due (expiring or due for re-verification) within this many days, 1–365 (default 30).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 365, example = 30)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 365, example = 30)]
     pub within_days: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    /// Items per page, 1–100 (default 20).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -402,26 +408,40 @@ pub async fn queue_expired(
     "after": {"id": 7, "name": "Midtown Neurology & Headache Center", "phone": "+1-212-555-0199", "location_ids": [11, 12], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-20T14:03:00Z", "version": 2},
     "request_id": "5f0c6b1e9d7a4c21"}))]
 pub struct AuditEntry {
+    #[schema(value_type = crate::domain::schemas::Id, inline)]
     pub id: i64,
     /// UTC.
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = crate::domain::schemas::Timestamp, inline)]
     pub occurred_at: NaiveDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::Id>, inline)]
     pub actor_key_id: Option<i64>,
+    #[schema(
+        max_length = 16,
+        pattern = "^(admin|reviewer|partner|system|cli|import)$"
+    )]
     pub actor_role: String,
     /// e.g. `provider.transition`, `credential.verify`, `clinic.update`.
+    #[schema(min_length = 3, max_length = 64, pattern = "^[a-z_]+\\.[a-z_]+$")]
     pub action: String,
+    #[schema(min_length = 1, max_length = 32, pattern = "^[a-z_]+$")]
     pub target_type: String,
+    #[schema(min_length = 1, max_length = 4096, pattern = "^[^\\x00]*$")]
     pub target_id: String,
     /// The resource before the write (absent for a create).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::domain::schemas::JsonObject, inline)]
     pub before: Option<serde_json::Value>,
     /// The resource after the write (absent for a delete).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = crate::domain::schemas::JsonObject, inline)]
     pub after: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 1000, pattern = "^[^\\x00]*$")]
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub request_id: Option<String>,
 }
 
@@ -450,23 +470,26 @@ impl From<AuditRow> for AuditEntry {
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// e.g. `provider`, `credential`, `clinic`, `location`, `api_key`.
-    #[param(example = "provider")]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 32, pattern = "^[a-z_]+$", example = "provider")]
     pub target_type: Option<String>,
-    #[param(example = "42")]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "^[^\\x00]*$", example = "42")]
     pub target_id: Option<String>,
     /// The acting key's id.
-    #[param(value_type = Option<i64>, example = 2)]
+    #[param(value_type = Option<crate::domain::schemas::Id>, inline, example = 2)]
     pub actor_key_id: Option<String>,
-    #[param(example = "provider.transition")]
+    #[param(value_type = Option<String>, min_length = 3, max_length = 64, pattern = "^[a-z_]+\\.[a-z_]+$", example = "provider.transition")]
     pub action: Option<String>,
     /// From this instant (RFC 3339), inclusive.
-    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-01T00:00:00Z")]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 64, example = "2026-11-01T00:00:00Z")]
     pub since: Option<String>,
     /// Before this instant (RFC 3339).
-    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T00:00:00Z")]
+    #[param(value_type = Option<String>, format = DateTime, max_length = 64, example = "2026-12-01T00:00:00Z")]
     pub until: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    /// Items per page, 1–100 (default 20).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -517,16 +540,52 @@ pub async fn list_audit(
         id
     });
     let actor_key_id = params.actor_key_id.as_deref().and_then(|text| {
-        let id = text.parse().ok();
+        let id = text
+            .parse::<i64>()
+            .ok()
+            .filter(|id| (1..=crate::domain::schemas::MAX_ID).contains(id));
         if id.is_none() {
             errors.push(FieldError::query(
                 "actor_key_id",
                 "invalid_value",
-                "an integer key id",
+                "a key id: an integer from 1",
             ));
         }
         id
     });
+    // The filters' shapes, as documented; a well-formed name that nothing has is an empty page.
+    fn word(text: &str) -> bool {
+        !text.is_empty() && text.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+    }
+    let shapes = [
+        (
+            "target_type",
+            params.target_type.as_deref(),
+            (|t| t.len() <= 32 && word(t)) as fn(&str) -> bool,
+            "a target type such as provider or api_key",
+        ),
+        (
+            "target_id",
+            params.target_id.as_deref(),
+            |t| (1..=100).contains(&t.chars().count()),
+            "1 to 100 characters",
+        ),
+        (
+            "action",
+            params.action.as_deref(),
+            |t| {
+                t.len() <= 64
+                    && t.split_once('.')
+                        .is_some_and(|(what, verb)| word(what) && word(verb))
+            },
+            "an action such as provider.transition",
+        ),
+    ];
+    for (name, value, valid, expected) in shapes {
+        if value.is_some_and(|value| !valid(value)) {
+            errors.push(FieldError::query(name, "invalid_value", expected));
+        }
+    }
     let filter = AuditFilter {
         target_type: params.target_type.clone(),
         target_id: params.target_id.clone(),

@@ -28,33 +28,53 @@ pub use crate::domain::{FieldError, ParamLocation};
 pub struct ProblemDetails {
     /// A URI reference naming the problem type: `/problems/{code}`.
     #[serde(rename = "type")]
+    #[schema(max_length = 80, pattern = "^/problems/[a-z0-9_]+$")]
     pub problem_type: String,
     /// Stable snake_case code; one of a fixed list documented in `docs/errors.md`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_]+$")]
     pub code: &'static str,
     /// Short summary of the problem type; the same for every occurrence.
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub title: &'static str,
     /// The HTTP status code.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
     /// What went wrong in this occurrence.
+    #[schema(min_length = 1, max_length = 4096, pattern = "^[^\\x00]*$")]
     pub detail: String,
     /// The request id (`X-Request-Id`), for support.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._-]{1,64}$")]
     pub request_id: Option<String>,
     /// Field-level list for validation failures.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 256)]
     pub errors: Option<Vec<FieldError>>,
     /// For `invalid_transition`: the states the resource may move to from where it is.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::domain::VettingStatus>>, max_items = 5)]
     pub allowed: Option<Vec<String>>,
     /// For `precondition_failed`: the resource's current version, to retry with.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::Id>, inline)]
     pub current_version: Option<i64>,
+    /// For an `ambiguous_place` field error: the places the name may mean, the most populous
+    /// first; send one's `place` back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_items = 10)]
+    pub candidates: Option<Vec<crate::api::search::response::PlaceChoice>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{} invalid field(s)", .0.len())]
     Validation(Vec<FieldError>),
+    /// A validation failure one of whose fields names an ambiguous place: with the choices.
+    #[error("{} invalid field(s)", .errors.len())]
+    Ambiguous {
+        errors: Vec<FieldError>,
+        candidates: Vec<crate::api::search::response::PlaceChoice>,
+    },
     #[error("malformed request body: {0}")]
     MalformedBody(String),
     #[error("unsupported media type: {0}")]
@@ -113,7 +133,7 @@ impl ApiError {
 
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::Validation(_) => "validation_failed",
+            ApiError::Validation(_) | ApiError::Ambiguous { .. } => "validation_failed",
             ApiError::MalformedBody(_) => "malformed_body",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
@@ -136,7 +156,7 @@ impl ApiError {
 
     fn title(&self) -> &'static str {
         match self {
-            ApiError::Validation(_) => "The request is not valid",
+            ApiError::Validation(_) | ApiError::Ambiguous { .. } => "The request is not valid",
             ApiError::MalformedBody(_) => "The request body is not valid JSON for this operation",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "The request body is too large",
@@ -158,12 +178,18 @@ impl ApiError {
     }
 
     pub fn problem(&self, request_id: Option<String>) -> ProblemDetails {
-        let detail = match self {
-            ApiError::Validation(errors) if errors.len() == 1 => "1 field is invalid".to_owned(),
-            ApiError::Validation(errors) => format!("{} fields are invalid", errors.len()),
+        let field_errors = match self {
+            ApiError::Validation(errors) | ApiError::Ambiguous { errors, .. } => Some(errors),
+            _ => None,
+        };
+        let detail = match (self, field_errors) {
+            (_, Some(errors)) if errors.len() == 1 => "1 field is invalid".to_owned(),
+            (_, Some(errors)) => format!("{} fields are invalid", errors.len()),
             // Never leak internals: the log has the cause, keyed by the request id.
-            ApiError::Internal(_) => "An unexpected error occurred; it has been logged.".to_owned(),
-            other => other.to_string(),
+            (ApiError::Internal(_), _) => {
+                "An unexpected error occurred; it has been logged.".to_owned()
+            }
+            (other, _) => other.to_string(),
         };
         ProblemDetails {
             problem_type: format!("/problems/{}", self.code()),
@@ -172,8 +198,9 @@ impl ApiError {
             status: self.status_code().as_u16(),
             detail,
             request_id,
-            errors: match self {
-                ApiError::Validation(errors) => Some(errors.clone()),
+            errors: field_errors.cloned(),
+            candidates: match self {
+                ApiError::Ambiguous { candidates, .. } => Some(candidates.clone()),
                 _ => None,
             },
             allowed: match self {
@@ -191,7 +218,9 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Ambiguous { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

@@ -82,6 +82,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 /// The version a write expects, from `If-Match: "<version>"` (the resource's ETag).
 pub struct IfMatch(pub Option<i64>);
 
+/// The version an `If-Match` that names none of this service's entity tags stands for: no resource
+/// has it, so the condition is false and the write is refused with 412, as RFC 9110 §13.1.1 has it
+/// (`*`, a list, an unquoted or unknown tag: none of them names a version to write at).
+const NO_VERSION: i64 = 0;
+
 impl IfMatch {
     pub fn required(&self) -> Result<i64, ApiError> {
         self.0.ok_or(ApiError::PreconditionRequired)
@@ -93,23 +98,11 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let parsed = match request.headers().get(header::IF_MATCH) {
-            None => Ok(IfMatch(None)),
-            Some(value) => value
-                .to_str()
-                .ok()
-                .and_then(parse_etag)
-                .map(|v| IfMatch(Some(v)))
-                .ok_or_else(|| {
-                    ApiError::validation(FieldError::new(
-                        ParamLocation::Header,
-                        "/If-Match",
-                        "invalid_etag",
-                        "If-Match must be the resource's ETag, e.g. \"3\"",
-                    ))
-                }),
-        };
-        std::future::ready(parsed)
+        let version = request
+            .headers()
+            .get(header::IF_MATCH)
+            .map(|value| value.to_str().ok().and_then(parse_etag).unwrap_or(NO_VERSION));
+        std::future::ready(Ok(IfMatch(version)))
     }
 }
 
@@ -158,14 +151,26 @@ pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Erro
     } else {
         "invalid_value"
     };
+    if code == "unknown_parameter" {
+        return ApiError::validation(unknown_parameter(&field)).into();
+    }
     let detail = match code {
-        "unknown_parameter" => format!("unknown query parameter `{field}`"),
         "repeated_parameter" => {
             format!("`{field}` may appear once; list several values separated by commas")
         }
         _ => message,
     };
     ApiError::validation(FieldError::query(field, code, detail)).into()
+}
+
+/// A query parameter the operation does not document: refused on every endpoint alike (see
+/// `middleware::contract`, which checks it before any handler runs).
+pub fn unknown_parameter(name: &str) -> FieldError {
+    FieldError::query(
+        name,
+        "unknown_parameter",
+        format!("unknown query parameter `{name}`"),
+    )
 }
 
 /// Path parameters that do not parse (e.g. a non-numeric id).

@@ -12,6 +12,7 @@ use crate::state::AppState;
 #[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     /// `ok`.
+    #[schema(value_type = String, pattern = "^ok$", max_length = 2)]
     pub status: &'static str,
 }
 

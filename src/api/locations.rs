@@ -21,12 +21,13 @@ use crate::state::AppState;
 #[into_params(parameter_in = Query)]
 pub struct LocationListParams {
     /// Only this clinic's locations.
-    #[param(value_type = Option<i64>, example = 7)]
+    #[param(value_type = Option<crate::domain::schemas::Id>, inline, example = 7)]
     pub clinic_id: Option<String>,
     /// Items per page, 1–100 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 
@@ -43,12 +44,15 @@ pub async fn list_locations(
     let mut errors = Vec::new();
     let limit = parse_limit(params.limit.as_deref(), 20, 100, &mut errors) as i64;
     let clinic_id = params.clinic_id.as_deref().and_then(|text| {
-        let parsed = text.parse::<i64>().ok();
+        let parsed = text
+            .parse::<i64>()
+            .ok()
+            .filter(|id| (1..=crate::domain::schemas::MAX_ID).contains(id));
         if parsed.is_none() {
             errors.push(FieldError::query(
                 "clinic_id",
                 "invalid_value",
-                "clinic_id must be an integer",
+                "clinic_id must be a clinic id: an integer from 1",
             ));
         }
         parsed

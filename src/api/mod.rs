@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod clinics;
+pub mod contract;
 pub mod credentials;
 pub mod error;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod fhir;
 pub mod health;
 pub mod locations;
 pub mod middleware;
+pub mod negotiation;
 pub mod providers;
 pub mod responses;
 pub mod search;
@@ -87,9 +89,11 @@ pub fn routes(config: &mut ServiceConfig) {
 /// A page of a list; `next_cursor` is absent on the last page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
+    #[schema(max_items = 100)]
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
 }
 
@@ -99,10 +103,10 @@ pub struct Page<T> {
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Items per page, 1–100 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

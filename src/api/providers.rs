@@ -196,7 +196,7 @@ pub async fn unlink_location(
 /// Says that a provider offers a treatment (admin), with its yearly procedure volume when known.
 /// Idempotent; a second call replaces the volume.
 #[utoipa::path(tag = "providers", request_body = TreatmentOfferInput, security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = String, Path, description = "Treatment code", example = "chronic_migraine")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = crate::domain::schemas::TreatmentCode, Path, description = "Treatment code", example = "chronic_migraine")),
     responses((status = 200, description = "The treatment as the provider now offers it", body = OfferedTreatment), WriteErrors))]
 #[put("/providers/{id}/treatments/{code}")]
 pub async fn set_treatment(
@@ -219,7 +219,7 @@ pub async fn set_treatment(
 /// Stops listing a treatment for a provider (admin); search for that treatment no longer finds
 /// them.
 #[utoipa::path(tag = "providers", security(("api_key" = ["admin"])),
-    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = String, Path, description = "Treatment code", example = "chronic_migraine")),
+    params(("id" = i64, Path, description = "Provider id", example = 7), ("code" = crate::domain::schemas::TreatmentCode, Path, description = "Treatment code", example = "chronic_migraine")),
     responses((status = 204, description = "Removed"), WriteErrors))]
 #[delete("/providers/{id}/treatments/{code}")]
 pub async fn remove_treatment(

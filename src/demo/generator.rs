@@ -161,7 +161,7 @@ fn plan_clinic(
     branch_names.shuffle(rng);
     let mut location_indexes = Vec::with_capacity(site_count);
     for site in 0..site_count {
-        let (latitude, longitude) = scatter_around(rng, city.latitude, city.longitude);
+        let (latitude, longitude) = scatter_around(rng, city.centre.lat, city.centre.lon);
         let postal_code = match zips.nearest_in_state(latitude, longitude, &city.state) {
             Some(code) => code.to_owned(),
             None => format!("{:05}", rng.gen_range(10_000..99_999)),

@@ -9,82 +9,31 @@ use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
 use crate::search::geodesy::unit_vector;
-
-static CITIES_CSV: &str = include_str!("../../assets/geo/us_cities.csv");
-static ZIP_CENTROIDS_CSV: &str = include_str!("../../assets/geo/us_zip_centroids.csv");
+use crate::search::places::{self, Place};
+use crate::search::zip_codes;
 
 /// Location scatter around a city centre: a normal offset with this standard deviation per axis.
 const SCATTER_SIGMA_KM: f64 = 5.0;
 const KM_PER_DEGREE_LATITUDE: f64 = 111.32;
 
-/// The records of an embedded CSV file, after its header. Rows of any length are read, for each
-/// table to check its own columns; a row that cannot be read is skipped.
-fn records(text: &str) -> impl Iterator<Item = csv::StringRecord> + '_ {
-    csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes())
-        .into_records()
-        .flatten()
-}
-
-pub(super) struct City {
-    pub(super) name: String,
-    pub(super) state: String,
-    pub(super) latitude: f64,
-    pub(super) longitude: f64,
-    pub(super) timezone: String,
-}
-
 /// Cities with a cumulative population table, to draw cities in proportion to population.
 pub(super) struct CityTable {
-    pub(super) cities: Vec<City>,
+    /// The US places search resolves `place` with (`search::places`), in the file's order.
+    pub(super) cities: &'static [Place],
     cumulative_population: Vec<u64>,
 }
 
 impl CityTable {
     /// The cities embedded in the binary (assets/geo/us_cities.csv).
     pub(super) fn embedded() -> CityTable {
-        CityTable::parse(CITIES_CSV)
-    }
-
-    /// Parses `geonameid,name,state,latitude,longitude,population,timezone`. Rows that do not
-    /// parse, lack a population, or name a timezone chrono-tz does not know are skipped.
-    fn parse(text: &str) -> CityTable {
-        let mut cities = Vec::new();
-        let mut cumulative_population = Vec::new();
-        let mut total = 0u64;
-        for record in records(text) {
-            let fields: Vec<&str> = record.iter().collect();
-            let &[_, name, state, latitude, longitude, population, timezone] = fields.as_slice()
-            else {
-                continue;
-            };
-            let (Ok(latitude), Ok(longitude), Ok(population)) = (
-                latitude.trim().parse::<f64>(),
-                longitude.trim().parse::<f64>(),
-                population.trim().parse::<u64>(),
-            ) else {
-                continue;
-            };
-            let plausible = population > 0
-                && state.len() == 2
-                && !name.is_empty()
-                && (-90.0..=90.0).contains(&latitude)
-                && (-180.0..=180.0).contains(&longitude)
-                && timezone.parse::<chrono_tz::Tz>().is_ok();
-            if !plausible {
-                continue;
-            }
-            total += population;
-            cumulative_population.push(total);
-            cities.push(City {
-                name: name.to_owned(),
-                state: state.to_owned(),
-                latitude,
-                longitude,
-                timezone: timezone.to_owned(),
-            });
-        }
+        let cities = places::all();
+        let cumulative_population = cities
+            .iter()
+            .scan(0u64, |total, city| {
+                *total += city.population;
+                Some(*total)
+            })
+            .collect();
         CityTable {
             cities,
             cumulative_population,
@@ -107,43 +56,23 @@ impl CityTable {
 pub(super) struct ZipIndex {
     /// Points are unit vectors: the nearest in straight-line distance is the nearest on the sphere.
     tree: RTree<GeomWithData<[f64; 3], usize>>,
-    codes: Vec<String>,
+    codes: Vec<&'static str>,
 }
 
 impl ZipIndex {
-    /// The ZIP code centroids embedded in the binary (assets/geo/us_zip_centroids.csv).
+    /// The ZIP code centroids search knows (`search::zip_codes`).
     pub(super) fn embedded() -> ZipIndex {
-        ZipIndex::parse(ZIP_CENTROIDS_CSV)
-    }
-
-    /// Parses `zip,latitude,longitude`; rows without a five-digit code or coordinates are skipped.
-    fn parse(text: &str) -> ZipIndex {
-        let mut codes = Vec::new();
-        let mut points = Vec::new();
-        for record in records(text) {
-            let (Some(code), Some(latitude), Some(longitude)) =
-                (record.get(0), record.get(1), record.get(2))
-            else {
-                continue;
-            };
-            let (Ok(latitude), Ok(longitude)) = (
-                latitude.trim().parse::<f64>(),
-                longitude.trim().parse::<f64>(),
-            ) else {
-                continue;
-            };
-            if code.len() != 5 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            points.push(GeomWithData::new(
-                unit_vector(latitude, longitude),
-                codes.len(),
-            ));
-            codes.push(code.to_owned());
-        }
+        let centroids = zip_codes::centroids();
+        let points = centroids
+            .iter()
+            .enumerate()
+            .map(|(index, (_, centre))| {
+                GeomWithData::new(unit_vector(centre.lat, centre.lon), index)
+            })
+            .collect();
         ZipIndex {
             tree: RTree::bulk_load(points),
-            codes,
+            codes: centroids.iter().map(|(code, _)| *code).collect(),
         }
     }
 
@@ -160,7 +89,7 @@ impl ZipIndex {
             .tree
             .nearest_neighbor_iter(&point)
             .take(32)
-            .filter_map(|zip| self.codes.get(zip.data).map(String::as_str))
+            .filter_map(|zip| self.codes.get(zip.data).copied())
             .collect();
         nearby
             .iter()
@@ -235,19 +164,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cities_parse_with_quoted_names() {
-        let header = "geonameid,name,state,latitude,longitude,population,timezone\r\n";
-        let olinda = format!(r#"{header}1,"Olinda, CDP",HI,20.8,-156.3,1188,Pacific/Honolulu"#);
-        assert_eq!(&records(&olinda).next().expect("a row")[1], "Olinda, CDP");
-        let quoted = records("x,y,z\na,\"say \"\"hi\"\"\",c")
-            .next()
-            .expect("a row");
-        assert_eq!(
-            quoted.iter().collect::<Vec<_>>(),
-            vec!["a", r#"say "hi""#, "c"]
-        );
+    fn cities_and_zip_codes_are_embedded() {
         let table = CityTable::embedded();
         assert!(table.cities.len() > 15_000, "{} cities", table.cities.len());
+        // A quoted name with a comma of its own.
         assert!(table
             .cities
             .iter()

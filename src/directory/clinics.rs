@@ -12,6 +12,7 @@ use crate::db::change_log::Affected;
 use crate::db::clinics::ClinicChanges;
 use crate::db::models::{ClinicRow, NewClinic};
 use crate::db::{self, DbConnection, DbResult};
+use crate::domain::schemas::{Id, Timestamp};
 use crate::domain::{Checks, Invalid};
 
 /// A clinic: the practice that runs one or more locations.
@@ -20,26 +21,40 @@ use crate::domain::{Checks, Invalid};
     "phone": "+1-212-555-0142", "description": "Headache medicine and movement disorders.", "location_ids": [11, 12],
     "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1}))]
 pub struct ClinicView {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        max_length = 500,
+        format = "uri",
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"
+    )]
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
     pub description: Option<String>,
     /// The importer's key for this clinic, when it came from an import.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<String>,
     /// The clinic's locations.
+    #[schema(value_type = Vec<Id>, inline)]
     pub location_ids: Vec<i64>,
     /// UTC.
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub created_at: NaiveDateTime,
     /// UTC.
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub updated_at: NaiveDateTime,
     /// Increases with every change; send it back in `If-Match` to update.
+    #[schema(value_type = Id, inline)]
     pub version: i64,
 }
 
@@ -66,7 +81,7 @@ impl ClinicView {
 #[schema(example = json!({"name": "Midtown Neurology & Headache Center", "website": "https://example-midtown-neuro.com", "phone": "+1-212-555-0142"}))]
 pub struct NewClinicInput {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     #[validate(
         url,
@@ -80,13 +95,13 @@ pub struct NewClinicInput {
     )]
     pub website: Option<String>,
     #[validate(length(min = 3, max = 40))]
-    #[schema(min_length = 3, max_length = 40)]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<String>,
     #[validate(length(max = 2000))]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
     pub description: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<String>,
 }
 
@@ -96,7 +111,7 @@ pub struct NewClinicInput {
 #[schema(example = json!({"phone": "+1-212-555-0199", "description": null}))]
 pub struct ClinicPatch {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(
@@ -112,15 +127,15 @@ pub struct ClinicPatch {
     pub website: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(min = 3, max = 40))]
-    #[schema(min_length = 3, max_length = 40)]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(max = 2000))]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<Option<String>>,
 }
 

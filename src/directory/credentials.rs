@@ -15,6 +15,7 @@ use crate::db::change_log::Affected;
 use crate::db::credentials::CredentialChanges;
 use crate::db::models::{CredentialRow, NewCredential};
 use crate::db::{self, DbConnection, DbResult};
+use crate::domain::schemas::{CalendarDate, Id, SpecialtyCode, Timestamp, UsState};
 use crate::domain::{Checks, CredentialKind, SourceType, VerificationStatus};
 
 /// A credential as admins and reviewers see it.
@@ -25,34 +26,46 @@ use crate::domain::{Checks, CredentialKind, SourceType, VerificationStatus};
     "verification_source_type": "abms_member_board", "verification_reference": "https://www.certificationmatters.org/",
     "next_due_on": "2027-12-31", "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-20T14:03:00Z", "version": 2}))]
 pub struct CredentialView {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
+    #[schema(value_type = Id, inline)]
     pub provider_id: i64,
     pub kind: CredentialKind,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub issuer: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub identifier: Option<String>,
     /// US state, for licences and registrations.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<UsState>)]
     pub jurisdiction: Option<String>,
     /// The specialty a board certification is in (NUCC code).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SpecialtyCode>, inline)]
     pub specialty_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub issued_on: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub expires_on: Option<NaiveDate>,
     pub verification_status: VerificationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<Timestamp>, inline)]
     pub verified_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Id>, inline)]
     pub verified_by_key_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_source_type: Option<SourceType>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\x00]*$")]
     pub verification_reference: Option<String>,
     /// When the credential must be checked again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub next_due_on: Option<NaiveDate>,
     /// Past `next_due_on` by more than the re-verification grace
     /// (`CLINIC_FINDER_REVERIFY_GRACE_DAYS`): it no longer counts until checked again. Present
@@ -60,9 +73,12 @@ pub struct CredentialView {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub reverification_overdue: bool,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub updated_at: NaiveDateTime,
+    #[schema(value_type = Id, inline)]
     pub version: i64,
 }
 
@@ -105,16 +121,20 @@ pub struct NewCredentialInput {
     #[schema(value_type = CredentialKind)]
     pub kind: String,
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub issuer: String,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub identifier: Option<String>,
     /// USPS state code; required for a state licence.
+    #[schema(value_type = Option<UsState>)]
     pub jurisdiction: Option<String>,
     /// NUCC code of the specialty a board certification is in.
+    #[schema(value_type = Option<SpecialtyCode>, inline)]
     pub specialty_code: Option<String>,
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub issued_on: Option<NaiveDate>,
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub expires_on: Option<NaiveDate>,
 }
 
@@ -124,19 +144,23 @@ pub struct NewCredentialInput {
 #[schema(example = json!({"expires_on": "2029-02-28"}))]
 pub struct CredentialPatch {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub issuer: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub identifier: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<UsState>)]
     pub jurisdiction: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<SpecialtyCode>, inline)]
     pub specialty_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub issued_on: Option<Option<NaiveDate>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub expires_on: Option<Option<NaiveDate>>,
 }
 
@@ -159,7 +183,9 @@ fn check_fields(
         );
     }
     if let Some(code) = specialty_code {
-        if !db::providers::specialty_exists(connection, code)? {
+        if !crate::domain::is_taxonomy_code(code) {
+            checks.taxonomy_code("/specialty_code", code);
+        } else if !db::providers::specialty_exists(connection, code)? {
             checks.push(
                 "/specialty_code",
                 "unknown_value",

@@ -13,27 +13,35 @@ use super::{AuditAction, AuditEvent, Written};
 use crate::db::change_log::Affected;
 use crate::db::models::ApiKeyRow;
 use crate::db::{self, DbConnection};
+use crate::domain::schemas::{Id, Timestamp};
 use crate::domain::{Checks, Role};
 
 /// An API key's public facts (never its secret).
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 2, "name": "Reviewer: J. Alvarez", "role": "reviewer", "prefix": "cf_BwgJCgsM", "created_at": "2026-11-01T09:00:00Z", "last_used_at": "2026-11-20T14:03:00Z", "expires_at": "2027-11-01T09:00:00Z"}))]
 pub struct ApiKeyView {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     pub role: Role,
     /// The first characters of the key, to recognise it.
+    #[schema(min_length = 1, max_length = 11, pattern = "^[^\\x00]*$")]
     pub prefix: String,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub created_at: NaiveDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<Timestamp>, inline)]
     pub last_used_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<Timestamp>, inline)]
     pub expires_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<Timestamp>, inline)]
     pub revoked_at: Option<NaiveDateTime>,
 }
 
@@ -59,6 +67,7 @@ pub struct CreatedApiKey {
     #[serde(flatten)]
     pub key: ApiKeyView,
     /// The key itself: shown once, stored only as a hash.
+    #[schema(min_length = 46, max_length = 46, pattern = "^cf_[A-Za-z0-9_-]{43}$")]
     pub secret: String,
 }
 
@@ -68,7 +77,7 @@ pub struct CreatedApiKey {
 #[schema(example = json!({"name": "Reviewer: J. Alvarez", "role": "reviewer", "expires_in_days": 365}))]
 pub struct NewApiKeyInput {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     #[schema(value_type = Role)]
     pub role: String,

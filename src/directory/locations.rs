@@ -12,19 +12,26 @@ use crate::db::change_log::Affected;
 use crate::db::locations::LocationChanges;
 use crate::db::models::{LocationRow, NewLocation};
 use crate::db::{self, DbConnection, DbResult};
+use crate::domain::schemas::{Id, Timestamp, Timezone, UsState};
 use crate::domain::{Checks, Coordinates, FieldError, Freshness, GeocodePrecision, WeeklyHours};
 
 /// A postal address.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Address {
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub line1: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200, pattern = "^[^\\x00]*$")]
     pub line2: Option<String>,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub city: String,
     /// USPS state code.
+    #[schema(value_type = UsState)]
     pub state: String,
+    #[schema(min_length = 3, max_length = 10, pattern = "^[^\\x00]*$")]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2.
+    #[schema(max_length = 2, pattern = "^US$")]
     pub country: String,
 }
 
@@ -36,9 +43,12 @@ pub struct Address {
     "opening_hours": {"mon": [{"opens": "09:00", "closes": "17:00"}]}, "phone": "+1-212-555-0100",
     "provider_ids": [42], "created_at": "2026-11-01T09:00:00Z", "updated_at": "2026-11-01T09:00:00Z", "version": 1}))]
 pub struct LocationView {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
+    #[schema(value_type = Id, inline)]
     pub clinic_id: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: Option<String>,
     pub address: Address,
     pub coordinates: Coordinates,
@@ -46,19 +56,26 @@ pub struct LocationView {
     /// ZIP code's centroid, as an NPPES import places an address).
     pub geocode_precision: GeocodePrecision,
     /// IANA timezone; opening hours are local to it.
+    #[schema(value_type = Timezone)]
     pub timezone: String,
     pub opening_hours: WeeklyHours,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<String>,
     /// Providers practising here. Public reads list only those listed in search here: verified,
     /// with a verified licence for this state that has not expired and is not overdue.
+    #[schema(value_type = Vec<Id>, inline)]
     pub provider_ids: Vec<i64>,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub updated_at: NaiveDateTime,
+    #[schema(value_type = Id, inline)]
     pub version: i64,
 }
 
@@ -99,25 +116,28 @@ pub fn location_view(row: LocationRow, provider_ids: Vec<i64>) -> LocationView {
     "state": "NY", "postal_code": "10118", "latitude": 40.7484, "longitude": -73.9857, "timezone": "America/New_York",
     "opening_hours": {"mon": [{"opens": "09:00", "closes": "17:00"}]}}))]
 pub struct NewLocationInput {
+    #[schema(value_type = Id, inline)]
     pub clinic_id: i64,
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: Option<String>,
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub address_line1: String,
     #[validate(length(max = 200))]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = "^[^\\x00]*$")]
     pub address_line2: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub city: String,
     /// USPS state code, e.g. `NY`.
+    #[schema(value_type = UsState)]
     pub state: String,
     #[validate(length(min = 3, max = 10))]
-    #[schema(min_length = 3, max_length = 10)]
+    #[schema(min_length = 3, max_length = 10, pattern = "^[^\\x00]*$")]
     pub postal_code: String,
     /// ISO 3166-1 alpha-2; the directory covers the US (default `US`).
+    #[schema(value_type = Option<String>, max_length = 2, pattern = "^US$")]
     pub country: Option<String>,
     /// WGS84 latitude, −90 to 90.
     #[schema(minimum = -90, maximum = 90)]
@@ -126,14 +146,15 @@ pub struct NewLocationInput {
     #[schema(minimum = -180, maximum = 180)]
     pub longitude: f64,
     /// IANA timezone, e.g. `America/New_York`.
+    #[schema(value_type = Timezone)]
     pub timezone: String,
     #[serde(default)]
     pub opening_hours: WeeklyHours,
     #[validate(length(min = 3, max = 40))]
-    #[schema(min_length = 3, max_length = 40)]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<String>,
     /// How the coordinates were found (default `rooftop`).
     #[schema(value_type = Option<GeocodePrecision>)]
@@ -147,36 +168,39 @@ pub struct NewLocationInput {
 pub struct LocationPatch {
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: Option<Option<String>>,
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub address_line1: Option<String>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(max = 200))]
-    #[schema(max_length = 200)]
+    #[schema(max_length = 200, pattern = "^[^\\x00]*$")]
     pub address_line2: Option<Option<String>>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub city: Option<String>,
+    #[schema(value_type = Option<UsState>)]
     pub state: Option<String>,
     #[validate(length(min = 3, max = 10))]
-    #[schema(min_length = 3, max_length = 10)]
+    #[schema(min_length = 3, max_length = 10, pattern = "^[^\\x00]*$")]
     pub postal_code: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 2, pattern = "^US$")]
     pub country: Option<String>,
     #[schema(minimum = -90, maximum = 90)]
     pub latitude: Option<f64>,
     #[schema(minimum = -180, maximum = 180)]
     pub longitude: Option<f64>,
+    #[schema(value_type = Option<Timezone>)]
     pub timezone: Option<String>,
     pub opening_hours: Option<WeeklyHours>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(min = 3, max = 40))]
-    #[schema(min_length = 3, max_length = 40)]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<Option<String>>,
     /// How the coordinates were found. New coordinates without it are taken as `rooftop` (an
     /// admin's edit of a ZIP-centroid location).

@@ -8,6 +8,7 @@ use super::audit::EDITORS;
 use super::{write, AuditAction, AuditEvent, Change, DirectoryResult, Principal, Written};
 use crate::db::change_log::Affected;
 use crate::db::{self, DbConnection, DbResult};
+use crate::domain::schemas::{SpecialtyCode, TreatmentCode};
 use crate::domain::{is_taxonomy_code, LabelStatus};
 
 /// A botulinum toxin indication.
@@ -17,11 +18,15 @@ use crate::domain::{is_taxonomy_code, LabelStatus};
     "specialty_codes": ["2081P2900X", "2084N0400X", "2084N0402X", "208VP0014X"]}))]
 pub struct TreatmentView {
     /// Use as `treatment` in search.
+    #[schema(value_type = TreatmentCode)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     pub label_status: LabelStatus,
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\x00]*$")]
     pub description: String,
     /// Specialties that usually treat it: a board certification in one of them counts as relevant.
+    #[schema(value_type = Vec<SpecialtyCode>, inline, max_items = 50)]
     pub specialty_codes: Vec<String>,
 }
 
@@ -30,7 +35,9 @@ pub struct TreatmentView {
 #[schema(example = json!({"code": "2084N0400X", "name": "Neurology", "grouping": "Allopathic & Osteopathic Physicians",
     "classification": "Psychiatry & Neurology", "specialization": "Neurology", "display_name": "Neurology Physician"}))]
 pub struct SpecialtyView {
+    #[schema(value_type = SpecialtyCode, inline)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     /// NUCC grouping, once the code set is loaded (`clinic-finder import-nucc`).
     #[serde(skip_serializing_if = "Option::is_none")]

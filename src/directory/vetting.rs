@@ -18,6 +18,7 @@ use crate::db::change_log::Affected;
 use crate::db::credentials::Verification;
 use crate::db::providers::ProviderRecord;
 use crate::db::{self, DbConnection};
+use crate::domain::schemas::CalendarDate;
 use crate::domain::{
     Checks, CredentialKind, Freshness, SourceType, VerificationStatus, VettingStatus,
 };
@@ -157,7 +158,7 @@ pub struct TransitionInput {
     pub to: String,
     /// Why: kept in the audit trail.
     #[validate(length(min = 3, max = 1000))]
-    #[schema(min_length = 3, max_length = 1000)]
+    #[schema(min_length = 3, max_length = 1000, pattern = "^[^\\x00]*$")]
     pub reason: String,
 }
 
@@ -244,13 +245,14 @@ pub struct VerificationInput {
     pub source_type: String,
     /// Where the evidence is: a URL or a document id.
     #[validate(length(min = 1, max = 500))]
-    #[schema(min_length = 1, max_length = 500)]
+    #[schema(min_length = 1, max_length = 500, pattern = "^[^\\x00]*$")]
     pub reference: String,
     /// When to check again; defaults to the expiry date, or 36 months after verification.
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub next_due_on: Option<NaiveDate>,
     /// Why: recorded in the audit trail.
     #[validate(length(min = 3, max = 1000))]
-    #[schema(min_length = 3, max_length = 1000)]
+    #[schema(min_length = 3, max_length = 1000, pattern = "^[^\\x00]*$")]
     pub reason: String,
 }
 

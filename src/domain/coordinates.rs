@@ -8,8 +8,10 @@ use utoipa::ToSchema;
 #[schema(example = json!({"lat": 40.7506, "lon": -73.9972}))]
 pub struct Coordinates {
     /// Latitude, −90 to 90.
+    #[schema(minimum = -90, maximum = 90)]
     pub lat: f64,
     /// Longitude, −180 to 180.
+    #[schema(minimum = -180, maximum = 180)]
     pub lon: f64,
 }
 

@@ -12,9 +12,17 @@ use super::FieldError;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"opens": "09:00", "closes": "17:30"}))]
 pub struct OpeningInterval {
-    #[schema(pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
+    #[schema(
+        min_length = 5,
+        max_length = 5,
+        pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
+    )]
     pub opens: String,
-    #[schema(pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
+    #[schema(
+        min_length = 5,
+        max_length = 5,
+        pattern = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+    )]
     pub closes: String,
 }
 
@@ -105,18 +113,25 @@ impl<'de> Deserialize<'de> for WeeklyHours {
 #[schema(example = json!({"mon": [{"opens": "08:30", "closes": "17:00"}], "tue": [{"opens": "08:30", "closes": "12:00"}, {"opens": "13:00", "closes": "17:00"}], "sat": []}))]
 pub struct WeeklyHours {
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub mon: Vec<OpeningInterval>,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub tue: Vec<OpeningInterval>,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub wed: Vec<OpeningInterval>,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub thu: Vec<OpeningInterval>,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub fri: Vec<OpeningInterval>,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub sat: Vec<OpeningInterval>,
     #[serde(default)]
+    #[schema(max_items = 8)]
     pub sun: Vec<OpeningInterval>,
 }
 
@@ -208,6 +223,7 @@ pub struct OpenStatus {
     /// When it next opens, in the location's local time with its UTC offset; absent when open,
     /// or when it has no opening hours.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime, max_length = 35)]
     pub next_opening: Option<DateTime<chrono::FixedOffset>>,
 }
 

@@ -94,7 +94,15 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> JsonError
                 .unwrap_or(&message)
                 .to_owned();
             let mut pointer = pointer(error.path());
+            let mut message = message;
             let code = if message.starts_with("unknown field") {
+                // serde lists the expected fields in declaration order, in one of three shapes;
+                // one shape, in alphabetical order (the document's), is easier to read and to match.
+                let mut names: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+                if !names.is_empty() {
+                    let field = names.remove(0).to_owned();
+                    message = unknown_field_detail(&field, &names);
+                }
                 "unknown_field"
             } else if message.starts_with("missing field") {
                 if let Some(field) = message.split('`').nth(1) {
@@ -111,6 +119,19 @@ fn json_error(error: serde_path_to_error::Error<serde_json::Error>) -> JsonError
         _ => JsonError::Malformed(format!("the body is not valid JSON: {inner}")),
     }
 }
+
+/// The detail of an unknown body field: its name and the fields the body takes, sorted.
+pub fn unknown_field_detail(field: &str, expected: &[&str]) -> String {
+    let mut expected: Vec<String> = expected.iter().map(|name| format!("`{name}`")).collect();
+    expected.sort();
+    format!(
+        "unknown field `{field}`; the fields are {}",
+        expected.join(", ")
+    )
+}
+
+/// A body that is not JSON, and what the parser says about it: the document's example of a 400.
+pub const MALFORMED_EXAMPLE_BODY: &[u8] = br#"{"name": "Ada" "Lovelace"}"#;
 
 /// Rewrites every number with no fractional part (`2020.0`) as an integer (`2020`).
 fn integral_floats_as_integers(value: &mut serde_json::Value) {

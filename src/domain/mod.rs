@@ -9,6 +9,7 @@ pub mod licensing;
 pub mod names;
 mod npi;
 pub mod patch;
+pub mod schemas;
 mod us_state;
 pub mod utc;
 pub mod validation;
@@ -21,6 +22,7 @@ pub use enums::{
 pub use hours::{CompiledHours, OpenStatus, OpeningInterval, WeeklyHours};
 pub use licensing::Freshness;
 pub use npi::{Npi, NpiError};
+pub use schemas::{is_treatment_code, UsState, TREATMENT_CODES};
 pub use us_state::{is_us_state, US_STATE_CODES};
 pub use validation::{Checks, FieldError, Invalid, ParamLocation};
 

@@ -11,15 +11,24 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 /// plot: the distances printed are the API's exact geodesic ones).
 const KM_PER_DEGREE_LAT = 110.574;
 const KM_PER_DEGREE_LON = 111.32;
+/// Results a page asks for; "More results" fetches the next page with the answer's `next_cursor`.
+const PAGE_SIZE = 10;
 
 const form = document.getElementById("search-form");
-const postalCodeInput = document.getElementById("postal-code");
+const whereInput = document.getElementById("where");
 const treatmentSelect = document.getElementById("treatment");
 const radiusInput = document.getElementById("radius");
 const unitSelect = document.getElementById("unit");
+const languageSelect = document.getElementById("language");
+const openNowBox = document.getElementById("open-now");
+const acceptingBox = document.getElementById("accepting");
+const boardCertifiedBox = document.getElementById("board-certified");
+const onLabelBox = document.getElementById("on-label");
 const searchButton = document.getElementById("search");
+const moreButton = document.getElementById("more");
 const useLocationButton = document.getElementById("use-location");
 const locationStatus = document.getElementById("location-status");
+const choicesBox = document.getElementById("choices");
 const problemBox = document.getElementById("problem");
 const summary = document.getElementById("summary");
 const output = document.getElementById("output");
@@ -28,8 +37,12 @@ const resultsList = document.getElementById("results");
 
 /// The browser's position once the user asked for it: `{ lat, lon }`.
 let browserPosition = null;
+/// The treatments of `GET /v1/treatments`, with their label status.
+let treatments = [];
 /// Each search gets a number; an answer to an older search that arrives late is dropped.
 let latestSearch = 0;
+/// What is shown: the answer's meta, every result so far, the cursor of the next page, the unit.
+let shown = null;
 
 /// `tag` with its text, optionally a class name.
 function element(tag, text, className) {
@@ -76,30 +89,57 @@ function showProblem(problem) {
   }
   problemBox.hidden = false;
   markInvalidFields(problem.errors || []);
+  showChoices(problem.candidates || []);
 }
 
 function clearProblem() {
   problemBox.hidden = true;
   problemBox.replaceChildren();
   markInvalidFields([]);
+  showChoices([]);
 }
 
 /// Flags the inputs the API named as invalid, so assistive technology says which field is wrong.
 function markInvalidFields(errors) {
   const inputs = {
-    "/postal_code": postalCodeInput,
+    "/postal_code": whereInput,
+    "/place": whereInput,
+    "/lat": whereInput,
     "/treatment": treatmentSelect,
     "/radius": radiusInput,
     "/unit": unitSelect,
+    "/language": languageSelect,
   };
   const named = new Set(errors.map((fieldError) => fieldError.pointer));
-  for (const [pointer, input] of Object.entries(inputs)) {
-    if (named.has(pointer)) {
+  for (const input of new Set(Object.values(inputs))) {
+    const invalid = Object.entries(inputs).some(([pointer, at]) => at === input && named.has(pointer));
+    if (invalid) {
       input.setAttribute("aria-invalid", "true");
     } else {
       input.removeAttribute("aria-invalid");
     }
   }
+}
+
+/// The places an ambiguous name may mean (the API's `candidates`): one button each, which searches
+/// from that place.
+function showChoices(candidates) {
+  const list = choicesBox.querySelector("ul");
+  list.replaceChildren(
+    ...candidates.map((candidate) => {
+      const item = element("li");
+      const button = element("button", candidate.place, "choice");
+      button.type = "button";
+      button.addEventListener("click", () => {
+        whereInput.value = candidate.place;
+        search();
+      });
+      item.append(button);
+      return item;
+    }),
+  );
+  choicesBox.hidden = candidates.length === 0;
+  if (candidates.length > 0) list.querySelector("button").focus();
 }
 
 /// GETs `url` as JSON; a failure becomes an Error carrying the problem details to show.
@@ -125,11 +165,12 @@ async function getJson(url) {
 
 async function loadTreatments() {
   try {
-    const treatments = await getJson(TREATMENTS_URL);
+    treatments = await getJson(TREATMENTS_URL);
     for (const treatment of treatments) {
       const option = element("option", treatment.name);
       option.value = treatment.code;
       option.title = treatment.description;
+      option.dataset.labelStatus = treatment.label_status;
       treatmentSelect.append(option);
     }
   } catch (error) {
@@ -137,17 +178,29 @@ async function loadTreatments() {
   }
 }
 
+/// "On-label only" leaves the on-label treatments in the list; without a chosen treatment the
+/// search asks for any of them.
+function applyOnLabel() {
+  for (const option of treatmentSelect.options) {
+    const offLabel = option.value !== "" && option.dataset.labelStatus !== "on_label";
+    option.hidden = onLabelBox.checked && offLabel;
+    option.disabled = onLabelBox.checked && offLabel;
+  }
+  const chosen = treatmentSelect.selectedOptions[0];
+  if (chosen && chosen.disabled) treatmentSelect.value = "";
+}
+
 function useBrowserLocation() {
   if (!("geolocation" in navigator)) {
-    locationStatus.textContent = "This browser cannot share its location; type a ZIP code.";
+    locationStatus.textContent = "This browser cannot share its location; type a ZIP code or a city.";
     return;
   }
   locationStatus.textContent = "Asking the browser for your location…";
   navigator.geolocation.getCurrentPosition(
     (position) => {
       browserPosition = { lat: position.coords.latitude, lon: position.coords.longitude };
-      // The ZIP code would win over the position; the user just asked for the position.
-      postalCodeInput.value = "";
+      // The typed place would win over the position; the user just asked for the position.
+      whereInput.value = "";
       locationStatus.textContent =
         `Using your location (${formatNumber(browserPosition.lat, 4)}, ` +
         `${formatNumber(browserPosition.lon, 4)}).`;
@@ -155,18 +208,21 @@ function useBrowserLocation() {
     },
     (error) => {
       browserPosition = null;
-      locationStatus.textContent = `Your location is not available (${error.message}); type a ZIP code.`;
+      locationStatus.textContent =
+        `Your location is not available (${error.message}); type a ZIP code or a city.`;
     },
     { enableHighAccuracy: false, timeout: 10000, maximumAge: 300000 },
   );
 }
 
-/// The search query from the form. Validation is the API's: whatever it refuses, the page shows.
-function searchQuery() {
+/// The search as the page's own URL holds it: the API's parameter names, and `on_label`.
+function pageQuery() {
   const query = new URLSearchParams();
-  const postalCode = postalCodeInput.value.trim();
-  if (postalCode !== "") {
-    query.set("postal_code", postalCode);
+  const where = whereInput.value.trim();
+  if (/^[0-9]+$/.test(where)) {
+    query.set("postal_code", where);
+  } else if (where !== "") {
+    query.set("place", where);
   } else if (browserPosition) {
     query.set("lat", formatNumber(browserPosition.lat, 6));
     query.set("lon", formatNumber(browserPosition.lon, 6));
@@ -174,23 +230,73 @@ function searchQuery() {
   if (treatmentSelect.value !== "") query.set("treatment", treatmentSelect.value);
   query.set("radius", radiusInput.value.trim());
   query.set("unit", unitSelect.value);
+  if (languageSelect.value !== "") query.set("language", languageSelect.value);
+  if (openNowBox.checked) query.set("open_now", "true");
+  if (acceptingBox.checked) query.set("accepting_new_patients", "true");
+  if (boardCertifiedBox.checked) query.set("board_certified", "true");
+  if (onLabelBox.checked) query.set("on_label", "true");
   return query;
 }
 
-async function search() {
+/// The API's query for the page's: on-label only without a treatment asks for every on-label one.
+/// Validation is the API's: whatever it refuses, the page shows.
+function apiQuery(page) {
+  const query = new URLSearchParams(page);
+  query.delete("on_label");
+  if (page.get("on_label") === "true" && !page.has("treatment")) {
+    const onLabel = treatments.filter((t) => t.label_status === "on_label").map((t) => t.code);
+    if (onLabel.length > 0) query.set("treatment", onLabel.join(","));
+  }
+  query.set("limit", String(PAGE_SIZE));
+  return query;
+}
+
+/// Fills the form from a page URL's query (a shared link, a reload, the back button).
+function restore(query) {
+  browserPosition = null;
+  locationStatus.textContent = "";
+  whereInput.value = query.get("postal_code") || query.get("place") || "";
+  if (!whereInput.value && query.has("lat") && query.has("lon")) {
+    browserPosition = { lat: Number(query.get("lat")), lon: Number(query.get("lon")) };
+    locationStatus.textContent =
+      `Searching from ${formatNumber(browserPosition.lat, 4)}, ${formatNumber(browserPosition.lon, 4)}.`;
+  }
+  onLabelBox.checked = query.get("on_label") === "true";
+  applyOnLabel();
+  treatmentSelect.value = query.get("treatment") || "";
+  radiusInput.value = query.get("radius") || "25";
+  unitSelect.value = query.get("unit") === "mi" ? "mi" : "km";
+  languageSelect.value = query.get("language") || "";
+  openNowBox.checked = query.get("open_now") === "true";
+  acceptingBox.checked = query.get("accepting_new_patients") === "true";
+  boardCertifiedBox.checked = query.get("board_certified") === "true";
+}
+
+/// Searches with the form's values, and records the search in the address bar (a new history
+/// entry unless `replace`), so that it can be shared, reloaded and gone back to.
+async function search({ record = "push" } = {}) {
   const searchNumber = ++latestSearch;
-  const query = searchQuery();
+  const page = pageQuery();
   const unit = unitSelect.value;
+  const url = `${window.location.pathname}?${page}`;
+  if (record === "push" && url !== `${window.location.pathname}${window.location.search}`) {
+    history.pushState(null, "", url);
+  } else if (record === "replace") {
+    history.replaceState(null, "", url);
+  }
   clearProblem();
   searchButton.disabled = true;
+  moreButton.hidden = true;
   output.setAttribute("aria-busy", "true");
   summary.textContent = "Searching…";
   try {
-    const answer = await getJson(`${SEARCH_URL}?${query}`);
+    const answer = await getJson(`${SEARCH_URL}?${apiQuery(page)}`);
     if (searchNumber !== latestSearch) return;
-    render(answer, unit);
+    shown = { meta: answer.meta, results: answer.results, nextCursor: answer.next_cursor, unit, page };
+    render();
   } catch (error) {
     if (searchNumber !== latestSearch) return;
+    shown = null;
     output.hidden = true;
     summary.textContent = "";
     showProblem(error.problem || { title: "Something went wrong", detail: String(error) });
@@ -202,13 +308,38 @@ async function search() {
   }
 }
 
+/// The next page of the same search, through the answer's `next_cursor`, added below.
+async function more() {
+  if (!shown || !shown.nextCursor) return;
+  const searchNumber = latestSearch;
+  const query = apiQuery(shown.page);
+  query.set("cursor", shown.nextCursor);
+  moreButton.disabled = true;
+  try {
+    const answer = await getJson(`${SEARCH_URL}?${query}`);
+    if (searchNumber !== latestSearch) return;
+    const first = shown.results.length;
+    shown.results = shown.results.concat(answer.results);
+    shown.nextCursor = answer.next_cursor;
+    render();
+    // Focus the first new result, so that keyboard and screen-reader users continue from there.
+    const next = resultsList.children[first];
+    if (next) next.focus();
+  } catch (error) {
+    showProblem(error.problem || { title: "Something went wrong", detail: String(error) });
+  } finally {
+    moreButton.disabled = false;
+  }
+}
+
 function describeCentre(meta) {
+  if (meta.place) return meta.place.place;
   if (meta.postal_code) return `ZIP ${meta.postal_code}`;
   return `${formatNumber(meta.centre.lat, 4)}, ${formatNumber(meta.centre.lon, 4)}`;
 }
 
-function render(answer, unit) {
-  const { meta, results } = answer;
+function render() {
+  const { meta, results, nextCursor, unit } = shown;
   const radius =
     unit === "mi"
       ? `${formatNumber(meta.radius_km / 1.609344, 1)} mi`
@@ -217,15 +348,17 @@ function render(answer, unit) {
   if (results.length === 0) {
     output.hidden = true;
     summary.textContent =
-      `No verified provider within ${radius} of ${place}. Try a larger radius or another treatment.`;
+      `No verified provider within ${radius} of ${place}. Try a larger radius, another ` +
+      `treatment or fewer filters.`;
     return;
   }
-  const more = answer.next_cursor ? " (the first page; the API has more)" : "";
+  const more = nextCursor ? " There are more." : "";
   summary.textContent =
     `${results.length} location${results.length === 1 ? "" : "s"} within ${radius} of ${place}, ` +
-    `best first${more}.`;
+    `best first.${more}`;
   resultsList.replaceChildren(...results.map((result, index) => resultItem(result, index + 1, unit)));
   plot.replaceChildren(positionPlot(meta, results, unit));
+  moreButton.hidden = !nextCursor;
   output.hidden = false;
 }
 
@@ -291,8 +424,20 @@ function providerItem(provider, rankedProviderId) {
   if (boards.length > 0) {
     notes.push(`board certified: ${boards.map((certification) => certification.issuer).join(", ")}`);
   }
-  const licensedIn = credentials.licences.map((licence) => licence.state).filter(Boolean);
-  if (licensedIn.length > 0) notes.push(`verified licence: ${licensedIn.join(", ")}`);
+  // Freshness: when each licence was checked at the board, and when it is due again.
+  for (const licence of credentials.licences) {
+    const checked = licence.verified_at ? `, checked ${licence.verified_at.slice(0, 10)}` : "";
+    const due = licence.next_due_on ? `, next check ${licence.next_due_on}` : "";
+    notes.push(`verified licence${licence.state ? ` (${licence.state})` : ""}${checked}${due}`);
+  }
+  // Screening against the exclusion lists (OIG LEIE): which lists, as of when, and the outcome.
+  const screening = provider.screening;
+  if (screening && screening.status === "clear") {
+    const asOf = screening.as_of ? ` as of ${screening.as_of}` : "";
+    notes.push(`not excluded (${screening.sources.join(", ")}${asOf})`);
+  } else if (screening && screening.status === "under_review") {
+    notes.push("exclusion screening under review");
+  }
   if (credentials.injector_training) notes.push("injector training verified");
   if (credentials.years_of_experience !== null && credentials.years_of_experience !== undefined) {
     notes.push(`${credentials.years_of_experience} years in practice`);
@@ -428,12 +573,33 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   search();
 });
-postalCodeInput.addEventListener("input", () => {
-  // A typed ZIP code replaces the browser's position.
-  if (browserPosition && postalCodeInput.value.trim() !== "") {
+whereInput.addEventListener("input", () => {
+  // A typed place replaces the browser's position.
+  if (browserPosition && whereInput.value.trim() !== "") {
     browserPosition = null;
     locationStatus.textContent = "";
   }
 });
+onLabelBox.addEventListener("change", applyOnLabel);
 useLocationButton.addEventListener("click", useBrowserLocation);
-loadTreatments();
+moreButton.addEventListener("click", more);
+// Back and forward: the address bar says what to show.
+window.addEventListener("popstate", () => {
+  const query = new URLSearchParams(window.location.search);
+  restore(query);
+  if (query.has("postal_code") || query.has("place") || query.has("lat")) {
+    search({ record: "none" });
+  } else {
+    output.hidden = true;
+    summary.textContent = "";
+    clearProblem();
+  }
+});
+// A shared link or a reload: the same search again, once the treatments are there.
+loadTreatments().then(() => {
+  const query = new URLSearchParams(window.location.search);
+  if (query.has("postal_code") || query.has("place") || query.has("lat")) {
+    restore(query);
+    search({ record: "replace" });
+  }
+});

@@ -28,6 +28,30 @@ pub fn search_geojson() -> Value {
     parse(include_str!("examples/search_locations.geojson"))
 }
 
+/// The providers example as GeoJSON: each result a Feature at its location's point.
+pub fn search_providers_geojson() -> Value {
+    let mut answer = search_providers();
+    let features: Vec<Value> = answer["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|result| {
+            let point = &result["location"]["coordinates"];
+            serde_json::json!({
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [point["lon"], point["lat"]]},
+                "properties": result,
+            })
+        })
+        .collect();
+    let mut collection = serde_json::json!({"type": "FeatureCollection", "features": features});
+    collection["meta"] = answer["meta"].take();
+    if let Some(cursor) = answer.get("next_cursor") {
+        collection["next_cursor"] = cursor.clone();
+    }
+    collection
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -38,6 +62,7 @@ mod tests {
             super::search_locations(),
             super::search_providers(),
             super::search_geojson(),
+            super::search_providers_geojson(),
         ] {
             assert!(example.is_object());
         }

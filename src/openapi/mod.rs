@@ -2,6 +2,8 @@
 //! `api::routes`); this adds the info, tags and the security scheme.
 
 pub mod examples;
+mod headers;
+mod schemas;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -17,8 +19,15 @@ the time of the request. Errors are RFC 9457 problem details (`application/probl
         contact(name = "clinic-finder maintainers"),
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
-    // Relative: the API is wherever this document is served from.
-    servers((url = "/", description = "This service: the host that serves this document")),
+    // Templated, so that generators (which need an absolute URL) get a working default: the local
+    // service `serve --demo` starts; a deployment fills in `https` and its own host.
+    servers((url = "{scheme}://{host}", description = "The service: local (`cargo run --release -- serve --demo` \
+listens on http://127.0.0.1:8080) or a production or staging deployment (`https`, behind the TLS-terminating \
+proxy of docs/deploy.md)",
+        variables(
+            ("scheme" = (default = "http", enum_values("http", "https"),
+                description = "`http` for a local run; `https` in production (HSTS: `CLINIC_FINDER_HSTS_MAX_AGE`)")),
+            ("host" = (default = "127.0.0.1:8080", description = "Host and port (`CLINIC_FINDER_BIND` locally)"))))),
     tags(
         (name = "search", description = "Near-me search for clinic locations and providers, ranked by distance and \
 verified credentials, with an explanation of every rank; JSON or GeoJSON"),
@@ -37,6 +46,12 @@ queues and the audit trail"),
         (name = "FHIR", description = "Read-only FHIR R4 facade (application/fhir+json; errors are \
 OperationOutcomes): docs/fhir.md"),
     ),
+    // Enums only parameters name (`value_type`), which utoipa does not collect by itself.
+    components(schemas(
+        crate::api::search::query::DistanceUnit,
+        crate::api::search::query::ResponseFormat,
+        crate::api::fhir::negotiation::FhirFormat
+    )),
     modifiers(&SecurityAddon)
 )]
 pub struct ApiDoc;
@@ -124,9 +139,12 @@ pub fn to_json(api: &utoipa::openapi::OpenApi) -> serde_json::Value {
         .pointer_mut("/components/schemas")
         .and_then(|schemas| schemas.as_object_mut())
     {
+        schemas::refer_generic_arguments(schemas);
         page_examples(schemas);
     }
+    schemas::simplify_one_of(&mut value);
     array_examples(&mut value);
+    headers::declare(&mut value);
     drop_unreferenced_schemas(&mut value);
     value
 }
@@ -166,11 +184,19 @@ fn array_examples(document: &mut serde_json::Value) {
 /// A page schema (`Page_ClinicView`, a generic utoipa writes out per item type) gets an example
 /// built from its item's: one item and a cursor.
 fn page_examples(schemas: &mut serde_json::Map<String, serde_json::Value>) {
+    let all = schemas.clone();
     for (name, schema) in schemas.iter_mut() {
         if !name.starts_with("Page_") || schema.get("example").is_some() {
             continue;
         }
-        let item = schema.pointer("/properties/items/items/example").cloned();
+        // The items are a `$ref` to the item's component (`schemas::refer_generic_arguments`).
+        let item = schema
+            .pointer("/properties/items/items/$ref")
+            .and_then(|reference| reference.as_str())
+            .and_then(|reference| reference.rsplit('/').next())
+            .and_then(|item| all.get(item)?.get("example"))
+            .or_else(|| schema.pointer("/properties/items/items/example"))
+            .cloned();
         if let (Some(item), Some(schema)) = (item, schema.as_object_mut()) {
             schema.insert(
                 "example".to_owned(),
@@ -235,46 +261,47 @@ fn drop_unreferenced_schemas(document: &mut serde_json::Value) {
     }
 }
 
-/// What the routes cannot say about themselves, added to the generated document: the edge limits
-/// every operation may answer with (429, 414), and links from each create to where the created
-/// resource can be read, so that clients (and stateful testers) can chain them.
+/// What the routes cannot say about themselves, added to the generated document: who may call
+/// (a key optional on public operations), the edge errors every operation may answer with (401
+/// for a bad key, 406, 414, 429, 500), and links from each create to where the created resource
+/// can be read, so that clients (and stateful testers) can chain them.
 pub fn finish(api: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::header::HeaderBuilder;
     use utoipa::openapi::link::LinkBuilder;
+    use utoipa::openapi::security::SecurityRequirement;
     use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Type};
 
+    // Public operations inherit this: no key, or any valid key (a partner's has higher limits).
+    api.security = Some(vec![
+        SecurityRequirement::default(),
+        SecurityRequirement::new("api_key", Vec::<String>::new()),
+    ]);
+    for server in api.servers.iter_mut().flatten() {
+        let mut extensions = utoipa::openapi::extensions::Extensions::default();
+        // Public API: the audience the OWASP inventory rule asks servers to state.
+        extensions.insert("x-internal".to_owned(), serde_json::json!(false));
+        server.extensions = Some(extensions);
+    }
     let problem = || {
         ContentBuilder::new()
             .schema(Some(Ref::from_schema_name("ProblemDetails")))
             .build()
     };
-    let integer = |description: &str| {
-        HeaderBuilder::new()
-            .schema(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer))
-            .description(Some(description))
+    let edge = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(crate::api::error::PROBLEM_JSON, problem())
             .build()
     };
-    let too_many = ResponseBuilder::new()
-        .description("Rate limited: wait `Retry-After` seconds (see the RateLimit headers)")
-        .content(crate::api::error::PROBLEM_JSON, problem())
-        .header(
-            "Retry-After",
-            integer("Seconds until a request will be accepted"),
-        )
-        .header(
-            "RateLimit-Limit",
-            integer("Requests a minute this client may make"),
-        )
-        .header("RateLimit-Remaining", integer("Requests left now"))
-        .header(
-            "RateLimit-Reset",
-            integer("Seconds until the full allowance is back"),
-        )
-        .build();
-    let too_long = ResponseBuilder::new()
-        .description("The query string is longer than the service accepts")
-        .content(crate::api::error::PROBLEM_JSON, problem())
-        .build();
+    let too_many = edge("Rate limited: wait `Retry-After` seconds (see the RateLimit headers)");
+    let too_long = edge("The query string is longer than the service accepts");
+    let bad_key = edge(
+        "The key sent is not valid (unknown, expired or revoked). A key is optional here: \
+without `Authorization` the request is served as the public",
+    );
+    let not_acceptable = edge("`Accept` admits none of the media types this operation answers in");
+    let internal = edge(
+        "An unexpected error; the body says only that it has been logged (with the request id)",
+    );
     // From each create to the operations on what it created: (create, target, pass the ETag).
     const LINKS: [(&str, &str, bool); 11] = [
         ("create_clinic", "get_clinic", false),
@@ -289,6 +316,18 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         ("create_credential", "verify_credential", true),
         ("create_key", "revoke_key", false),
     ];
+    // The fields each request body takes (for the example of an unknown one).
+    let body_fields: std::collections::HashMap<String, Vec<String>> = api
+        .components
+        .iter()
+        .flat_map(|components| components.schemas.iter())
+        .filter_map(|(name, schema)| match schema {
+            RefOr::T(utoipa::openapi::Schema::Object(object)) => {
+                Some((name.clone(), object.properties.keys().cloned().collect()))
+            }
+            _ => None,
+        })
+        .collect();
     for (path, item) in api.paths.paths.iter_mut() {
         if let (Some(policy), Some(get)) = (
             crate::api::middleware::caching::policy(path),
@@ -296,7 +335,8 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         ) {
             document_caching(get, policy);
         }
-        let exempt = ["/livez", "/healthz", "/readyz", "/metrics"].contains(&path.as_str());
+        let probe = ["/livez", "/healthz", "/readyz"].contains(&path.as_str());
+        let limited = !headers::UNLIMITED_PATHS.contains(&path.as_str());
         for operation in [
             &mut item.get,
             &mut item.post,
@@ -308,38 +348,71 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
         .flatten()
         {
             // The ETag a write must echo: a quoted version (what the `IfMatch` extractor accepts).
+            // Ids in paths are ids: from 1, JavaScript-safe (any other integer is a 404).
             for parameter in operation.parameters.iter_mut().flatten() {
+                let is_integer = parameter.schema.as_ref().is_some_and(|schema| {
+                    matches!(schema, RefOr::T(utoipa::openapi::Schema::Object(object))
+                        if object.schema_type == utoipa::openapi::schema::SchemaType::Type(Type::Integer))
+                });
+                if parameter.parameter_in == utoipa::openapi::path::ParameterIn::Path && is_integer
+                {
+                    parameter.schema =
+                        Some(<crate::domain::schemas::Id as utoipa::PartialSchema>::schema());
+                }
                 if parameter.name == "If-Match" {
                     parameter.schema = Some(
                         utoipa::openapi::ObjectBuilder::new()
                             .schema_type(Type::String)
+                            .max_length(Some(40))
                             .pattern(Some(r#"^(W/)?"[1-9][0-9]{0,17}(-[0-9a-f]{16})?"$"#))
                             .examples([serde_json::json!("\"1\"")])
                             .into(),
                     );
                 }
             }
-            // No requirement means public: say so with the empty requirement, so that clients
-            // and linters do not read it as an oversight.
-            operation.security.get_or_insert_with(|| {
-                vec![utoipa::openapi::security::SecurityRequirement::default()]
+            // Probes take no key at all (the empty list overrides the document's optional key).
+            if probe {
+                operation.security = Some(Vec::new());
+            }
+            let key_optional = operation.security.is_none();
+            let answers_content = operation.responses.responses.iter().any(|(status, r)| {
+                status.starts_with('2') && matches!(r, RefOr::T(r) if !r.content.is_empty())
             });
             let responses = &mut operation.responses.responses;
             responses.insert("414".to_owned(), too_long.clone().into());
-            if !exempt {
+            if limited {
                 responses.insert("429".to_owned(), too_many.clone().into());
             }
-            let takes_body = operation.request_body.is_some();
-            for (status, response) in responses.iter_mut() {
+            if key_optional {
+                responses.insert("401".to_owned(), bad_key.clone().into());
+            }
+            if path.starts_with("/v1/") && answers_content {
+                responses.insert("406".to_owned(), not_acceptable.clone().into());
+            }
+            if limited {
+                responses.insert("500".to_owned(), internal.clone().into());
+            }
+            let operation_view = operation.clone();
+            let fields = operation
+                .request_body
+                .as_ref()
+                .and_then(|body| body.content.get("application/json")?.schema.as_ref())
+                .and_then(|schema| match schema {
+                    RefOr::Ref(reference) => reference.ref_location.rsplit('/').next(),
+                    RefOr::T(_) => None,
+                })
+                .and_then(|name| body_fields.get(name));
+            for (status, response) in operation.responses.responses.iter_mut() {
                 let (RefOr::T(response), Ok(status)) = (response, status.parse::<u16>()) else {
                     continue;
                 };
                 if let Some(content) = response.content.get_mut(crate::api::error::PROBLEM_JSON) {
                     if content.example.is_none() && content.examples.is_empty() {
-                        content.example = problem_example(status, path, takes_body);
+                        content.example = problem_example(status, path, &operation_view, fields);
                     }
                 }
             }
+            let responses = &mut operation.responses.responses;
             let id = operation.operation_id.as_deref().unwrap_or_default();
             for (_, target, with_etag) in LINKS.iter().filter(|(create, ..)| *create == id) {
                 if let Some(utoipa::openapi::RefOr::T(created)) = responses.get_mut("201") {
@@ -353,6 +426,20 @@ pub fn finish(api: &mut utoipa::openapi::OpenApi) {
                         .links
                         .insert(target.to_string(), link.build().into());
                 }
+            }
+        }
+    }
+    // The taxonomy's treatments are a closed list (`domain::schemas::TREATMENT_CODES`).
+    let treatments = api
+        .paths
+        .paths
+        .get_mut("/v1/treatments")
+        .and_then(|item| item.get.as_mut())
+        .and_then(|get| get.responses.responses.get_mut("200"));
+    if let Some(RefOr::T(ok)) = treatments {
+        for content in ok.content.values_mut() {
+            if let Some(RefOr::T(utoipa::openapi::Schema::Array(array))) = content.schema.as_mut() {
+                array.max_items = Some(crate::domain::TREATMENT_CODES.len());
             }
         }
     }
@@ -426,10 +513,35 @@ alone (`\"3\"`). `If-Match` on an update accepts either.",
     responses.insert("304".to_owned(), not_modified.build().into());
 }
 
-/// The problem details an error status carries, as the service renders them (from [`ApiError`]
-/// itself, so the examples cannot drift from the real bodies); `None` for a status no error has.
-fn problem_example(status: u16, path: &str, takes_body: bool) -> Option<serde_json::Value> {
-    use crate::api::error::{ApiError, FieldError};
+/// The problem details an error status carries on `operation`, as the service renders them (from
+/// [`ApiError`] and the parsers themselves, so the examples cannot drift from the real bodies; a
+/// test compares each with the live answer); `None` for a status no error has.
+fn problem_example(
+    status: u16,
+    path: &str,
+    operation: &utoipa::openapi::path::Operation,
+    body_fields: Option<&Vec<String>>,
+) -> Option<serde_json::Value> {
+    use crate::api::error::{ApiError, FieldError, ParamLocation};
+    use utoipa::openapi::path::ParameterIn;
+    let takes_body = operation.request_body.is_some();
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    // The largest page a `limit` parameter allows, as documented.
+    let limit_max = parameters
+        .iter()
+        .filter(|p| p.name == "limit" && p.parameter_in == ParameterIn::Query)
+        .find_map(|p| match p.schema.as_ref()? {
+            utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(object)) => {
+                serde_json::to_value(object.maximum.as_ref()?)
+                    .ok()?
+                    .as_u64()
+            }
+            _ => None,
+        });
+    let path_parameter = parameters
+        .iter()
+        .find(|p| p.parameter_in == ParameterIn::Path)
+        .map(|p| p.name.clone());
     // The resource a 404 names: the last collection in the path before an id.
     let resource = ["keys", "credentials", "locations", "providers", "clinics"]
         .into_iter()
@@ -446,9 +558,15 @@ fn problem_example(status: u16, path: &str, takes_body: bool) -> Option<serde_js
             401 => ApiError::Unauthorized("the metrics token is not valid".to_owned()),
             _ => ApiError::RouteNotFound,
         },
-        400 => ApiError::MalformedBody(
-            "the body is not valid JSON: expected `,` or `}` at line 1 column 18".to_owned(),
-        ),
+        400 => match crate::domain::json::parse::<serde_json::Value>(
+            crate::domain::json::MALFORMED_EXAMPLE_BODY,
+        ) {
+            Err(error) => ApiError::from(error),
+            Ok(_) => return None,
+        },
+        401 if operation.security.is_none() => {
+            ApiError::Unauthorized("the API key is not valid".to_owned())
+        }
         401 => ApiError::Unauthorized(
             "this operation needs an API key: Authorization: Bearer <key>".to_owned(),
         ),
@@ -459,6 +577,25 @@ fn problem_example(status: u16, path: &str, takes_body: bool) -> Option<serde_js
             Some(resource) => ApiError::not_found(resource, 7),
             None => ApiError::RouteNotFound,
         },
+        406 => {
+            // As `middleware::contract` words it: the media types of the success answers.
+            let mut offered: Vec<&str> = Vec::new();
+            for (status, response) in &operation.responses.responses {
+                if let (true, utoipa::openapi::RefOr::T(response)) =
+                    (status.starts_with('2'), response)
+                {
+                    for media_type in response.content.keys() {
+                        if !offered.contains(&media_type.as_str()) {
+                            offered.push(media_type);
+                        }
+                    }
+                }
+            }
+            ApiError::NotAcceptable(format!(
+                "`Accept: application/xml`: this operation answers in {}",
+                offered.join(" or ")
+            ))
+        }
         409 => ApiError::Conflict {
             code: "duplicate",
             detail: "a resource with this npi already exists".to_owned(),
@@ -468,20 +605,39 @@ fn problem_example(status: u16, path: &str, takes_body: bool) -> Option<serde_js
         414 => ApiError::UriTooLong { limit: 2048 },
         415 => ApiError::UnsupportedMediaType("the body must be application/json".to_owned()),
         // Every body refuses fields it does not know.
-        422 if takes_body => ApiError::validation(FieldError::body(
-            "/nickname",
-            "unknown_field",
-            "unknown field `nickname`",
-        )),
-        422 => ApiError::validation(FieldError::query(
-            "limit",
-            "out_of_range",
-            "limit must be an integer from 1 to 100",
-        )),
+        422 if takes_body => {
+            let expected: Vec<&str> = body_fields
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            ApiError::validation(FieldError::body(
+                "/nickname",
+                "unknown_field",
+                crate::domain::json::unknown_field_detail("nickname", &expected),
+            ))
+        }
+        // A page size out of range, as `parse_limit` words it for this list.
+        422 if limit_max.is_some() => {
+            let mut errors = Vec::new();
+            let max = limit_max.unwrap_or_default() as usize;
+            crate::api::parse_limit(Some("0"), max, max, &mut errors);
+            ApiError::Validation(errors)
+        }
+        422 => match path_parameter {
+            Some(name) => ApiError::validation(FieldError::new(
+                ParamLocation::Path,
+                name,
+                "invalid_value",
+                "not a valid value: can not parse \"seven\" to a i64",
+            )),
+            None => ApiError::validation(crate::api::extract::unknown_parameter("nickname")),
+        },
         428 => ApiError::PreconditionRequired,
         429 => ApiError::TooManyRequests {
             retry_after_secs: 12,
         },
+        500 => ApiError::Internal(String::new()),
         503 => {
             ApiError::ServiceUnavailable("the database is unavailable; retry shortly".to_owned())
         }

@@ -7,6 +7,7 @@ pub mod feed;
 pub mod geodesy;
 pub mod index;
 pub mod loader;
+pub mod places;
 pub mod postgis;
 pub mod ranking;
 pub mod zip_codes;

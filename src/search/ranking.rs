@@ -169,6 +169,7 @@ pub struct RankingExplanation {
     pub credential_contribution: f64,
     pub factors: CredentialFactors,
     /// The provider whose credentials gave the credential score (for a location: its best match).
+    #[schema(value_type = crate::domain::schemas::Id, inline)]
     pub provider_id: i64,
 }
 

@@ -8,10 +8,16 @@ use crate::domain::Coordinates;
 
 static ZIP_CSV: &str = include_str!("../../assets/geo/us_zip_centroids.csv");
 
-fn table() -> &'static HashMap<&'static str, Coordinates> {
-    static TABLE: OnceLock<HashMap<&'static str, Coordinates>> = OnceLock::new();
+struct Table {
+    /// In the file's order.
+    centroids: Vec<(&'static str, Coordinates)>,
+    by_code: HashMap<&'static str, Coordinates>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        ZIP_CSV
+        let centroids: Vec<(&'static str, Coordinates)> = ZIP_CSV
             .lines()
             .skip(1)
             .filter_map(|line| {
@@ -19,10 +25,18 @@ fn table() -> &'static HashMap<&'static str, Coordinates> {
                 let zip = fields.next()?;
                 let lat = fields.next()?.trim().parse().ok()?;
                 let lon = fields.next()?.trim().parse().ok()?;
+                is_zip_code(zip).then_some(())?;
                 Some((zip, Coordinates::new(lat, lon).ok()?))
             })
-            .collect()
+            .collect();
+        let by_code = centroids.iter().copied().collect();
+        Table { centroids, by_code }
     })
+}
+
+/// Every ZIP code with its centroid, in the file's order (the demo places its clinics by them).
+pub fn centroids() -> &'static [(&'static str, Coordinates)] {
+    &table().centroids
 }
 
 pub fn is_zip_code(text: &str) -> bool {
@@ -30,7 +44,7 @@ pub fn is_zip_code(text: &str) -> bool {
 }
 
 pub fn centroid(zip: &str) -> Option<Coordinates> {
-    table().get(zip).copied()
+    table().by_code.get(zip).copied()
 }
 
 #[cfg(test)]

@@ -242,7 +242,7 @@ async fn unknown_ids_routes_and_methods(app: TestApp) {
         assert_problem(response, 405).await["code"],
         "method_not_allowed"
     );
-    assert_eq!(allow, "GET, POST");
+    assert_eq!(allow, "GET, POST, HEAD, OPTIONS");
 }
 
 async fn request_ids_are_echoed(app: TestApp) {

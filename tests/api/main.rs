@@ -56,9 +56,11 @@ macro_rules! on_both_backends_with {
 mod adversarial;
 mod backends;
 mod caching;
+mod contract;
 mod crud;
 mod directory;
 mod errors;
+mod examples;
 mod fhir;
 mod finder;
 mod hardening;

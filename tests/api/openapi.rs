@@ -57,11 +57,12 @@ async fn served_spec_is_sound_openapi_3(app: TestApp) {
     let mut refs = Vec::new();
     collect_refs(&served, &mut refs);
     for reference in refs {
-        let name = reference
-            .strip_prefix("#/components/schemas/")
-            .expect("local schema ref");
+        let target = reference
+            .strip_prefix("#/components/")
+            .and_then(|rest| rest.split_once('/'))
+            .map(|(kind, name)| &served["components"][kind][name]);
         assert!(
-            served["components"]["schemas"].get(name).is_some(),
+            target.is_some_and(Value::is_object),
             "dangling $ref {reference}"
         );
     }
@@ -121,12 +122,11 @@ async fn served_spec_is_sound_openapi_3(app: TestApp) {
                 );
             }
             let writes = *method != "get";
-            // Public operations say so with an empty requirement.
-            let public = operation["security"]
-                .as_array()
-                .is_some_and(|requirements| {
-                    requirements.iter().any(|r| r == &serde_json::json!({}))
-                });
+            // Public operations inherit the document's security: no key, or any valid key.
+            let security = operation.get("security").unwrap_or(&served["security"]);
+            let requirements = security.as_array().cloned().unwrap_or_default();
+            let public = requirements.contains(&serde_json::json!({}));
+            let keyed = !public && !requirements.is_empty();
             assert!(
                 !(writes && public),
                 "{method} {path}: every write needs a key"
@@ -144,14 +144,23 @@ async fn served_spec_is_sound_openapi_3(app: TestApp) {
                         .as_array()
                         .unwrap()
                         .iter()
-                        .any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+                        .any(|p| { p["$ref"] == "#/components/parameters/If-None-Match" }),
                     "{method} {path} takes If-None-Match"
                 );
             }
-            if !public {
+            // A key sent must be valid wherever one is looked at: 401 is documented there.
+            if public || keyed {
                 assert!(
                     operation["responses"].get("401").is_some(),
                     "{method} {path} documents 401"
+                );
+            }
+            // Every response says its request id.
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                assert_eq!(
+                    response["headers"]["X-Request-Id"]["$ref"],
+                    "#/components/headers/X-Request-Id",
+                    "{method} {path}: {status}"
                 );
             }
         }

@@ -349,7 +349,21 @@ async fn bad_search_parameters_name_the_parameter(app: TestApp) {
         ("lat=0&lon=0&cursor=eyJxIjoiIn0", "/cursor"),
         ("lat=0&lon=0&treatment=a,b,c,d,e,f,g,h,i,j,k", "/treatment"),
         ("lat=0&lon=0&lat=1", "/lat"),
+        (
+            "lat=0&lon=0&treatment=chronic_migraine&treatment=hair_growth",
+            "/treatment",
+        ),
         ("lat=0&lon=0&radius_km=5", "/radius_km"),
+        // List filters take exactly the documented form: values separated by single commas.
+        ("lat=0&lon=0&treatment=chronic_migraine,", "/treatment"),
+        ("lat=0&lon=0&treatment=%20chronic_migraine", "/treatment"),
+        ("lat=0&lon=0&language=", "/language"),
+        // A place: well formed, known, and not given with another centre.
+        ("place=Nowhereville", "/place"),
+        ("place=x", "/place"),
+        ("place=%3Cscript%3E", "/place"),
+        ("place=Chicago&postal_code=10001", "/place"),
+        ("place=Chicago&lat=1&lon=1", "/place"),
     ];
     for (query, pointer) in cases {
         for endpoint in ["locations", "providers"] {
@@ -363,6 +377,83 @@ async fn bad_search_parameters_name_the_parameter(app: TestApp) {
                 "{query}: {problem}"
             );
         }
+    }
+}
+
+/// `place`: "City" or "City, ST", resolved offline; the answer says which place it used, and
+/// ranks exactly as a search from that place's centre by coordinates.
+async fn search_by_place(app: TestApp) {
+    let clinic = app.create_clinic("Place Clinic").await;
+    // GeoNames' New York City centre, and 3 km north of it.
+    let (lat, lon) = (40.71427, -74.00597);
+    let near = app
+        .create_location(clinic, lat + 0.027, lon, "America/New_York")
+        .await;
+    let provider = app
+        .public_provider(&npi(150), "2084N0400X", near, "chronic_migraine")
+        .await;
+    for place in ["New York, NY", "new york", "New York City"] {
+        let query = format!(
+            "/v1/search/providers?place={}&treatment=chronic_migraine&radius=10",
+            place.replace(' ', "%20").replace(',', "%2C")
+        );
+        let body = app.get_json(&query).await;
+        assert_eq!(result_provider_ids(&body), vec![provider], "{place}");
+        assert_eq!(
+            body["meta"]["place"]["place"], "New York City, NY",
+            "{place}"
+        );
+        assert_eq!(body["meta"]["place"]["state"], "NY");
+        assert_eq!(body["meta"]["centre"], json!({"lat": lat, "lon": lon}));
+        let by_point = app
+            .get_json(&format!(
+                "/v1/search/providers?lat={lat}&lon={lon}&treatment=chronic_migraine&radius=10"
+            ))
+            .await;
+        assert_eq!(body["results"], by_point["results"], "{place}");
+    }
+    // A list parameter given as commas or repeated is the same list.
+    let commas = app
+        .get_json("/v1/search/providers?place=New%20York&radius=10&treatment=chronic_migraine,cervical_dystonia")
+        .await;
+    let repeated = app
+        .get_json("/v1/search/providers?place=New%20York&radius=10&treatment=chronic_migraine&treatment=cervical_dystonia")
+        .await;
+    assert_eq!(result_provider_ids(&commas), vec![provider]);
+    assert_eq!(commas["results"], repeated["results"]);
+    assert_eq!(commas["meta"]["filters"], repeated["meta"]["filters"]);
+    // An ambiguous name: the choices, most populous first, each one a `place` that resolves.
+    let problem =
+        assert_problem(app.get("/v1/search/locations?place=Springfield").await, 422).await;
+    assert_eq!(problem["errors"][0]["code"], "ambiguous_place");
+    assert_eq!(problem["errors"][0]["pointer"], "/place");
+    let candidates = problem["candidates"].as_array().expect("candidates");
+    assert!(candidates.len() >= 2 && candidates.len() <= 10, "{problem}");
+    assert_eq!(candidates[0]["place"], "Springfield, MO");
+    for candidate in candidates {
+        let choice = candidate["place"]
+            .as_str()
+            .unwrap()
+            .replace(' ', "%20")
+            .replace(',', "%2C");
+        let body = app
+            .get_json(&format!("/v1/search/locations?place={choice}"))
+            .await;
+        assert_eq!(body["meta"]["place"], *candidate);
+        assert_eq!(body["meta"]["centre"], candidate["centre"]);
+    }
+    // Unknown, too long, and not a name at all: a field error each, never a guess.
+    for (query, code) in [
+        ("place=Nowhereville", "unknown_place"),
+        ("place=Chicago%2C%20TX", "unknown_place"),
+        (&format!("place={}", "a".repeat(101)), "invalid_place"),
+        ("place=%F0%9F%8F%A5", "invalid_place"),
+        ("place=12345%3B%20DROP", "invalid_place"),
+    ] {
+        let problem =
+            assert_problem(app.get(&format!("/v1/search/locations?{query}")).await, 422).await;
+        assert_eq!(problem["errors"][0]["code"], code, "{query}: {problem}");
+        assert!(problem.get("candidates").is_none());
     }
 }
 
@@ -453,5 +544,6 @@ on_both_backends!(
     open_at_is_judged_in_each_locations_timezone,
     postal_code_and_geojson,
     bad_search_parameters_name_the_parameter,
+    search_by_place,
     search_visits_far_fewer_candidates_than_exist,
 );

@@ -1,10 +1,16 @@
-// /docs/ and the finder page in headless Chromium (Debian's, driven by playwright-core).
+// /docs/ and the finder page in headless Chromium (Debian's, driven by playwright-core): the page
+// shows what the API answers (by ZIP code, by place, with filters, page after page), keeps the
+// search in its URL, works from the keyboard alone, and passes axe-core with no violation; a page
+// on another origin (a second local port) calls the public search through CORS.
 //
 // Every request to a host other than this machine is aborted and counted: the docs and the page
 // must work with no internet. Any blocked request, uncaught page error or console error fails.
 //
 //   node dist/browser.js <base-url> <artifacts-dir> [zip] [treatment]
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 
 import { chromium, type BrowserContext, type Page } from "playwright-core";
@@ -42,7 +48,9 @@ async function offline(context: BrowserContext): Promise<void> {
 }
 
 /// Query strings of the requests the test makes fail on purpose; any other HTTP error fails it.
-const EXPECTED_ERRORS = ["postal_code=1234&"];
+const EXPECTED_ERRORS = ["postal_code=1234&", "place=Springfield&"];
+/// Results a page of the finder asks for (finder.js `PAGE_SIZE`).
+const PAGE_SIZE = "10";
 
 function watch(page: Page, name: string): void {
   page.on("pageerror", (error) => pageErrors.push(`${name}: uncaught ${error.message}`));
@@ -83,6 +91,19 @@ async function apiSearch(page: Page, query: string): Promise<ApiAnswer> {
   }, query);
 }
 
+/// The API's answer to `query` over `pages` pages, following `next_cursor`: its results in order.
+async function apiPages(page: Page, query: string, pages: number): Promise<ApiAnswer> {
+  const first = await apiSearch(page, query);
+  const body = { ...first.body, results: [...(first.body.results ?? [])] };
+  let cursor = (first.body as { next_cursor?: string }).next_cursor;
+  for (let index = 1; index < pages && cursor; index += 1) {
+    const next = await apiSearch(page, `${query}&cursor=${encodeURIComponent(cursor)}`);
+    body.results.push(...(next.body.results ?? []));
+    cursor = (next.body as { next_cursor?: string }).next_cursor;
+  }
+  return { status: first.status, body };
+}
+
 interface Rendered {
   locationId: number;
   clinicName: string;
@@ -107,8 +128,8 @@ async function renderedResults(page: Page): Promise<Rendered[]> {
 
 /// The page shows exactly what the API answers: the same locations in the same order, with the
 /// same names, distances and scores, and one plotted point for each.
-async function compareWithApi(page: Page, query: string, label: string): Promise<number> {
-  const api = await apiSearch(page, query);
+async function compareWithApi(page: Page, query: string, label: string, pages = 1): Promise<number> {
+  const api = await apiPages(page, query, pages);
   check(api.status === 200, `${label}: the API answered ${api.status}`);
   const expected = api.body.results ?? [];
   const shown = await renderedResults(page);
@@ -203,34 +224,70 @@ async function docs(context: BrowserContext): Promise<void> {
   await page.close();
 }
 
-async function finderByZip(context: BrowserContext): Promise<void> {
+/// The finder's own search parameters as the API takes them (the page asks for pages of 10).
+function finderQuery(parameters: Record<string, string>): string {
+  return new URLSearchParams({ ...parameters, limit: PAGE_SIZE }).toString();
+}
+
+async function openFinder(context: BrowserContext, name: string, path = "/"): Promise<Page> {
   const page = await context.newPage();
-  watch(page, "finder");
-  await page.goto(`${baseUrl}/`);
+  watch(page, name);
+  await page.goto(`${baseUrl}${path}`);
   // The treatments come from GET /v1/treatments.
   await page.locator(`#treatment option[value="${treatment}"]`).waitFor({ state: "attached" });
-  await page.getByLabel("US ZIP code").fill(postalCode);
+  return page;
+}
+
+async function waitForResults(page: Page): Promise<void> {
+  await page.locator("#output:not([hidden])").waitFor({ timeout: 15_000 });
+  await page.waitForFunction(() => !document.querySelector("#output")?.hasAttribute("aria-busy"));
+}
+
+async function finderByZip(context: BrowserContext): Promise<void> {
+  const page = await openFinder(context, "finder");
+  await page.getByLabel("ZIP code or city").fill(postalCode);
   await page.getByLabel("Treatment").selectOption(treatment);
   await page.getByLabel("Radius").fill(RADIUS_KM);
   await page.getByLabel("Unit").selectOption("km");
   // Submit from the keyboard, as a user without a mouse would.
   await page.getByLabel("Radius").press("Enter");
-  await page.locator("#output:not([hidden])").waitFor({ timeout: 15_000 });
-  const shown = await compareWithApi(
-    page,
-    new URLSearchParams({ postal_code: postalCode, treatment, radius: RADIUS_KM, unit: "km" }).toString(),
-    "finder by ZIP",
-  );
+  await waitForResults(page);
+  const parameters = { postal_code: postalCode, treatment, radius: RADIUS_KM, unit: "km" };
+  const shown = await compareWithApi(page, finderQuery(parameters), "finder by ZIP");
   const screenshot = join(artifacts, "finder-results.png");
   await page.screenshot({ path: screenshot, fullPage: true });
   console.log(`browser: the finder shows the API's ${shown} results for ZIP ${postalCode}; ${screenshot}`);
 
+  // The search is in the address bar: a reload (or the link, shared) shows the same results.
+  const url = new URL(page.url());
+  for (const [name, value] of Object.entries(parameters)) {
+    check(url.searchParams.get(name) === value, `the page URL ${url} does not say ${name}=${value}`);
+  }
+  await page.reload();
+  await waitForResults(page);
+  await compareWithApi(page, finderQuery(parameters), "finder by ZIP, reloaded");
+  check(
+    (await page.getByLabel("ZIP code or city").inputValue()) === postalCode,
+    "the reloaded page does not show the ZIP code it searched",
+  );
+
+  // More results: the next page through `next_cursor`, added below the first.
+  const more = page.getByRole("button", { name: "More results" });
+  check(await more.isVisible(), "no More results button although the API has a next page");
+  await more.click();
+  await page.waitForFunction(
+    (size) => document.querySelectorAll("#results > li").length > size,
+    Number(PAGE_SIZE),
+  );
+  const both = await compareWithApi(page, finderQuery(parameters), "finder, two pages", 2);
+  console.log(`browser: "More results" follows next_cursor: ${both} results over two pages`);
+
   // A bad ZIP: the API's problem details appear, and the field is flagged.
-  await page.getByLabel("US ZIP code").fill("1234");
+  await page.getByLabel("ZIP code or city").fill("1234");
   await page.getByRole("button", { name: "Search" }).click();
   const problem = page.locator("#problem");
   await problem.waitFor({ state: "visible", timeout: 15_000 });
-  const api = await apiSearch(page, new URLSearchParams({ postal_code: "1234", treatment, radius: RADIUS_KM, unit: "km" }).toString());
+  const api = await apiSearch(page, finderQuery({ ...parameters, postal_code: "1234" }));
   check(api.status === 422, `a 4-digit ZIP: the API answered ${api.status}, not 422`);
   const fieldError = (api.body.errors ?? []).find((error) => error.pointer === "/postal_code");
   check(fieldError !== undefined, "a 4-digit ZIP: the API's 422 does not name /postal_code");
@@ -240,13 +297,157 @@ async function finderByZip(context: BrowserContext): Promise<void> {
     `a 4-digit ZIP: the page shows "${problemText}"`,
   );
   check(
-    (await page.getByLabel("US ZIP code").getAttribute("aria-invalid")) === "true",
-    "a 4-digit ZIP: the ZIP field is not marked invalid",
+    (await page.getByLabel("ZIP code or city").getAttribute("aria-invalid")) === "true",
+    "a 4-digit ZIP: the field is not marked invalid",
   );
   check(await page.locator("#output").isHidden(), "a 4-digit ZIP: old results are still shown");
   const errorShot = join(artifacts, "finder-problem.png");
   await page.screenshot({ path: errorShot });
   console.log(`browser: a bad ZIP shows the API's problem details; ${errorShot}`);
+  await axeCheck(page, "finder with a problem");
+  // Back to the results: the address bar's history is the searches'.
+  await page.goBack();
+  await waitForResults(page);
+  check(new URL(page.url()).searchParams.get("postal_code") === postalCode, "Back did not restore the search");
+  await page.close();
+}
+
+async function finderByPlace(context: BrowserContext): Promise<void> {
+  const page = await openFinder(context, "finder (place)");
+  await page.getByLabel("ZIP code or city").fill("New York, NY");
+  await page.getByLabel("Treatment").selectOption(treatment);
+  await page.getByLabel("Radius").fill(RADIUS_KM);
+  await page.getByRole("button", { name: "Search" }).click();
+  await waitForResults(page);
+  const parameters = { place: "New York, NY", treatment, radius: RADIUS_KM, unit: "km" };
+  const shown = await compareWithApi(page, finderQuery(parameters), "finder by place");
+  const summary = (await page.locator("#summary").textContent()) ?? "";
+  check(summary.includes("New York City, NY"), `the summary does not name the place: "${summary}"`);
+  console.log(`browser: "New York, NY" finds the API's ${shown} results (${summary})`);
+  await axeCheck(page, "finder with results");
+
+  // An ambiguous name: the API's choices, as buttons; choosing one searches from it.
+  await page.getByLabel("ZIP code or city").fill("Springfield");
+  await page.getByRole("button", { name: "Search" }).click();
+  const choices = page.locator("#choices:not([hidden]) button");
+  await choices.first().waitFor({ timeout: 15_000 });
+  const offered = await choices.allTextContents();
+  const api = await apiSearch(page, finderQuery({ ...parameters, place: "Springfield" }));
+  const candidates = ((api.body as { candidates?: Array<{ place: string }> }).candidates ?? []).map(
+    (candidate) => candidate.place,
+  );
+  check(
+    JSON.stringify(offered) === JSON.stringify(candidates) && candidates.length > 1,
+    `the choices shown ${JSON.stringify(offered)} are not the API's ${JSON.stringify(candidates)}`,
+  );
+  await axeCheck(page, "finder with choices");
+  await choices.first().click();
+  await page.waitForFunction(
+    (place) => new URL(window.location.href).searchParams.get("place") === place,
+    candidates[0],
+  );
+  await page.locator("#summary").filter({ hasText: candidates[0] }).waitFor({ timeout: 15_000 });
+  const shot = join(artifacts, "finder-place.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`browser: "Springfield" offers ${candidates.length} places; choosing ${candidates[0]} searches there`);
+  await page.close();
+}
+
+async function finderFilters(context: BrowserContext): Promise<void> {
+  // A shared link with filters: the page fills the form from it and searches at once.
+  const link = new URLSearchParams({
+    postal_code: postalCode,
+    radius: "80",
+    unit: "km",
+    language: "es",
+    accepting_new_patients: "true",
+    on_label: "true",
+  });
+  const page = await openFinder(context, "finder (filters)", `/?${link}`);
+  await waitForResults(page).catch(() => undefined);
+  check((await page.getByLabel("Speak").inputValue()) === "es", "the language filter was not restored");
+  check(await page.getByLabel("accept new patients").isChecked(), "accepting was not restored");
+  check(await page.getByLabel("treat on-label uses only").isChecked(), "on-label was not restored");
+  const onLabel = await page.evaluate(async () => {
+    const treatments = (await (await fetch("/v1/treatments")).json()) as Array<{ code: string; label_status: string }>;
+    return treatments.filter((t) => t.label_status === "on_label").map((t) => t.code);
+  });
+  const parameters = {
+    postal_code: postalCode,
+    radius: "80",
+    unit: "km",
+    language: "es",
+    accepting_new_patients: "true",
+    treatment: onLabel.join(","),
+  };
+  const api = await apiSearch(page, finderQuery(parameters));
+  if ((api.body.results ?? []).length > 0) {
+    const shown = await compareWithApi(page, finderQuery(parameters), "finder with filters");
+    console.log(`browser: a shared link with filters (Spanish, new patients, on-label) shows the API's ${shown} results`);
+  } else {
+    const summary = (await page.locator("#summary").textContent()) ?? "";
+    check(summary.startsWith("No verified provider"), `no results, but the page says "${summary}"`);
+  }
+  // Off-label treatments are not offered while "on-label only" is on.
+  const offLabelShown = await page
+    .locator("#treatment option:not([hidden]):not([value=''])")
+    .evaluateAll((options) => options.filter((o) => (o as HTMLOptionElement).dataset.labelStatus !== "on_label").length);
+  check(offLabelShown === 0, `${offLabelShown} off-label treatments offered with on-label only`);
+  await page.close();
+}
+
+/// A search from the keyboard alone: Tab through the form, type, choose, submit with Enter, then
+/// Tab to "More results" and press Enter.
+async function finderByKeyboard(context: BrowserContext): Promise<void> {
+  const page = await openFinder(context, "finder (keyboard)");
+  await axeCheck(page, "finder before a search");
+  const active = () => page.evaluate(() => document.activeElement?.id ?? document.activeElement?.tagName ?? "");
+  const tabTo = async (id: string, limit = 40) => {
+    for (let presses = 0; presses < limit; presses += 1) {
+      if ((await active()) === id) return;
+      await page.keyboard.press("Tab");
+    }
+    failures.push(`keyboard: Tab never reached #${id} (stopped at ${await active()})`);
+  };
+  const order: string[] = [];
+  await page.keyboard.press("Tab");
+  for (let presses = 0; presses < 20 && !order.includes("search"); presses += 1) {
+    order.push(await active());
+    await page.keyboard.press("Tab");
+  }
+  const expected = ["where", "use-location", "treatment", "radius", "unit", "language", "open-now", "accepting", "board-certified", "on-label", "search"];
+  const reached = order.filter((id) => expected.includes(id));
+  check(
+    JSON.stringify(reached) === JSON.stringify(expected),
+    `keyboard: the form's Tab order is ${JSON.stringify(order)}`,
+  );
+  await page.keyboard.press("Shift+Tab");
+  await tabTo("where");
+  await page.keyboard.type(postalCode);
+  await tabTo("treatment");
+  // A closed <select> takes arrow keys: step to the treatment.
+  for (let presses = 0; presses < 30; presses += 1) {
+    if ((await page.getByLabel("Treatment").inputValue()) === treatment) break;
+    await page.keyboard.press("ArrowDown");
+  }
+  await tabTo("radius");
+  await page.keyboard.press("Control+A");
+  await page.keyboard.type(RADIUS_KM);
+  await tabTo("search");
+  await page.keyboard.press("Enter");
+  await waitForResults(page);
+  await compareWithApi(
+    page,
+    finderQuery({ postal_code: postalCode, treatment, radius: RADIUS_KM, unit: "km" }),
+    "finder from the keyboard",
+  );
+  await tabTo("more", 200);
+  await page.keyboard.press("Enter");
+  await page.waitForFunction((size) => document.querySelectorAll("#results > li").length > size, Number(PAGE_SIZE));
+  const focused = await page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.locationId);
+  const eleventh = await page.locator("#results > li").nth(Number(PAGE_SIZE)).getAttribute("data-location-id");
+  check(focused === eleventh, `keyboard: after More results the focus is on ${focused}, not the first new result ${eleventh}`);
+  console.log(`browser: a keyboard-only search tabbed through ${reached.length} controls, searched with Enter and paged with More results`);
   await page.close();
 }
 
@@ -263,21 +464,77 @@ async function finderByBrowserLocation(context: BrowserContext): Promise<void> {
   await context.grantPermissions(["geolocation"], { origin: baseUrl });
   await context.setGeolocation({ latitude: lat, longitude: lon });
 
-  const page = await context.newPage();
-  watch(page, "finder (location)");
-  await page.goto(`${baseUrl}/`);
-  await page.locator(`#treatment option[value="${treatment}"]`).waitFor({ state: "attached" });
+  const page = await openFinder(context, "finder (location)");
   await page.getByLabel("Treatment").selectOption(treatment);
   await page.getByLabel("Radius").fill(RADIUS_KM);
   await page.getByRole("button", { name: "Use my location" }).click();
-  await page.locator("#output:not([hidden])").waitFor({ timeout: 15_000 });
+  await waitForResults(page);
   const shown = await compareWithApi(
     page,
-    new URLSearchParams({ lat: lat.toFixed(6), lon: lon.toFixed(6), treatment, radius: RADIUS_KM, unit: "km" }).toString(),
+    finderQuery({ lat: lat.toFixed(6), lon: lon.toFixed(6), treatment, radius: RADIUS_KM, unit: "km" }),
     "finder by location",
   );
   console.log(`browser: "Use my location" at ${lat}, ${lon} shows the API's ${shown} results`);
   await page.close();
+}
+
+/// axe-core (npm, pinned) on the page as it is: every rule axe runs by default, no violation.
+let axeRuns = 0;
+let axeViolations = 0;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+async function axeCheck(page: Page, state: string): Promise<void> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[]; help: string }> }> } }).axe;
+    const result = await axe.run(document);
+    return result.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes): ${v.help}`);
+  });
+  axeRuns += 1;
+  axeViolations += violations.length;
+  for (const violation of violations) failures.push(`axe, ${state}: ${violation}`);
+}
+
+/// A front end on another origin (a second local port) calls the public search: CORS lets it
+/// read the answer; a keyed call from there is refused by the preflight.
+async function otherOrigin(context: BrowserContext): Promise<void> {
+  const query = new URLSearchParams({ postal_code: postalCode, treatment, radius: RADIUS_KM }).toString();
+  const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Another site</title></head>
+<body><main><h1>Another site</h1><p id="count">…</p><p id="keyed">…</p></main><script>
+fetch(${JSON.stringify(`${baseUrl}/v1/search/locations?${query}`)})
+  .then((r) => r.json()).then((body) => { document.getElementById("count").textContent = String(body.results.length); })
+  .catch((e) => { document.getElementById("count").textContent = "error: " + e; });
+fetch(${JSON.stringify(`${baseUrl}/v1/admin/keys`)}, { headers: { Authorization: "Bearer some-key" } })
+  .then((r) => { document.getElementById("keyed").textContent = "answered " + r.status; })
+  .catch(() => { document.getElementById("keyed").textContent = "refused"; });
+</script></body></html>`;
+  const server: Server = createServer((request, response) => {
+    response.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    response.end(html);
+  });
+  await new Promise<void>((done) => server.listen(0, "127.0.0.1", () => done()));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  try {
+    const page = await context.newPage();
+    // The refused keyed call is logged as a console error by Chromium: expected here.
+    page.on("pageerror", (error) => pageErrors.push(`other origin: uncaught ${error.message}`));
+    await page.goto(`${origin}/`);
+    await page.waitForFunction(() => document.getElementById("count")?.textContent !== "…");
+    await page.waitForFunction(() => document.getElementById("keyed")?.textContent !== "…");
+    const count = (await page.locator("#count").textContent()) ?? "";
+    const keyed = (await page.locator("#keyed").textContent()) ?? "";
+    const probe = await context.newPage();
+    await probe.goto(`${baseUrl}/`);
+    const api = await apiSearch(probe, query);
+    await probe.close();
+    check(count === String(api.body.results?.length ?? -1) && Number(count) > 0, `another origin read "${count}" results, the API has ${api.body.results?.length}`);
+    check(keyed === "refused", `another origin's keyed call: ${keyed}`);
+    console.log(`browser: a page on ${origin} read ${count} results from ${baseUrl} (CORS); its keyed call was ${keyed}`);
+    await page.close();
+  } finally {
+    server.close();
+  }
 }
 
 // Debian's Chromium; playwright-core adds the flags that keep it from calling home.
@@ -290,7 +547,11 @@ try {
   await offline(context);
   await docs(context);
   await finderByZip(context);
+  await finderByPlace(context);
+  await finderFilters(context);
+  await finderByKeyboard(context);
   await finderByBrowserLocation(context);
+  await otherOrigin(context);
   await context.close();
 } catch (error) {
   failures.push(`the browser run stopped: ${error instanceof Error ? error.message : String(error)}`);
@@ -298,6 +559,7 @@ try {
   await browser.close();
 }
 
+console.log(`browser: axe-core: ${axeViolations} violations in ${axeRuns} states of the finder page`);
 check(blocked.length === 0, `${blocked.length} requests left this machine: ${blocked.join(", ")}`);
 failures.push(...pageErrors);
 if (failures.length > 0) {

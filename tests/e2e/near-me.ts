@@ -11,6 +11,7 @@ import type { components, paths } from "./generated/api.js";
 
 type LocationResult = components["schemas"]["LocationResult"];
 type Coordinates = components["schemas"]["Coordinates"];
+type TreatmentCode = components["schemas"]["TreatmentCode"];
 
 const [baseUrl, postalCode = "10001", treatment = "chronic_migraine", radiusText = "50"] =
   process.argv.slice(2);
@@ -42,12 +43,13 @@ function sphereKm(a: Coordinates, b: Coordinates): number {
 
 const { data: treatments, error: treatmentsError } = await client.GET("/v1/treatments");
 if (!treatments) fail(`GET /v1/treatments: ${JSON.stringify(treatmentsError)}`);
-if (!treatments.some((known) => known.code === treatment)) {
+// The command line's treatment, as the taxonomy's code (the search takes a list of them).
+const code: TreatmentCode =
+  treatments.find((known) => known.code === treatment)?.code ??
   fail(`${treatment} is not in GET /v1/treatments (${treatments.map((t) => t.code).join(", ")})`);
-}
 
 const byZip = await client.GET("/v1/search/locations", {
-  params: { query: { postal_code: postalCode, treatment, radius: radiusKm, unit: "km", limit: 10 } },
+  params: { query: { postal_code: postalCode, treatment: [code], radius: radiusKm, unit: "km", limit: 10 } },
 });
 if (byZip.error || !byZip.data) {
   fail(`search by ZIP ${postalCode}: HTTP ${byZip.response.status} ${JSON.stringify(byZip.error)}`);
@@ -80,7 +82,7 @@ results.forEach((result: LocationResult, index: number) => {
   }
   if (result.providers.length === 0) fail(`${where}: no provider`);
   for (const provider of result.providers) {
-    if (!provider.treatments.includes(treatment)) {
+    if (!provider.treatments.includes(code)) {
       fail(`${where}: provider ${provider.id} does not offer ${treatment}`);
     }
   }
@@ -91,7 +93,7 @@ results.forEach((result: LocationResult, index: number) => {
 
 // The same centre as coordinates must give the same ranking.
 const byPoint = await client.GET("/v1/search/locations", {
-  params: { query: { lat: meta.centre.lat, lon: meta.centre.lon, treatment, radius: radiusKm, limit: 10 } },
+  params: { query: { lat: meta.centre.lat, lon: meta.centre.lon, treatment: [code], radius: radiusKm, limit: 10 } },
 });
 if (byPoint.error || !byPoint.data) {
   fail(`search by lat/lon: HTTP ${byPoint.response.status} ${JSON.stringify(byPoint.error)}`);
@@ -102,7 +104,7 @@ if (zipOrder !== pointOrder) fail(`by ZIP: ${zipOrder}; by lat/lon: ${pointOrder
 
 // A bad request is a typed RFC 9457 problem, not an exception.
 const bad = await client.GET("/v1/search/locations", {
-  params: { query: { postal_code: "1000", treatment } },
+  params: { query: { postal_code: "1000", treatment: [code] } },
 });
 if (bad.response.status !== 422 || !bad.error) fail(`a 4-digit ZIP gave HTTP ${bad.response.status}`);
 const pointers = (bad.error.errors ?? []).map((fieldError) => fieldError.pointer);

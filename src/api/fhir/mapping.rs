@@ -99,8 +99,9 @@ pub fn hours_of_operation(hours: &WeeklyHours) -> Vec<HoursOfOperation> {
 pub fn location(row: &LocationRow, clinic: Option<&ClinicRow>) -> Location {
     let hours: WeeklyHours = serde_json::from_str(&row.opening_hours).unwrap_or_default();
     let clinic_name = clinic.map(|c| c.name.clone());
+    // FHIR forbids empty strings: an empty second line is no line.
     let mut line = vec![row.address_line1.clone()];
-    line.extend(row.address_line2.clone());
+    line.extend(row.address_line2.clone().filter(|line| !line.is_empty()));
     Location {
         resource_type: "Location",
         id: row.id.to_string(),

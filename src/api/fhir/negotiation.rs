@@ -18,12 +18,24 @@ pub const FHIR_JSON: &str = "application/fhir+json";
 pub struct FormatParams {
     /// Only JSON: `json`, `application/json` or `application/fhir+json` (anything else: 406).
     #[serde(rename = "_format")]
-    #[param(value_type = Option<String>, pattern = "^(json|application/json|application/fhir\\+json)$")]
+    #[param(value_type = Option<FhirFormat>)]
     pub format: Option<String>,
     /// `true` for indented JSON.
     #[serde(rename = "_pretty")]
     #[param(value_type = Option<bool>)]
     pub pretty: Option<String>,
+}
+
+/// The `_format` values the facade answers to (anything else: 406).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used: `_format` is parsed as text.
+pub enum FhirFormat {
+    #[schema(rename = "json")]
+    Json,
+    #[schema(rename = "application/json")]
+    ApplicationJson,
+    #[schema(rename = "application/fhir+json")]
+    FhirJson,
 }
 
 /// How to write the body: checks `_format`, `Accept` and `_pretty`; returns whether to indent.

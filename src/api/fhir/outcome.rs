@@ -63,10 +63,17 @@ pub fn from_problem(problem: &Value) -> OperationOutcome {
             .map(|error| {
                 let field = |key: &str| error.get(key).and_then(Value::as_str).unwrap_or_default();
                 let name = field("pointer").trim_start_matches('/').to_owned();
+                // The field error's own code beside the problem's, as in problem details.
+                let mut details = details.clone();
+                details.coding.push(Coding::new(
+                    &own("CodeSystem/field-error"),
+                    field("code"),
+                    None,
+                ));
                 OutcomeIssue {
                     severity: severity.to_owned(),
                     code: issue_type(code, Some(field("code"))).to_owned(),
-                    details: details.clone(),
+                    details,
                     diagnostics: if name.is_empty() {
                         field("detail").to_owned()
                     } else {

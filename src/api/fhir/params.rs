@@ -23,18 +23,20 @@ pub struct LocationSearchParams {
     /// `latitude|longitude|distance|unit` (WGS84 degrees). The distance is optional (default 25
     /// km), more than 0 and at most 300 km; the unit is `km` (default), `mi`, `[mi_i]` or `m`.
     /// Results are the locations the public search finds, nearest first.
-    #[param(required = true, value_type = String, example = "40.7506|-73.9972|10|km")]
+    #[param(required = true, value_type = String, max_length = 100, pattern = "^[+-]?[0-9]{1,3}(\\.[0-9]{1,15})?\\|[+-]?[0-9]{1,3}(\\.[0-9]{1,15})?(\\|[0-9]{1,6}(\\.[0-9]{1,15})?(\\|(km|mi|\\[mi_i\\]|m))?)?$",
+        example = "40.7506|-73.9972|10|km")]
     pub near: Option<String>,
     /// Results per page, from 1 (default 20; more than 50 are served 50 at a time).
     #[serde(rename = "_count")]
-    #[param(value_type = Option<i64>, minimum = 1, example = 20)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 2147483647, example = 20)]
     pub count: Option<String>,
     /// The page token of a `next` link (opaque).
     #[serde(rename = "_cursor")]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
+    /// Only JSON: `json`, `application/json` or `application/fhir+json` (anything else: 406).
     #[serde(rename = "_format")]
-    #[param(value_type = Option<String>, pattern = "^(json|application/json|application/fhir\\+json)$")]
+    #[param(value_type = Option<super::negotiation::FhirFormat>)]
     pub format: Option<String>,
     #[serde(rename = "_pretty")]
     #[param(value_type = Option<bool>)]
@@ -46,14 +48,19 @@ pub struct LocationSearchParams {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct RoleSearchParams {
-    /// `Location/{id}` or the bare id: the public providers practising there.
-    #[param(value_type = Option<String>, example = "Location/1")]
+    /// `Location/{id}`, the bare id, or a URL ending in `/Location/{id}`: the public providers
+    /// practising there.
+    #[param(value_type = Option<String>, max_length = 2048,
+        pattern = "^(([^\\x00]*/)?Location/)?[1-9][0-9]{0,15}$", example = "Location/1")]
     pub location: Option<String>,
-    /// `Practitioner/{id}` or the bare id: where this public provider practises.
-    #[param(value_type = Option<String>, example = "Practitioner/1")]
+    /// `Practitioner/{id}`, the bare id, or a URL ending in `/Practitioner/{id}`: where this
+    /// public provider practises.
+    #[param(value_type = Option<String>, max_length = 2048,
+        pattern = "^(([^\\x00]*/)?Practitioner/)?[1-9][0-9]{0,15}$", example = "Practitioner/1")]
     pub practitioner: Option<String>,
+    /// Only JSON: `json`, `application/json` or `application/fhir+json` (anything else: 406).
     #[serde(rename = "_format")]
-    #[param(value_type = Option<String>, pattern = "^(json|application/json|application/fhir\\+json)$")]
+    #[param(value_type = Option<super::negotiation::FhirFormat>)]
     pub format: Option<String>,
     #[serde(rename = "_pretty")]
     #[param(value_type = Option<bool>)]
@@ -114,8 +121,32 @@ pub(super) fn parse_near(text: Option<&str>) -> Result<Near, Vec<FieldError>> {
         )]);
     }
     let mut errors = Vec::new();
+    // Decimals as the documented pattern spells them: sign (not for the distance), up to 3 (6)
+    // digits, and up to 15 after the point.
+    let decimal = |text: &str, signed: bool, digits: usize| {
+        let unsigned = match text.strip_prefix(['+', '-']) {
+            Some(rest) if signed => rest,
+            Some(_) => return false,
+            None => text,
+        };
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, "1"));
+        let all_digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        (1..=digits).contains(&whole.len())
+            && (1..=15).contains(&fraction.len())
+            && all_digits(whole)
+            && all_digits(fraction)
+    };
     let mut number = |name: &str, text: &str| match text.parse::<f64>() {
-        Ok(value) if value.is_finite() => Some(value),
+        Ok(value)
+            if value.is_finite()
+                && decimal(
+                    text,
+                    name != "distance",
+                    if name == "distance" { 6 } else { 3 },
+                ) =>
+        {
+            Some(value)
+        }
         _ => {
             errors.push(near_error(
                 "invalid_number",
@@ -187,7 +218,7 @@ pub(super) fn parse_near(text: Option<&str>) -> Result<Near, Vec<FieldError>> {
 /// `_count`: from 1; above the maximum the server serves pages of the maximum (FHIR lets a
 /// server return fewer than asked, never more).
 pub(super) fn parse_count(text: Option<&str>, errors: &mut Vec<FieldError>) -> usize {
-    match text.map(|t| t.parse::<u64>()) {
+    match text.map(|t| t.parse::<i32>()) {
         None => DEFAULT_COUNT,
         Some(Ok(count)) if count >= 1 => (count as usize).min(MAX_COUNT),
         Some(_) => {
@@ -213,8 +244,12 @@ pub(super) fn parse_reference(
         Some(at) if at == 0 || text[..at].ends_with('/') => &text[at + prefix.len()..],
         _ => text,
     };
+    // As the documented pattern says: no sign, no leading zero, at most 16 digits.
+    let canonical = !id.starts_with('0')
+        && (1..=16).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_digit());
     match id.parse::<i64>() {
-        Ok(id) if id >= 1 => Some(id),
+        Ok(id) if canonical && id >= 1 => Some(id),
         _ => {
             errors.push(FieldError::query(
                 name,

@@ -185,7 +185,7 @@ pub async fn search_practitioner_role(
 ///
 /// A public provider at one of its locations: id `{practitioner id}-{location id}`.
 #[utoipa::path(tag = "FHIR", operation_id = "fhir_read_practitioner_role",
-    params(("id" = String, Path, description = "`{practitioner id}-{location id}`", pattern = "^[1-9][0-9]{0,17}-[1-9][0-9]{0,17}$"), FormatParams),
+    params(("id" = String, Path, description = "`{practitioner id}-{location id}`", max_length = 33, pattern = "^[1-9][0-9]{0,15}-[1-9][0-9]{0,15}$"), FormatParams),
     responses((status = 200, description = "The PractitionerRole", body = PractitionerRole, content_type = "application/fhir+json"), FhirErrors))]
 #[get("/PractitionerRole/{id}")]
 pub async fn read_practitioner_role(

@@ -25,7 +25,7 @@ pub enum FhirErrors {
     Unavailable(OperationOutcome),
 }
 
-/// Documents the edge errors `openapi::finish` adds to every operation (414, 429) as
+/// Documents the edge errors `openapi::finish` adds to every operation (401, 414, 429, 500) as
 /// OperationOutcomes on the facade's paths, which is what those clients get, and adds the
 /// OperationOutcome schema (the `FhirErrors` responses refer to it but do not register it).
 pub fn document_edge_errors(api: &mut utoipa::openapi::OpenApi) {
@@ -45,7 +45,7 @@ pub fn document_edge_errors(api: &mut utoipa::openapi::OpenApi) {
             continue;
         }
         for operation in [&mut item.get].into_iter().flatten() {
-            for status in ["414", "429"] {
+            for status in ["401", "414", "429", "500"] {
                 if let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) {
                     if response
                         .content

@@ -5,10 +5,12 @@
 //! finder page at `/` one that lets it load its own script and style and call the API. Responses to
 //! a request with `Authorization` are never stored by a cache (`Cache-Control: no-store`).
 //!
-//! CORS: an allowlisted origin may make any request, keyed or not; `*` in the list admits every
-//! other origin for public `GET`/`HEAD` only (no `Authorization`). Credentials (cookies) are never
-//! allowed: the API authenticates with bearer keys. Preflights are answered here: 204 with the
-//! grant, or 403 problem+json when the origin may not make that request.
+//! CORS: an allowlisted origin may make any request, keyed or not; `*` in the list (the default)
+//! admits every other origin for public `GET`/`HEAD` only (no `Authorization`), and such a
+//! response says `Access-Control-Allow-Origin: *` whether or not the request named its origin, so
+//! that one cached copy serves every site. Credentials (cookies) are never allowed: the API
+//! authenticates with bearer keys. Preflights are answered here: 204 with the grant, or 403
+//! problem+json when the origin may not make that request. `none` in the list turns CORS off.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -86,10 +88,15 @@ pub async fn security_middleware(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let state = request.app_data::<web::Data<AppState>>().cloned();
-    let allowlist: &[String] = state
+    let allowlist: Vec<String> = state
         .as_ref()
         .map(|state| state.settings.cors_origins.as_slice())
-        .unwrap_or(&[]);
+        .unwrap_or(&[])
+        .iter()
+        .map(|origin| origin.trim().to_owned())
+        .filter(|origin| !origin.is_empty() && origin != "none")
+        .collect();
+    let allowlist = allowlist.as_slice();
     let hsts_max_age = state.as_ref().map_or(0, |s| s.settings.hsts_max_age);
     let origin = request
         .headers()
@@ -156,18 +163,19 @@ pub async fn security_middleware(
         _ => {
             let method = request.method().clone();
             let mut response = next.call(request).await?.map_into_boxed_body();
-            if let Some(origin) = &origin {
-                set_grant(
-                    response.headers_mut(),
-                    &grant(allowlist, origin, &method, keyed),
-                );
-            }
+            // Without `Origin`, the grant any other origin would get (`*` or nothing): a shared
+            // cache may hand this response to a browser on any site.
+            let origin = origin.as_deref().unwrap_or("");
+            set_grant(
+                response.headers_mut(),
+                &grant(allowlist, origin, &method, keyed),
+            );
             response
         }
     };
 
     let headers = response.headers_mut();
-    if !allowlist.is_empty() {
+    if allowlist.iter().any(|origin| origin != "*") {
         // The answer depends on the origin: caches must not hand one origin's grant to another.
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }

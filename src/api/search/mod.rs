@@ -11,8 +11,8 @@ use actix_web::{get, web, HttpRequest, HttpResponse};
 
 use self::query::{parse_search, SearchParams};
 use self::response::{
-    location_results, provider_results, respond, wants_geojson, GeoJsonFeatureCollection,
-    LocationSearchResponse, ProviderSearchResponse,
+    location_results, provider_results, respond, wants_geojson, LocationFeatureCollection,
+    LocationSearchResponse, ProviderFeatureCollection, ProviderSearchResponse,
 };
 use std::sync::Arc;
 
@@ -74,15 +74,15 @@ pub(crate) async fn run_search(
     responses(
         (status = 200, description = "Ranked locations", content(
             (LocationSearchResponse = "application/json"),
-            (GeoJsonFeatureCollection = "application/geo+json"))),
+            (LocationFeatureCollection = "application/geo+json"))),
         (status = 422, description = "A parameter is invalid; `errors` names each", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json")))]
 #[get("/search/locations")]
 pub async fn search_locations(
     state: web::Data<AppState>,
     request: HttpRequest,
-    params: web::Query<SearchParams>,
 ) -> ApiResult<HttpResponse> {
+    let params = SearchParams::from_query(request.query_string())?;
     let parsed = parse_search(
         &state,
         &params,
@@ -104,15 +104,15 @@ pub async fn search_locations(
     responses(
         (status = 200, description = "Ranked providers", content(
             (ProviderSearchResponse = "application/json"),
-            (GeoJsonFeatureCollection = "application/geo+json"))),
+            (ProviderFeatureCollection = "application/geo+json"))),
         (status = 422, description = "A parameter is invalid; `errors` names each", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "Unavailable; retry after `Retry-After` seconds", body = ProblemDetails, content_type = "application/problem+json")))]
 #[get("/search/providers")]
 pub async fn search_providers(
     state: web::Data<AppState>,
     request: HttpRequest,
-    params: web::Query<SearchParams>,
 ) -> ApiResult<HttpResponse> {
+    let params = SearchParams::from_query(request.query_string())?;
     let parsed = parse_search(
         &state,
         &params,

@@ -7,9 +7,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::api::error::{ApiError, ApiResult, FieldError};
+use crate::api::search::response::PlaceChoice;
+use crate::domain::schemas::{LanguageCode, SpecialtyCode, TreatmentCode};
 use crate::domain::{is_language_code, Coordinates, Degree, LabelStatus};
 use crate::search::cursor::{self, CursorError};
 use crate::search::geodesy::METRES_PER_MILE;
+use crate::search::places::{self, Place, PlaceError};
 use crate::search::{zip_codes, Filters, SearchMode, SearchRequest, Sort};
 use crate::state::AppState;
 
@@ -18,8 +21,9 @@ pub const MAX_LIMIT: usize = 50;
 pub const MAX_FILTER_VALUES: usize = 10;
 pub const MAX_TEXT_LEN: usize = 100;
 
-/// Near-me search parameters. Give `lat` and `lon`, or `postal_code`. List filters take several
-/// values separated by commas and match any of them.
+/// Near-me search parameters. Give `lat` and `lon`, or `postal_code`, or `place`. List filters
+/// take several values separated by commas (`treatment=chronic_migraine,cervical_dystonia`) and
+/// match any of them.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -30,66 +34,154 @@ pub struct SearchParams {
     /// Longitude of the centre, WGS84 degrees.
     #[param(value_type = Option<f64>, minimum = -180, maximum = 180, example = -73.9972)]
     pub lon: Option<String>,
-    /// A US ZIP code whose centroid is the centre (instead of `lat`/`lon`).
-    #[param(value_type = Option<String>, pattern = "^[0-9]{5}$", example = "10001")]
+    /// A US ZIP code whose centroid is the centre (instead of `lat`/`lon` or `place`).
+    #[param(value_type = Option<String>, min_length = 5, max_length = 5, pattern = "^[0-9]{5}$", example = "10001")]
     pub postal_code: Option<String>,
-    /// Search radius, in `unit`s; more than 0, at most 300 km (186.4 mi). Default 25.
-    #[param(value_type = Option<f64>, example = 25)]
+    /// A US city or town whose centre is the centre (instead of `lat`/`lon` or `postal_code`):
+    /// "Chicago" or "Springfield, MO", resolved offline from the embedded places table (GeoNames).
+    /// A name found in several states is refused (422 `ambiguous_place`) with the choices
+    /// (`candidates`, each a `place` to send back), unless one of them is far larger;
+    /// `meta.place` says which place was used.
+    #[param(value_type = Option<String>, min_length = 2, max_length = 100,
+        pattern = "^[A-Za-z0-9À-ÖØ-öø-ſʻ‘’' .,()/-]{2,100}$", example = "Chicago, IL")]
+    pub place: Option<String>,
+    /// Search radius, in `unit`s: more than 0, at most 300 km (186.4 mi). Default 25.
+    #[param(value_type = Option<f64>, exclusive_minimum = 0, maximum = 300, example = 25)]
     pub radius: Option<String>,
     /// Unit of `radius`: `km` (default) or `mi`.
-    #[param(value_type = Option<String>, pattern = "^(km|mi)$", example = "mi")]
+    #[param(value_type = Option<DistanceUnit>, example = "mi")]
     pub unit: Option<String>,
-    /// Treatment codes (`GET /v1/treatments`), comma-separated, e.g. `chronic_migraine`.
-    #[param(value_type = Option<String>, example = "chronic_migraine")]
+    /// Treatment codes (`GET /v1/treatments`), comma-separated (or the parameter repeated).
+    #[param(value_type = Option<Vec<TreatmentCode>>, style = Form, explode = false, min_items = 1,
+        max_items = 10, example = json!(["chronic_migraine"]))]
     pub treatment: Option<String>,
-    /// NUCC specialty codes, comma-separated (primary or other specialty).
-    #[param(value_type = Option<String>, example = "2084N0400X")]
+    /// NUCC specialty codes (`GET /v1/specialties`), comma-separated (or the parameter
+    /// repeated): the provider's primary or another specialty.
+    #[param(value_type = Option<Vec<SpecialtyCode>>, inline, style = Form, explode = false,
+        min_items = 1, max_items = 10, example = json!(["2084N0400X"]))]
     pub specialty: Option<String>,
-    /// Degrees, comma-separated, e.g. `MD,DO`.
-    #[param(value_type = Option<String>, example = "MD,DO")]
+    /// Degrees, comma-separated (or the parameter repeated).
+    #[param(value_type = Option<Vec<Degree>>, style = Form, explode = false, min_items = 1,
+        max_items = 10, example = json!(["MD", "DO"]))]
     pub degree: Option<String>,
     /// At least this many years in practice.
-    #[param(value_type = Option<i64>, minimum = 0, maximum = 80, example = 5)]
+    #[param(value_type = Option<i32>, minimum = 0, maximum = 80, example = 5)]
     pub min_years_experience: Option<String>,
     /// `true`: only providers with a verified, unexpired board certification relevant to the
     /// treatment; `false`: only those without.
     #[param(value_type = Option<bool>, example = true)]
     pub board_certified: Option<String>,
-    /// ISO 639-1 language codes, comma-separated, e.g. `es`.
-    #[param(value_type = Option<String>, example = "es")]
+    /// ISO 639-1 language codes, comma-separated (or the parameter repeated): providers who speak
+    /// any of them.
+    #[param(value_type = Option<Vec<LanguageCode>>, inline, style = Form, explode = false,
+        min_items = 1, max_items = 10, example = json!(["es"]))]
     pub language: Option<String>,
+    /// `true`: only providers accepting new patients; `false`: only those who are not.
     #[param(value_type = Option<bool>, example = true)]
     pub accepting_new_patients: Option<String>,
-    /// `true`: only locations open now, in their own timezone.
+    /// `true`: only locations open now, in their own timezone (not with `open_at`).
     #[param(value_type = Option<bool>, example = true)]
     pub open_now: Option<String>,
-    /// Only locations open at this instant (RFC 3339), in their own timezone.
-    #[param(value_type = Option<String>, format = DateTime, example = "2026-12-01T15:30:00Z")]
+    /// Only locations open at this instant (RFC 3339), in their own timezone (not with
+    /// `open_now`).
+    #[param(value_type = Option<String>, format = DateTime, max_length = 64,
+        example = "2026-12-01T15:30:00Z")]
     pub open_at: Option<String>,
     /// Label statuses, comma-separated: only providers offering a treatment (among `treatment`,
     /// when given) that is `on_label`, `off_label` or `cosmetic`.
     #[param(value_type = Option<String>, example = "on_label")]
     pub label: Option<String>,
     /// Text the clinic's or the provider's name contains (case-insensitive), 2–100 characters.
-    #[param(value_type = Option<String>, example = "headache")]
+    #[param(value_type = Option<String>, min_length = 2, max_length = 100,
+        pattern = "^[^\\x00]*$", example = "headache")]
     pub q: Option<String>,
     /// `best` (default), `distance` or `credentials`.
     #[param(value_type = Option<Sort>, example = "distance")]
     pub sort: Option<String>,
     /// Results per page, 1–50 (default 20).
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 50, example = 10)]
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 50, example = 10)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the previous page of the same query.
+    /// The `next_cursor` of the previous page of the same query (opaque).
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512,
+        pattern = "^[A-Za-z0-9_-]+$", example = "eyJxIjoiMWYz")]
     pub cursor: Option<String>,
-    /// `geojson` for an RFC 7946 FeatureCollection (same as `Accept: application/geo+json`).
-    #[param(value_type = Option<String>, pattern = "^(json|geojson)$", example = "geojson")]
+    /// `geojson` for an RFC 7946 FeatureCollection; `json` for JSON (either overrides `Accept`).
+    #[param(value_type = Option<ResponseFormat>, example = "geojson")]
     pub format: Option<String>,
+}
+
+/// The list parameters: each takes values separated by commas (the documented form), or repeated
+/// (`treatment=a&treatment=b`, which clients generated without support for `explode: false` send).
+const LIST_PARAMETERS: [&str; 4] = ["treatment", "specialty", "degree", "language"];
+
+impl SearchParams {
+    /// The parameters of a query string: a repeated list parameter is one list; any other
+    /// repeated parameter, or one the search does not take, is refused.
+    pub fn from_query(query: &str) -> ApiResult<SearchParams> {
+        let pairs = actix_web::web::Query::<Vec<(String, String)>>::from_query(query)
+            .map_err(|_| {
+                ApiError::validation(FieldError::query(
+                    "",
+                    "invalid_query",
+                    "the query string could not be read",
+                ))
+            })?
+            .into_inner();
+        let mut merged = serde_json::Map::new();
+        let mut errors = Vec::new();
+        for (name, value) in pairs {
+            match merged.get_mut(&name) {
+                Some(serde_json::Value::String(existing))
+                    if LIST_PARAMETERS.contains(&name.as_str()) =>
+                {
+                    existing.push(',');
+                    existing.push_str(&value);
+                }
+                Some(_) => errors.push(FieldError::query(
+                    &name,
+                    "repeated_parameter",
+                    format!("`{name}` may appear once; list several values separated by commas"),
+                )),
+                None => {
+                    merged.insert(name, serde_json::Value::String(value));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            errors.dedup();
+            return Err(ApiError::Validation(errors));
+        }
+        serde_json::from_value(serde_json::Value::Object(merged)).map_err(|error| {
+            let message = error.to_string();
+            let field = message.split('`').nth(1).unwrap_or_default().to_owned();
+            ApiError::validation(crate::api::extract::unknown_parameter(&field))
+        })
+    }
+}
+
+/// The unit of a search radius.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used: the query is parsed as text.
+pub enum DistanceUnit {
+    Km,
+    Mi,
+}
+
+/// What a search answers in, when `Accept` is not to decide.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // Only its schema is used: the query is parsed as text.
+pub enum ResponseFormat {
+    Json,
+    Geojson,
 }
 
 /// A parsed search: the engine's request plus what the response echoes.
 pub(super) struct ParsedSearch {
     pub(super) request: SearchRequest,
     pub(super) postal_code: Option<String>,
+    pub(super) place: Option<&'static Place>,
     pub(super) fingerprint: String,
     pub(super) geojson: bool,
     /// Signs the next page's cursor.
@@ -98,16 +190,13 @@ pub(super) struct ParsedSearch {
 
 fn list_values(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Vec<String> {
     let Some(text) = text else { return Vec::new() };
-    let values: Vec<String> = text
-        .split(',')
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .collect();
-    if values.is_empty() {
+    // Exactly the documented form (`style: form`, `explode: false`): no empty value, no spaces.
+    let values: Vec<String> = text.split(',').map(str::to_owned).collect();
+    if values.iter().any(String::is_empty) {
         errors.push(FieldError::query(
             name,
             "empty",
-            format!("`{name}` needs at least one value"),
+            format!("`{name}` takes values separated by single commas, none of them empty"),
         ));
     }
     if values.len() > MAX_FILTER_VALUES {
@@ -118,6 +207,9 @@ fn list_values(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> 
         ));
     }
     values
+        .into_iter()
+        .filter(|value| !value.is_empty())
+        .collect()
 }
 
 fn boolean(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Option<bool> {
@@ -157,6 +249,7 @@ pub(super) fn parse_search(
     wants_geojson: bool,
 ) -> ApiResult<ParsedSearch> {
     let mut errors = Vec::new();
+    let mut candidates = Vec::new();
     let now = state.clock.now();
 
     // Where.
@@ -177,16 +270,22 @@ pub(super) fn parse_search(
         ));
     }
     let mut centre = None;
-    match (
+    let mut place = None;
+    let given = [
         params.lat.is_some() || params.lon.is_some(),
-        params.postal_code.as_deref(),
-    ) {
-        (true, Some(_)) => errors.push(FieldError::query(
-            "postal_code",
+        params.postal_code.is_some(),
+        params.place.is_some(),
+    ];
+    if given.iter().filter(|given| **given).count() > 1 {
+        let second = if given[0] { "postal_code" } else { "place" };
+        let pointer = if given[2] { "place" } else { second };
+        errors.push(FieldError::query(
+            pointer,
             "conflict",
-            "give lat and lon, or postal_code, not both",
-        )),
-        (true, None) => match (lat, lon, params.lat.is_some(), params.lon.is_some()) {
+            "give lat and lon, or postal_code, or place: one of them",
+        ));
+    } else if given[0] {
+        match (lat, lon, params.lat.is_some(), params.lon.is_some()) {
             (_, _, true, false) => {
                 errors.push(FieldError::query("lon", "required", "lat needs lon"))
             }
@@ -195,25 +294,58 @@ pub(super) fn parse_search(
             }
             (Some(lat), Some(lon), _, _) => centre = Coordinates::new(lat, lon).ok(),
             _ => {}
-        },
-        (false, Some(zip)) if !zip_codes::is_zip_code(zip) => errors.push(FieldError::query(
-            "postal_code",
-            "invalid_postal_code",
-            "a 5-digit US ZIP code",
-        )),
-        (false, Some(zip)) => match zip_codes::centroid(zip) {
-            Some(point) => centre = Some(point),
-            None => errors.push(FieldError::query(
+        }
+    } else if let Some(zip) = params.postal_code.as_deref() {
+        if !zip_codes::is_zip_code(zip) {
+            errors.push(FieldError::query(
                 "postal_code",
-                "unknown_postal_code",
-                format!("no ZIP code area {zip}"),
+                "invalid_postal_code",
+                "a 5-digit US ZIP code",
+            ));
+        } else {
+            match zip_codes::centroid(zip) {
+                Some(point) => centre = Some(point),
+                None => errors.push(FieldError::query(
+                    "postal_code",
+                    "unknown_postal_code",
+                    format!("no ZIP code area {zip}"),
+                )),
+            }
+        }
+    } else if let Some(text) = params.place.as_deref() {
+        match places::resolve(text) {
+            Ok(found) => {
+                centre = Some(found.centre);
+                place = Some(found);
+            }
+            Err(PlaceError::Invalid) => errors.push(FieldError::query(
+                "place",
+                "invalid_place",
+                "a US city or town, 2 to 100 letters, e.g. Chicago or Springfield, MO",
             )),
-        },
-        (false, None) => errors.push(FieldError::query(
+            Err(PlaceError::Unknown) => errors.push(FieldError::query(
+                "place",
+                "unknown_place",
+                format!("no US place called `{text}`; try the nearest town, or a ZIP code"),
+            )),
+            Err(PlaceError::Ambiguous(found)) => {
+                errors.push(FieldError::query(
+                    "place",
+                    "ambiguous_place",
+                    format!(
+                        "`{text}` is a place in {} states: send one of `candidates` as `place`",
+                        found.len()
+                    ),
+                ));
+                candidates = found;
+            }
+        }
+    } else {
+        errors.push(FieldError::query(
             "lat",
             "required",
-            "give lat and lon, or postal_code",
-        )),
+            "give lat and lon, or postal_code, or place",
+        ));
     }
     let unit_m = match params.unit.as_deref() {
         None | Some("km") => 1000.0,
@@ -258,7 +390,13 @@ pub(super) fn parse_search(
     }
     let specialties = list_values("specialty", params.specialty.as_deref(), &mut errors);
     for code in &specialties {
-        if !state.taxonomy.has_specialty(code) {
+        if !crate::domain::is_taxonomy_code(code) {
+            errors.push(FieldError::query(
+                "specialty",
+                "invalid_taxonomy_code",
+                format!("`{code}`: a NUCC taxonomy code has 10 characters ending in X"),
+            ));
+        } else if !state.taxonomy.has_specialty(code) {
             errors.push(FieldError::query(
                 "specialty",
                 "unknown_value",
@@ -352,7 +490,7 @@ pub(super) fn parse_search(
         },
         None => open_now.then_some(now),
     };
-    let text = params.q.as_deref().map(str::trim).and_then(|q| {
+    let text = params.q.as_deref().and_then(|q| {
         let length = q.chars().count();
         if !(2..=MAX_TEXT_LEN).contains(&length) {
             errors.push(FieldError::query(
@@ -447,6 +585,12 @@ pub(super) fn parse_search(
             }
         }
     });
+    if !candidates.is_empty() {
+        return Err(ApiError::Ambiguous {
+            errors,
+            candidates: candidates.into_iter().map(PlaceChoice::from).collect(),
+        });
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -465,6 +609,7 @@ pub(super) fn parse_search(
             reverify_grace_days: state.settings.reverify_grace_days,
         },
         postal_code: params.postal_code.clone(),
+        place,
         fingerprint,
         geojson,
         signer: state.cursor_key.clone(),

@@ -22,22 +22,65 @@ use crate::search::{self as engine, Sort};
 /// The filters as understood, echoed in the response.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FiltersEcho {
+    #[schema(value_type = Vec<crate::domain::schemas::TreatmentCode>, max_items = 10)]
     pub treatment: Vec<String>,
+    #[schema(value_type = Vec<crate::domain::schemas::SpecialtyCode>, inline, max_items = 10)]
     pub specialty: Vec<String>,
+    #[schema(max_items = 10)]
     pub degree: Vec<Degree>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 80)]
     pub min_years_experience: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub board_certified: Option<bool>,
+    #[schema(value_type = Vec<crate::domain::schemas::LanguageCode>, inline, max_items = 10)]
     pub language: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepting_new_patients: Option<bool>,
     /// The instant opening hours were judged at, when `open_now` or `open_at` was given.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::Timestamp>, inline)]
     pub open_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 2, max_length = 100, pattern = "^[^\\x00]*$")]
     pub q: Option<String>,
     pub label: Vec<LabelStatus>,
+}
+
+/// A US place (GeoNames): one that `place` resolved to, or one of the choices of an ambiguous name.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"place": "Springfield, MO", "name": "Springfield", "state": "MO",
+    "centre": {"lat": 37.21533, "lon": -93.29824}, "population": 170188}))]
+pub struct PlaceChoice {
+    /// "Name, ST": send it as `place` to mean this place.
+    #[schema(
+        max_length = 104,
+        pattern = "^[A-Za-z0-9À-ÖØ-öø-ſʻ‘’' .,()/-]{2,100}, [A-Z]{2}$"
+    )]
+    pub place: String,
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[A-Za-z0-9À-ÖØ-öø-ſʻ‘’' .,()/-]+$"
+    )]
+    pub name: String,
+    #[schema(value_type = crate::domain::UsState)]
+    pub state: String,
+    pub centre: Coordinates,
+    #[schema(minimum = 1, maximum = 100_000_000)]
+    pub population: u64,
+}
+
+impl From<&crate::search::places::Place> for PlaceChoice {
+    fn from(place: &crate::search::places::Place) -> PlaceChoice {
+        PlaceChoice {
+            place: place.label(),
+            name: place.name.clone(),
+            state: place.state.clone(),
+            centre: place.centre,
+            population: place.population,
+        }
+    }
 }
 
 /// The query as the server understood it.
@@ -46,16 +89,24 @@ pub struct SearchMeta {
     pub centre: Coordinates,
     /// The ZIP code the centre came from, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 5, max_length = 5, pattern = "^[0-9]{5}$")]
     pub postal_code: Option<String>,
+    /// The place the centre came from, when `place` was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub place: Option<PlaceChoice>,
+    #[schema(exclusive_minimum = 0, maximum = 300)]
     pub radius_km: f64,
     pub sort: Sort,
+    #[schema(value_type = i32, minimum = 1, maximum = 50)]
     pub limit: usize,
     pub filters: FiltersEcho,
     pub weights: RankingWeights,
     /// The instant credentials were judged at (verified and unexpired then).
+    #[schema(value_type = crate::domain::schemas::Timestamp, inline)]
     pub as_of: DateTime<Utc>,
     /// Locations the search examined: it stops early once nothing farther can rank higher, and
     /// at the latest at the service's work budget (`CLINIC_FINDER_SEARCH_BUDGET`).
+    #[schema(value_type = i32, minimum = 0, maximum = 2_147_483_647)]
     pub candidates_visited: usize,
     /// `true` when the search reached its work budget before it could finish: `results` are then
     /// the best among the locations it considered — every one within `complete_within_km` of the
@@ -70,15 +121,19 @@ pub struct SearchMeta {
 /// A board certification in a summary.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CertificationSummary {
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub issuer: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::SpecialtyCode>, inline)]
     pub specialty_code: Option<String>,
     /// Relevant to the requested treatment (always true when none was requested).
     pub relevant: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::CalendarDate>, inline)]
     pub expires_on: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<crate::domain::schemas::Timestamp>, inline)]
     pub verified_at: Option<NaiveDateTime>,
 }
 
@@ -86,13 +141,17 @@ pub struct CertificationSummary {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LicenceSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::UsState>)]
     pub state: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<crate::domain::schemas::Timestamp>, inline)]
     pub verified_at: Option<NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::CalendarDate>, inline)]
     pub expires_on: Option<NaiveDate>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::domain::schemas::CalendarDate>, inline)]
     pub next_due_on: Option<NaiveDate>,
 }
 
@@ -101,6 +160,7 @@ pub struct LicenceSummary {
 pub struct CredentialSummary {
     pub degree: Degree,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 160)]
     pub years_of_experience: Option<u32>,
     pub licences: Vec<LicenceSummary>,
     pub board_certifications: Vec<CertificationSummary>,
@@ -108,21 +168,29 @@ pub struct CredentialSummary {
     pub injector_training: bool,
     /// Procedures a year for the requested treatment(s), when recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100000)]
     pub annual_procedure_volume: Option<u32>,
     /// The credential score in [0, 1].
+    #[schema(minimum = 0, maximum = 1)]
     pub credential_score: f64,
 }
 
 /// A provider in search results.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProviderSummary {
+    #[schema(value_type = crate::domain::schemas::Id, inline)]
     pub id: i64,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub given_name: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub family_name: String,
+    #[schema(value_type = crate::domain::schemas::SpecialtyCode, inline)]
     pub primary_specialty_code: String,
+    #[schema(value_type = Vec<crate::domain::schemas::LanguageCode>, inline, max_items = 20)]
     pub languages: Vec<String>,
     pub accepting_new_patients: bool,
     /// Treatment codes offered.
+    #[schema(value_type = Vec<crate::domain::schemas::TreatmentCode>, max_items = 16)]
     pub treatments: Vec<String>,
     /// Each treatment offered with its label status (on-label, off-label, cosmetic).
     pub treatment_labels: Vec<TreatmentLabel>,
@@ -141,25 +209,37 @@ pub struct TreatmentLabel {
 /// The clinic running a location.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ClinicSummary {
+    #[schema(value_type = crate::domain::schemas::Id, inline)]
     pub id: i64,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        max_length = 500,
+        format = "uri",
+        pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[!-~]+$"
+    )]
     pub website: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<String>,
 }
 
 /// Where: a location with its clinic, address and opening state.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PlaceSummary {
+    #[schema(value_type = crate::domain::schemas::Id, inline)]
     pub location_id: i64,
     pub clinic: ClinicSummary,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub name: Option<String>,
     pub address: Address,
     pub coordinates: Coordinates,
+    #[schema(value_type = crate::domain::schemas::Timezone)]
     pub timezone: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 3, max_length = 40, pattern = "^[^\\x00]*$")]
     pub phone: Option<String>,
     /// Open at the instant asked about (open_at, or now), and when it next opens.
     pub opening: OpenStatus,
@@ -170,8 +250,10 @@ pub struct PlaceSummary {
 pub struct LocationResult {
     pub location: PlaceSummary,
     /// Exact geodesic distance (WGS84, Karney) from the centre.
+    #[schema(minimum = 0, maximum = 300)]
     pub distance_km: f64,
     /// `distance_km / 1.609344`.
+    #[schema(minimum = 0, maximum = 186.5)]
     pub distance_mi: f64,
     /// The matching verified providers here, best credentials first.
     pub providers: Vec<ProviderSummary>,
@@ -184,7 +266,9 @@ pub struct LocationResult {
 pub struct ProviderResult {
     pub provider: ProviderSummary,
     pub location: PlaceSummary,
+    #[schema(minimum = 0, maximum = 300)]
     pub distance_km: f64,
+    #[schema(minimum = 0, maximum = 186.5)]
     pub distance_mi: f64,
     pub ranking: RankingExplanation,
 }
@@ -194,9 +278,11 @@ pub struct ProviderResult {
 #[schema(example = crate::openapi::examples::search_locations)]
 pub struct LocationSearchResponse {
     pub meta: SearchMeta,
+    #[schema(max_items = 50)]
     pub results: Vec<LocationResult>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
 }
 
@@ -205,18 +291,21 @@ pub struct LocationSearchResponse {
 #[schema(example = crate::openapi::examples::search_providers)]
 pub struct ProviderSearchResponse {
     pub meta: SearchMeta,
+    #[schema(max_items = 50)]
     pub results: Vec<ProviderResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
 }
 
-/// Whether `Accept` asks for GeoJSON (a `format` parameter overrides it: see `query`).
+/// Whether `Accept` prefers GeoJSON to JSON (`api::negotiation`; a `format` parameter overrides
+/// it: see `query`).
 pub(super) fn wants_geojson(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/geo+json"))
+    use crate::api::negotiation::{accept_header, choose, GEO_JSON, JSON};
+    choose(
+        accept_header(request.headers()).as_deref(),
+        &[JSON, GEO_JSON],
+    ) == Some(GEO_JSON)
 }
 
 fn meta(parsed: &ParsedSearch, outcome: &engine::SearchOutcome) -> SearchMeta {
@@ -225,6 +314,7 @@ fn meta(parsed: &ParsedSearch, outcome: &engine::SearchOutcome) -> SearchMeta {
     SearchMeta {
         centre: request.centre,
         postal_code: parsed.postal_code.clone(),
+        place: parsed.place.map(PlaceChoice::from),
         radius_km: request.radius_m / 1000.0,
         sort: request.sort,
         limit: request.limit,
@@ -520,38 +610,80 @@ pub(super) fn provider_results(
     (results, points)
 }
 
-/// An RFC 7946 FeatureCollection: each feature a result, its geometry the location's point
-/// (`[lon, lat]`), its properties the result's fields; `meta` and `next_cursor` as foreign members.
+/// `FeatureCollection`, `Feature` and `Point`: the GeoJSON member `type` of each object.
+macro_rules! geojson_type {
+    ($name:ident, $text:literal) => {
+        #[derive(Debug, Serialize, ToSchema)]
+        #[allow(dead_code)] // Only its schema is used: `respond` writes the literal.
+        pub enum $name {
+            #[serde(rename = $text)]
+            #[schema(rename = $text)]
+            Only,
+        }
+    };
+}
+geojson_type!(FeatureCollectionType, "FeatureCollection");
+geojson_type!(FeatureType, "Feature");
+geojson_type!(PointType, "Point");
+
+/// A GeoJSON Point: the result's location.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeoJsonPoint {
+    #[serde(rename = "type")]
+    pub kind: PointType,
+    /// `[lon, lat]`, WGS84 degrees.
+    #[schema(min_items = 2, max_items = 2)]
+    pub coordinates: Vec<f64>,
+}
+
+// The GeoJSON bodies as the document describes them, one pair per search: `respond` writes the
+// same members (a test validates live answers against these schemas).
+
+/// A location result as an RFC 7946 Feature: its point, and the result as its properties.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LocationFeature {
+    #[serde(rename = "type")]
+    pub kind: FeatureType,
+    pub geometry: GeoJsonPoint,
+    pub properties: LocationResult,
+}
+
+/// Locations near the centre, ranked, as an RFC 7946 FeatureCollection; `meta` and
+/// `next_cursor` are foreign members.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = crate::openapi::examples::search_geojson)]
-pub struct GeoJsonFeatureCollection {
-    /// `FeatureCollection`.
+pub struct LocationFeatureCollection {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub features: Vec<GeoJsonFeature>,
+    pub kind: FeatureCollectionType,
+    #[schema(max_items = 50)]
+    pub features: Vec<LocationFeature>,
     pub meta: SearchMeta,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub next_cursor: Option<String>,
 }
 
-/// One result as a GeoJSON Feature.
+/// A provider result as an RFC 7946 Feature: the point of the location it was found at, and the
+/// result as its properties.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct GeoJsonFeature {
-    /// `Feature`.
+pub struct ProviderFeature {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: FeatureType,
     pub geometry: GeoJsonPoint,
-    /// The result's fields (a LocationResult or a ProviderResult).
-    #[schema(value_type = Object)]
-    pub properties: serde_json::Value,
+    pub properties: ProviderResult,
 }
 
-/// A GeoJSON Point.
+/// Providers near the centre, ranked, as an RFC 7946 FeatureCollection; `meta` and
+/// `next_cursor` are foreign members.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct GeoJsonPoint {
-    /// `Point`.
+#[schema(example = crate::openapi::examples::search_providers_geojson)]
+pub struct ProviderFeatureCollection {
     #[serde(rename = "type")]
-    pub kind: String,
-    /// `[lon, lat]`.
-    pub coordinates: Vec<f64>,
+    pub kind: FeatureCollectionType,
+    #[schema(max_items = 50)]
+    pub features: Vec<ProviderFeature>,
+    pub meta: SearchMeta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
+    pub next_cursor: Option<String>,
 }

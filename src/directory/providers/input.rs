@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::db::{self, DbConnection, DbResult};
-use crate::domain::{is_language_code, Checks, Degree};
+use crate::domain::schemas::{LanguageCode, SpecialtyCode};
+use crate::domain::{is_language_code, is_taxonomy_code, Checks, Degree};
 
 /// A new provider. It starts `pending`: only the vetting workflow makes it public.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -17,35 +18,36 @@ use crate::domain::{is_language_code, Checks, Degree};
     "date_of_birth": "1975-04-12"}))]
 pub struct NewProviderInput {
     /// 10 digits with a valid check digit.
-    #[schema(pattern = "^[0-9]{10}$")]
+    #[schema(min_length = 10, max_length = 10, pattern = "^[0-9]{10}$")]
     pub npi: String,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub given_name: String,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub family_name: String,
     #[schema(value_type = Degree)]
     pub degree: String,
     /// NUCC taxonomy code, see `GET /v1/specialties`.
+    #[schema(value_type = SpecialtyCode, inline)]
     pub primary_specialty_code: String,
     #[serde(default)]
     #[validate(length(max = 10))]
-    #[schema(max_items = 10)]
+    #[schema(value_type = Vec<SpecialtyCode>, inline, max_items = 10)]
     pub other_specialty_codes: Vec<String>,
     #[validate(range(min = 1940, max = 2100))]
     #[schema(minimum = 1940, maximum = 2100)]
     pub practice_start_year: Option<i32>,
     /// ISO 639-1 codes (default `["en"]`).
     #[validate(length(min = 1, max = 20))]
-    #[schema(min_items = 1, max_items = 20)]
+    #[schema(value_type = Option<Vec<LanguageCode>>, inline, min_items = 1, max_items = 20)]
     pub languages: Option<Vec<String>>,
     pub accepting_new_patients: Option<bool>,
     #[validate(length(max = 2000))]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
     pub bio: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<String>,
     /// Admin-only: screening matches exclusion lists on it; never shown publicly or logged.
     pub date_of_birth: Option<NaiveDate>,
@@ -56,35 +58,36 @@ pub struct NewProviderInput {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"accepting_new_patients": false, "languages": ["en", "fr"]}))]
 pub struct ProviderPatch {
-    #[schema(pattern = "^[0-9]{10}$")]
+    #[schema(min_length = 10, max_length = 10, pattern = "^[0-9]{10}$")]
     pub npi: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub given_name: Option<String>,
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub family_name: Option<String>,
     #[schema(value_type = Option<Degree>)]
     pub degree: Option<String>,
+    #[schema(value_type = Option<SpecialtyCode>, inline)]
     pub primary_specialty_code: Option<String>,
     #[validate(length(max = 10))]
-    #[schema(max_items = 10)]
+    #[schema(value_type = Option<Vec<SpecialtyCode>>, inline, max_items = 10)]
     pub other_specialty_codes: Option<Vec<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(range(min = 1940, max = 2100))]
     #[schema(minimum = 1940, maximum = 2100)]
     pub practice_start_year: Option<Option<i32>>,
     #[validate(length(min = 1, max = 20))]
-    #[schema(min_items = 1, max_items = 20)]
+    #[schema(value_type = Option<Vec<LanguageCode>>, inline, min_items = 1, max_items = 20)]
     pub languages: Option<Vec<String>>,
     pub accepting_new_patients: Option<bool>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(max = 2000))]
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
     pub bio: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<Option<String>>,
     /// Admin-only; `null` clears it.
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
@@ -122,7 +125,9 @@ fn check_provider_fields(
         checks.enum_value("/degree", degree, Degree::parse, Degree::expected());
     }
     if let Some(code) = fields.primary_specialty_code {
-        if !db::providers::specialty_exists(connection, code)? {
+        if !is_taxonomy_code(code) {
+            checks.taxonomy_code("/primary_specialty_code", code);
+        } else if !db::providers::specialty_exists(connection, code)? {
             checks.push(
                 "/primary_specialty_code",
                 "unknown_value",
@@ -136,7 +141,9 @@ fn check_provider_fields(
         .iter()
         .enumerate()
     {
-        if !db::providers::specialty_exists(connection, code)? {
+        if !is_taxonomy_code(code) {
+            checks.taxonomy_code(&format!("/other_specialty_codes/{index}"), code);
+        } else if !db::providers::specialty_exists(connection, code)? {
             checks.push(
                 format!("/other_specialty_codes/{index}"),
                 "unknown_value",

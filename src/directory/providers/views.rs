@@ -10,6 +10,9 @@ use crate::db::models::ProviderTreatmentRow;
 use crate::db::providers::ProviderRecord;
 use crate::directory::credentials::CredentialView;
 use crate::directory::screening::{PublicScreening, ScreeningSummary};
+use crate::domain::schemas::{
+    CalendarDate, Id, LanguageCode, SpecialtyCode, Timestamp, TreatmentCode, UsState,
+};
 use crate::domain::{
     CredentialKind, Degree, Freshness, LabelStatus, ProviderSource, SourceType, VerificationStatus,
     VettingStatus,
@@ -20,12 +23,14 @@ use crate::domain::{
 #[schema(example = json!({"code": "spasticity_adult", "label_status": "on_label", "annual_volume": 348}))]
 pub struct OfferedTreatment {
     /// Treatment code, see `GET /v1/treatments`.
+    #[schema(value_type = TreatmentCode)]
     pub code: String,
     /// Whether the indication is on the approved labelling, off-label or cosmetic.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub label_status: Option<LabelStatus>,
     /// Procedures a year, when recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100000)]
     pub annual_volume: Option<i32>,
 }
 
@@ -75,24 +80,31 @@ pub struct LocationListing {
 #[schema(example = json!({"id": 5, "kind": "state_license", "issuer": "Medical Board of California", "jurisdiction": "CA",
     "expires_on": "2027-02-28", "verified_at": "2026-11-20T14:03:00Z", "verification_source_type": "state_medical_board", "next_due_on": "2027-02-28"}))]
 pub struct PublicCredential {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
     pub kind: CredentialKind,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub issuer: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<UsState>)]
     pub jurisdiction: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<SpecialtyCode>, inline)]
     pub specialty_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub expires_on: Option<NaiveDate>,
     /// When a reviewer checked it against the primary source (UTC).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<Timestamp>, inline)]
     pub verified_at: Option<NaiveDateTime>,
     /// The kind of primary source checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification_source_type: Option<SourceType>,
     /// When it is due to be checked again.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub next_due_on: Option<NaiveDate>,
 }
 
@@ -100,23 +112,35 @@ pub struct PublicCredential {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = crate::openapi::examples::provider_profile)]
 pub struct ProviderProfile {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
+    #[schema(min_length = 10, max_length = 10, pattern = "^[0-9]{10}$")]
     pub npi: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub given_name: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub family_name: String,
     pub degree: Degree,
+    #[schema(value_type = SpecialtyCode, inline)]
     pub primary_specialty_code: String,
+    #[schema(value_type = Vec<SpecialtyCode>, inline, max_items = 10)]
     pub other_specialty_codes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1940, maximum = 2100)]
     pub practice_start_year: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 160)]
     pub years_of_experience: Option<i32>,
     /// ISO 639-1 codes.
+    #[schema(value_type = Vec<LanguageCode>, inline, min_items = 1, max_items = 20)]
     pub languages: Vec<String>,
     pub accepting_new_patients: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
     pub bio: Option<String>,
+    #[schema(max_items = 16)]
     pub treatments: Vec<OfferedTreatment>,
+    #[schema(value_type = Vec<Id>, inline)]
     pub location_ids: Vec<i64>,
     /// Verified credentials that have not expired and are not overdue for re-verification, today.
     pub credentials: Vec<PublicCredential>,
@@ -132,9 +156,13 @@ pub struct ProviderProfile {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = crate::openapi::examples::provider_admin_view)]
 pub struct ProviderAdminView {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
+    #[schema(min_length = 10, max_length = 10, pattern = "^[0-9]{10}$")]
     pub npi: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub given_name: String,
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub family_name: String,
     /// Absent while the source's credential text names no degree (see `credential_text`); a
     /// provider becomes verified only with one.
@@ -149,24 +177,35 @@ pub struct ProviderAdminView {
     pub date_of_birth: Option<NaiveDate>,
     /// How the provider came in: `manual` (the API), `import` (an import file), `nppes`.
     pub source: ProviderSource,
+    #[schema(value_type = SpecialtyCode, inline)]
     pub primary_specialty_code: String,
+    #[schema(value_type = Vec<SpecialtyCode>, inline, max_items = 10)]
     pub other_specialty_codes: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1940, maximum = 2100)]
     pub practice_start_year: Option<i32>,
+    #[schema(value_type = Vec<LanguageCode>, inline, min_items = 1, max_items = 20)]
     pub languages: Vec<String>,
     pub accepting_new_patients: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 2000, pattern = "^[^\\x00]*$")]
     pub bio: Option<String>,
     pub vetting_status: VettingStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<String>,
+    #[schema(max_items = 16)]
     pub treatments: Vec<OfferedTreatment>,
+    #[schema(value_type = Vec<Id>, inline)]
     pub location_ids: Vec<i64>,
     pub credentials: Vec<CredentialView>,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub created_at: NaiveDateTime,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub updated_at: NaiveDateTime,
+    #[schema(value_type = Id, inline)]
     pub version: i64,
     /// At which locations the provider is listed in search now, and why not at the others
     /// (`GET /v1/admin/providers/{id}` only).
