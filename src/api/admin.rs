@@ -33,10 +33,12 @@ pub struct AdminProviderListParams {
     #[param(value_type = Option<VettingStatus>, example = "pending")]
     pub vetting_status: Option<String>,
     /// Only the provider with exactly this NPI.
-    #[param(value_type = Option<String>, pattern = "^[0-9]{10}$", example = "1234567893")]
+    #[param(value_type = Option<String>, min_length = 10, max_length = 10, pattern = "^[0-9]{10}$",
+        example = "1234567893")]
     pub npi: Option<String>,
     /// Text the provider's "given family" name contains (case-insensitive), 2–100 characters.
-    #[param(value_type = Option<String>, min_length = 2, max_length = 100, example = "okafor")]
+    #[param(value_type = Option<String>, min_length = 2, max_length = 100, pattern = "^[^\\x00]*$",
+        example = "okafor")]
     pub q: Option<String>,
     /// Only providers that came in this way: `manual` (the API), `import` (an import file) or
     /// `nppes` (an NPPES import).
@@ -705,8 +707,11 @@ pub struct ScreeningQueueParams {
     /// state only, lower confidence) or `npi` (an NPI match a waiver kept from excluding).
     #[param(value_type = Option<ScreeningRule>, example = "name_dob")]
     pub rule: Option<String>,
-    #[param(value_type = Option<i64>, minimum = 1, maximum = 100, example = 20)]
+    /// Items per page, 1–100 (default 20).
+    #[param(value_type = Option<i32>, minimum = 1, maximum = 100, example = 20)]
     pub limit: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<String>, min_length = 1, max_length = 512, pattern = "^[A-Za-z0-9_-]+$")]
     pub cursor: Option<String>,
 }
 

@@ -186,15 +186,20 @@ pub fn open_matches(
         .load(connection)?)
 }
 
+/// A provider's matches, oldest first: the newest `limit` of them.
 pub fn matches_of(
     connection: &mut DbConnection,
     provider_id: i64,
+    limit: i64,
 ) -> DbResult<Vec<ScreeningMatchRow>> {
-    Ok(screening_matches::table
+    let mut rows = screening_matches::table
         .filter(screening_matches::provider_id.eq(provider_id))
-        .order(screening_matches::id)
+        .order(screening_matches::id.desc())
+        .limit(limit)
         .select(ScreeningMatchRow::as_select())
-        .load(connection)?)
+        .load(connection)?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// Resolves an open match at `version`; `None` when it is no longer open at that version.

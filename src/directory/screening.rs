@@ -28,6 +28,7 @@ use crate::db::change_log::Affected;
 use crate::db::models::{ExclusionRow, NewScreeningMatch, ProviderRow, ScreeningMatchRow};
 use crate::db::{self, DbConnection, DbResult};
 use crate::domain::names::name_key;
+use crate::domain::schemas::{CalendarDate, Id, ListName, Timestamp};
 use crate::domain::{Checks, MatchStatus, ScreeningRule, VettingStatus};
 
 pub use crate::domain::names::exclusion_source_name as source_name;
@@ -49,9 +50,11 @@ pub enum ScreeningStatus {
 #[schema(example = json!({"sources": ["OIG LEIE"], "as_of": "2026-07-01", "status": "clear"}))]
 pub struct PublicScreening {
     /// The exclusion lists every provider has been screened against.
+    #[schema(value_type = Vec<ListName>, inline, max_items = 16)]
     pub sources: Vec<String>,
     /// The date of the oldest of those lists (absent when none has been screened against).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub as_of: Option<NaiveDate>,
     pub status: ScreeningStatus,
 }
@@ -362,7 +365,7 @@ pub struct ResolutionInput {
     pub resolution: String,
     /// Why: kept in the audit trail.
     #[validate(length(min = 3, max = 1000))]
-    #[schema(min_length = 3, max_length = 1000)]
+    #[schema(min_length = 3, max_length = 1000, pattern = "^[^\\x00]*$")]
     pub reason: String,
 }
 
@@ -384,9 +387,12 @@ pub enum MatchResolution {
         "waiver": null},
     "created_at": "2026-12-01T09:00:00Z", "version": 1}))]
 pub struct ScreeningMatchView {
+    #[schema(value_type = Id, inline)]
     pub id: i64,
+    #[schema(value_type = Id, inline)]
     pub provider_id: i64,
     /// The list, e.g. `OIG LEIE`.
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\x00]*$")]
     pub source: String,
     pub rule: ScreeningRule,
     pub status: MatchStatus,
@@ -394,14 +400,19 @@ pub struct ScreeningMatchView {
     #[schema(value_type = Object)]
     pub evidence: serde_json::Value,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub created_at: chrono::NaiveDateTime,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(serialize_with = "crate::domain::utc::serialize_option")]
+    #[schema(value_type = Option<Timestamp>, inline)]
     pub resolved_at: Option<chrono::NaiveDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Id>, inline)]
     pub resolved_by_key_id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 3, max_length = 1000, pattern = "^[^\\x00]*$")]
     pub resolution_reason: Option<String>,
+    #[schema(minimum = 1, maximum = 9_007_199_254_740_991_i64)]
     pub version: i64,
 }
 
@@ -527,6 +538,10 @@ fn row_key(view: &ScreeningMatchView) -> String {
         .to_owned()
 }
 
+/// The most matches a provider's screening shows (the newest): a bound on the answer, far above
+/// what one provider gathers (one per list row that names them).
+pub const MAX_MATCHES_SHOWN: i64 = 1000;
+
 /// A provider's screening: the lists, and every match ever raised with its outcome.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"provider_id": 42, "vetting_status": "verified",
@@ -534,27 +549,36 @@ fn row_key(view: &ScreeningMatchView) -> String {
     "lists": [{"source": "OIG LEIE", "as_of": "2026-07-01", "imported_at": "2026-07-02T03:00:00Z", "rows": 82143, "screened_as_of": "2026-07-01"}],
     "matches": []}))]
 pub struct ProviderScreening {
+    #[schema(value_type = Id, inline)]
     pub provider_id: i64,
     pub vetting_status: VettingStatus,
     /// What the public sees.
     pub screening: PublicScreening,
-    /// The lists loaded.
+    /// The lists loaded (one per source).
+    #[schema(max_items = 16)]
     pub lists: Vec<ExclusionList>,
-    /// Every match raised for this provider, oldest first, with its resolution.
+    /// Every match raised for this provider, oldest first, with its resolution (at most
+    /// `MAX_MATCHES_SHOWN`, the newest kept).
+    #[schema(max_items = 1000)]
     pub matches: Vec<ScreeningMatchView>,
 }
 
 /// An exclusion list as loaded.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ExclusionList {
+    #[schema(min_length = 1, max_length = 64, pattern = "^[^\\x00]*$")]
     pub source: String,
     /// The date of the file loaded last.
+    #[schema(value_type = CalendarDate, inline)]
     pub as_of: NaiveDate,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
+    #[schema(value_type = Timestamp, inline)]
     pub imported_at: chrono::NaiveDateTime,
+    #[schema(minimum = 0, maximum = 2_147_483_647)]
     pub rows: i32,
     /// The list date every provider was last screened against.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub screened_as_of: Option<NaiveDate>,
 }
 
@@ -580,7 +604,7 @@ pub fn provider_screening(
             .unwrap_or(VettingStatus::Pending),
         screening: summary.public(record.open_high_confidence_matches),
         lists,
-        matches: db::exclusions::matches_of(connection, provider_id)?
+        matches: db::exclusions::matches_of(connection, provider_id, MAX_MATCHES_SHOWN)?
             .into_iter()
             .map(ScreeningMatchView::from)
             .collect(),

@@ -41,12 +41,16 @@ pub struct SpecialtyView {
     pub name: String,
     /// NUCC grouping, once the code set is loaded (`clinic-finder import-nucc`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub grouping: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub classification: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub specialization: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub display_name: Option<String>,
 }
 
@@ -109,7 +113,29 @@ pub struct NuccRow {
     pub section: Option<String>,
 }
 
+/// Longest text of a specialty (its name and the NUCC columns), as the document states it.
+const MAX_SPECIALTY_TEXT: usize = 200;
+
 impl NuccRow {
+    /// The first column too long for a specialty, or holding a NUL character (which PostgreSQL
+    /// cannot store), as the reason to refuse the row.
+    fn unfit_field(&self) -> Option<String> {
+        [
+            ("Grouping", &self.grouping),
+            ("Classification", &self.classification),
+            ("Specialization", &self.specialization),
+            ("Display Name", &self.display_name),
+            ("Section", &self.section),
+        ]
+        .into_iter()
+        .find_map(|(column, value)| {
+            let value = value.as_deref()?;
+            (value.chars().count() > MAX_SPECIALTY_TEXT || value.contains('\0')).then(|| {
+                format!("`{column}` is longer than {MAX_SPECIALTY_TEXT} characters or holds a NUL")
+            })
+        })
+    }
+
     /// A specialty's name: the display name, else "Classification (Specialization)".
     fn name(&self) -> String {
         if let Some(name) = &self.display_name {
@@ -151,6 +177,10 @@ pub fn import_nucc(
                 report
                     .rejected
                     .push((row.line, format!("`{}` is not a taxonomy code", row.code)));
+                continue;
+            }
+            if let Some(why) = row.unfit_field() {
+                report.rejected.push((row.line, why));
                 continue;
             }
             let name = row.name();

@@ -120,6 +120,16 @@ schema_type!(
 );
 
 schema_type!(
+    /// The name of an exclusion list as the API shows it, e.g. `OIG LEIE`.
+    ListName,
+    string("The name of an exclusion list, e.g. OIG LEIE.")
+        .min_length(Some(1))
+        .max_length(Some(64))
+        .pattern(Some("^[^\\x00]*$"))
+        .examples([serde_json::json!("OIG LEIE")])
+);
+
+schema_type!(
     /// An id: positive, at most [`MAX_ID`].
     Id,
     ObjectBuilder::new()

@@ -87,9 +87,10 @@ pub struct SearchParams {
     #[param(value_type = Option<String>, format = DateTime, max_length = 64,
         example = "2026-12-01T15:30:00Z")]
     pub open_at: Option<String>,
-    /// Label statuses, comma-separated: only providers offering a treatment (among `treatment`,
-    /// when given) that is `on_label`, `off_label` or `cosmetic`.
-    #[param(value_type = Option<String>, example = "on_label")]
+    /// Label statuses, comma-separated (or the parameter repeated): only providers offering a
+    /// treatment (among `treatment`, when given) that is `on_label`, `off_label` or `cosmetic`.
+    #[param(value_type = Option<Vec<LabelStatus>>, style = Form, explode = false, min_items = 1,
+        max_items = 3, example = json!(["on_label"]))]
     pub label: Option<String>,
     /// Text the clinic's or the provider's name contains (case-insensitive), 2–100 characters.
     #[param(value_type = Option<String>, min_length = 2, max_length = 100,
@@ -112,7 +113,7 @@ pub struct SearchParams {
 
 /// The list parameters: each takes values separated by commas (the documented form), or repeated
 /// (`treatment=a&treatment=b`, which clients generated without support for `explode: false` send).
-const LIST_PARAMETERS: [&str; 4] = ["treatment", "specialty", "degree", "language"];
+const LIST_PARAMETERS: [&str; 5] = ["treatment", "specialty", "degree", "language", "label"];
 
 impl SearchParams {
     /// The parameters of a query string: a repeated list parameter is one list; any other

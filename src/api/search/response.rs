@@ -44,6 +44,7 @@ pub struct FiltersEcho {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(min_length = 2, max_length = 100, pattern = "^[^\\x00]*$")]
     pub q: Option<String>,
+    #[schema(max_items = 3)]
     pub label: Vec<LabelStatus>,
 }
 
@@ -193,6 +194,7 @@ pub struct ProviderSummary {
     #[schema(value_type = Vec<crate::domain::schemas::TreatmentCode>, max_items = 16)]
     pub treatments: Vec<String>,
     /// Each treatment offered with its label status (on-label, off-label, cosmetic).
+    #[schema(max_items = 16)]
     pub treatment_labels: Vec<TreatmentLabel>,
     pub credentials: CredentialSummary,
     /// Exclusion screening: the lists checked, as of when, and the outcome.
@@ -202,6 +204,7 @@ pub struct ProviderSummary {
 /// A treatment offered, with its label status.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TreatmentLabel {
+    #[schema(value_type = crate::domain::schemas::TreatmentCode)]
     pub code: String,
     pub label_status: LabelStatus,
 }

@@ -389,7 +389,7 @@ impl Batch {
         let credential_text: Option<String> = record
             .credential_text
             .as_ref()
-            .map(|text| text.chars().take(100).collect());
+            .map(|text| text.chars().filter(|c| *c != '\0').take(100).collect());
         let degree = record.degree.map(Degree::as_str);
         let mut applied = Applied::default();
         let existing = db::providers::find_by_npi(connection, &record.npi)?;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::db::{self, DbConnection, DbResult};
-use crate::domain::schemas::{LanguageCode, SpecialtyCode};
+use crate::domain::schemas::{CalendarDate, LanguageCode, SpecialtyCode};
 use crate::domain::{is_language_code, is_taxonomy_code, Checks, Degree};
 
 /// A new provider. It starts `pending`: only the vetting workflow makes it public.
@@ -50,6 +50,7 @@ pub struct NewProviderInput {
     #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub external_id: Option<String>,
     /// Admin-only: screening matches exclusion lists on it; never shown publicly or logged.
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub date_of_birth: Option<NaiveDate>,
 }
 
@@ -91,6 +92,7 @@ pub struct ProviderPatch {
     pub external_id: Option<Option<String>>,
     /// Admin-only; `null` clears it.
     #[serde(default, deserialize_with = "crate::domain::patch::nullable")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub date_of_birth: Option<Option<NaiveDate>>,
 }
 

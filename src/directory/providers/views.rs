@@ -65,13 +65,16 @@ fn offered(record: &ProviderRecord) -> Vec<OfferedTreatment> {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"location_id": 11, "state": "NY", "listed": false, "reason": "no verified state licence for NY"}))]
 pub struct LocationListing {
+    #[schema(value_type = Id, inline)]
     pub location_id: i64,
     /// The location's state: the licence rule asks for a licence there.
+    #[schema(value_type = UsState)]
     pub state: String,
     /// Listed in public search at this location now.
     pub listed: bool,
     /// Why not, when it is not.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\x00]*$")]
     pub reason: Option<String>,
 }
 
@@ -170,10 +173,12 @@ pub struct ProviderAdminView {
     pub degree: Option<Degree>,
     /// The credential text as the source wrote it (NPPES), e.g. `M.D., FAAN`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 1, max_length = 100, pattern = "^[^\\x00]*$")]
     pub credential_text: Option<String>,
     /// Admin-only: never in public responses, FHIR, logs or the audit trail (which says only
     /// whether a write changed it).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<CalendarDate>, inline)]
     pub date_of_birth: Option<NaiveDate>,
     /// How the provider came in: `manual` (the API), `import` (an import file), `nppes`.
     pub source: ProviderSource,
