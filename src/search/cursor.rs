@@ -26,6 +26,9 @@ pub fn fingerprint(canonical_query: &str) -> String {
     hex::encode(&Sha256::digest(canonical_query.as_bytes())[..12])
 }
 
+/// Bytes of the signature at the end of a search cursor.
+const TAG_LEN: usize = 16;
+
 /// The key search cursors are signed with (derived from a configured or stored secret).
 #[derive(Clone)]
 pub struct CursorKey([u8; 32]);
@@ -35,11 +38,11 @@ impl CursorKey {
         CursorKey(Sha256::digest(secret.as_bytes()).into())
     }
 
-    /// The first 16 bytes of HMAC-SHA256(key, payload).
-    fn tag(&self, payload: &[u8]) -> [u8; 16] {
+    /// The first [`TAG_LEN`] bytes of HMAC-SHA256(key, payload).
+    fn tag(&self, payload: &[u8]) -> [u8; TAG_LEN] {
         let mac = hmac_sha256(&self.0, payload);
-        let mut tag = [0u8; 16];
-        tag.copy_from_slice(&mac[..16]);
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(&mac[..TAG_LEN]);
         tag
     }
 }
@@ -82,12 +85,11 @@ pub fn encode_search(signer: &CursorKey, fingerprint: &str, key: &RankKey) -> St
         d: key.distance_m.to_bits(),
         i: key.id,
     };
-    let payload = serde_json::to_vec(&cursor).unwrap_or_default();
-    format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(&payload),
-        URL_SAFE_NO_PAD.encode(signer.tag(&payload))
-    )
+    let mut bytes = serde_json::to_vec(&cursor).unwrap_or_default();
+    let tag = signer.tag(&bytes);
+    // One base64url token (payload, then its 16-byte tag): the documented cursor pattern.
+    bytes.extend_from_slice(&tag);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 #[derive(Debug, PartialEq)]
@@ -101,18 +103,17 @@ pub fn decode_search(
     text: &str,
     fingerprint: &str,
 ) -> Result<RankKey, CursorError> {
-    let (payload, tag) = text.split_once('.').ok_or(CursorError::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
+    let signed = URL_SAFE_NO_PAD
+        .decode(text)
         .map_err(|_| CursorError::Malformed)?;
-    let tag = URL_SAFE_NO_PAD
-        .decode(tag)
-        .map_err(|_| CursorError::Malformed)?;
-    if !same_bytes(&tag, &signer.tag(&bytes)) {
+    let Some(split) = signed.len().checked_sub(TAG_LEN).filter(|at| *at > 0) else {
+        return Err(CursorError::Malformed);
+    };
+    let (bytes, tag) = signed.split_at(split);
+    if !same_bytes(tag, &signer.tag(bytes)) {
         return Err(CursorError::Malformed);
     }
-    let cursor: SearchCursor =
-        serde_json::from_slice(&bytes).map_err(|_| CursorError::Malformed)?;
+    let cursor: SearchCursor = serde_json::from_slice(bytes).map_err(|_| CursorError::Malformed)?;
     let key = RankKey {
         primary: f64::from_bits(cursor.p),
         distance_m: f64::from_bits(cursor.d),
@@ -182,10 +183,15 @@ mod tests {
             Err(CursorError::Malformed)
         );
         // The payload alone, or re-signed by nobody, is refused.
-        let payload = cursor.split('.').next().unwrap();
+        let signed = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
+        let payload = URL_SAFE_NO_PAD.encode(&signed[..signed.len() - TAG_LEN]);
         assert_eq!(
-            decode_search(&signer, payload, "q"),
+            decode_search(&signer, &payload, "q"),
             Err(CursorError::Malformed)
         );
+        // The documented pattern, and nothing else.
+        assert!(cursor
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
     }
 }

@@ -253,6 +253,12 @@ async fn live_answers_fit_the_document(app: TestApp) {
         .await;
     app.verify_credential(board, "abms_member_board").await;
     let role = format!("{provider}-{location}");
+    // A second location with its provider, so that one-result pages carry a `next_cursor`.
+    let neighbour = app
+        .create_location(clinic, 40.7520, -73.9950, "America/New_York")
+        .await;
+    app.public_provider(&npi(401), "2084N0400X", neighbour, "chronic_migraine")
+        .await;
 
     let concrete = |template: &str| {
         let resource = if template.contains("/clinics/") || template.contains("/Organization/") {
@@ -320,10 +326,23 @@ async fn live_answers_fit_the_document(app: TestApp) {
         let at = ("get", template.as_str());
         // 200, in every media type the operation offers.
         let ok = &operation["responses"]["200"]["content"];
+        // Pages of one, so that the searches' answers carry a next page.
+        let page_of_one = match template.as_str() {
+            "/v1/search/locations" | "/v1/search/providers" => "limit=1",
+            "/fhir/Location" => "_count=1",
+            _ => "",
+        };
         for media_type in ok.as_object().unwrap().keys() {
-            let response = send(request("", key).header("Accept", media_type.as_str())).await;
+            let response =
+                send(request(page_of_one, key).header("Accept", media_type.as_str())).await;
             assert_eq!(response.status(), 200, "GET {url} ({media_type})");
-            check_answer(&document, &components, at, response, false).await;
+            let body = check_answer(&document, &components, at, response, false).await;
+            if template.starts_with("/v1/search/") {
+                assert!(
+                    body["next_cursor"].is_string(),
+                    "GET {url} ({media_type}): a first page of one has a next_cursor to check"
+                );
+            }
             answered += 1;
         }
         let documented = |status: &str| operation["responses"].get(status).is_some();

@@ -485,6 +485,27 @@ async fn practitioner_roles_link_public_providers_to_the_location(app: TestApp) 
         422,
     )
     .await;
+    // A full URL is a reference; one longer than the documented 300 characters, or with
+    // characters no URL path has, is not (and two of them still fit the query-string limit).
+    let url = format!("https://fhir.example.org/r4/Location/{location}");
+    let bundle = fhir_json(
+        app.get(&format!("/fhir/PractitionerRole?location={url}"))
+            .await,
+    )
+    .await;
+    assert_eq!(bundle["total"], 1);
+    let long = format!("https://{}/Location/{location}", "a".repeat(300));
+    let odd = format!("https://fhir.example.org/%20x/Location/{location}");
+    for bad in [long, odd] {
+        assert_outcome(
+            app.get(&format!(
+                "/fhir/PractitionerRole?location={bad}&practitioner={bad}"
+            ))
+            .await,
+            422,
+        )
+        .await;
+    }
 }
 
 async fn bad_input_is_an_operation_outcome_never_a_500(app: TestApp) {

@@ -50,13 +50,13 @@ pub struct LocationSearchParams {
 pub struct RoleSearchParams {
     /// `Location/{id}`, the bare id, or a URL ending in `/Location/{id}`: the public providers
     /// practising there.
-    #[param(value_type = Option<String>, max_length = 2048,
-        pattern = "^(([^\\x00]*/)?Location/)?[1-9][0-9]{0,15}$", example = "Location/1")]
+    #[param(value_type = Option<String>, max_length = 300,
+        pattern = "^(([A-Za-z0-9:/._~-]*/)?Location/)?[1-9][0-9]{0,15}$", example = "Location/1")]
     pub location: Option<String>,
     /// `Practitioner/{id}`, the bare id, or a URL ending in `/Practitioner/{id}`: where this
     /// public provider practises.
-    #[param(value_type = Option<String>, max_length = 2048,
-        pattern = "^(([^\\x00]*/)?Practitioner/)?[1-9][0-9]{0,15}$", example = "Practitioner/1")]
+    #[param(value_type = Option<String>, max_length = 300,
+        pattern = "^(([A-Za-z0-9:/._~-]*/)?Practitioner/)?[1-9][0-9]{0,15}$", example = "Practitioner/1")]
     pub practitioner: Option<String>,
     /// Only JSON: `json`, `application/json` or `application/fhir+json` (anything else: 406).
     #[serde(rename = "_format")]
@@ -233,6 +233,10 @@ pub(super) fn parse_count(text: Option<&str>, errors: &mut Vec<FieldError>) -> u
 }
 
 /// `Location/12`, a bare `12`, or a URL ending in `/Location/12`.
+/// Longest `location=` or `practitioner=` reference: two of them, percent-encoded, stay within
+/// the query-string limit (`CLINIC_FINDER_MAX_QUERY_BYTES`, 2,048 by default).
+const MAX_REFERENCE_LEN: usize = 300;
+
 pub(super) fn parse_reference(
     name: &str,
     kind: &str,
@@ -244,8 +248,14 @@ pub(super) fn parse_reference(
         Some(at) if at == 0 || text[..at].ends_with('/') => &text[at + prefix.len()..],
         _ => text,
     };
-    // As the documented pattern says: no sign, no leading zero, at most 16 digits.
-    let canonical = !id.starts_with('0')
+    // As the documented pattern says: a URL's characters before `Kind/`, no sign, no leading
+    // zero, at most 16 digits.
+    let url_like = text.len() <= MAX_REFERENCE_LEN
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b":/._~-".contains(&b));
+    let canonical = url_like
+        && !id.starts_with('0')
         && (1..=16).contains(&id.len())
         && id.bytes().all(|b| b.is_ascii_digit());
     match id.parse::<i64>() {
