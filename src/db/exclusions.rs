@@ -186,6 +186,10 @@ pub fn open_matches(
         .load(connection)?)
 }
 
+/// The most matches read for one provider (the newest): far above what one provider gathers (one
+/// per list row that names them), and a bound on the answer that shows them.
+pub const MAX_MATCHES_PER_PROVIDER: i64 = 1000;
+
 /// A provider's matches, oldest first: the newest `limit` of them.
 pub fn matches_of(
     connection: &mut DbConnection,

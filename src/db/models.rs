@@ -326,6 +326,13 @@ pub struct ExclusionRow {
     pub name_key: Option<String>,
 }
 
+impl ExclusionRow {
+    /// In force on `day`: not reinstated, or reinstated only later.
+    pub fn in_force_on(&self, day: NaiveDate) -> bool {
+        self.reinstated_on.is_none_or(|reinstated| reinstated > day)
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = screening_matches)]
 pub struct ScreeningMatchRow {

@@ -103,11 +103,6 @@ struct Hit {
     automatic: bool,
 }
 
-fn active(row: &ExclusionRow, today: NaiveDate) -> bool {
-    row.reinstated_on
-        .is_none_or(|reinstated| reinstated > today)
-}
-
 /// What a source row says, for the audit trail (no date of birth).
 pub fn describe(row: &ExclusionRow) -> String {
     let who = match (&row.business_name, &row.last_name, &row.first_name) {
@@ -138,7 +133,7 @@ fn hits(
 ) -> DbResult<Vec<Hit>> {
     let mut hits: Vec<Hit> = db::exclusions::by_npi(connection, &provider.npi)?
         .into_iter()
-        .filter(|row| active(row, today))
+        .filter(|row| row.in_force_on(today))
         .map(|row| Hit {
             automatic: row.waiver_state.is_none(),
             rule: ScreeningRule::Npi,
@@ -150,7 +145,7 @@ fn hits(
     };
     let mut states: Option<Vec<String>> = None;
     for row in db::exclusions::by_name_key(connection, &key)? {
-        if !active(&row, today) || hits.iter().any(|hit| hit.row.row_key == row.row_key) {
+        if !row.in_force_on(today) || hits.iter().any(|hit| hit.row.row_key == row.row_key) {
             continue;
         }
         let rule = match (provider.date_of_birth, row.date_of_birth) {
@@ -538,10 +533,6 @@ fn row_key(view: &ScreeningMatchView) -> String {
         .to_owned()
 }
 
-/// The most matches a provider's screening shows (the newest): a bound on the answer, far above
-/// what one provider gathers (one per list row that names them).
-pub const MAX_MATCHES_SHOWN: i64 = 1000;
-
 /// A provider's screening: the lists, and every match ever raised with its outcome.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({"provider_id": 42, "vetting_status": "verified",
@@ -557,8 +548,8 @@ pub struct ProviderScreening {
     /// The lists loaded (one per source).
     #[schema(max_items = 16)]
     pub lists: Vec<ExclusionList>,
-    /// Every match raised for this provider, oldest first, with its resolution (at most
-    /// `MAX_MATCHES_SHOWN`, the newest kept).
+    /// Every match raised for this provider, oldest first, with its resolution (at most 1,000,
+    /// the newest).
     #[schema(max_items = 1000)]
     pub matches: Vec<ScreeningMatchView>,
 }
@@ -604,9 +595,13 @@ pub fn provider_screening(
             .unwrap_or(VettingStatus::Pending),
         screening: summary.public(record.open_high_confidence_matches),
         lists,
-        matches: db::exclusions::matches_of(connection, provider_id, MAX_MATCHES_SHOWN)?
-            .into_iter()
-            .map(ScreeningMatchView::from)
-            .collect(),
+        matches: db::exclusions::matches_of(
+            connection,
+            provider_id,
+            db::exclusions::MAX_MATCHES_PER_PROVIDER,
+        )?
+        .into_iter()
+        .map(ScreeningMatchView::from)
+        .collect(),
     })
 }

@@ -20,7 +20,7 @@ use crate::db::providers::ProviderRecord;
 use crate::db::{self, DbConnection};
 use crate::domain::schemas::CalendarDate;
 use crate::domain::{
-    Checks, CredentialKind, Freshness, SourceType, VerificationStatus, VettingStatus,
+    Checks, CredentialKind, Freshness, MatchStatus, SourceType, VerificationStatus, VettingStatus,
 };
 
 /// The provider lifecycle a reviewer drives: pending → under_review → verified | rejected;
@@ -84,6 +84,35 @@ pub(crate) fn automatic_move(
         .after(&after)
         .reason(reason);
     Ok(Change::new(after, event, Affected::provider(id)))
+}
+
+/// The exclusion that keeps a provider excluded, described: a confirmed match (an NPI on the
+/// list, or a reviewer's confirmation) whose list row is still held and not reinstated by
+/// `today`. `None` once every such row is reinstated or gone (a newer full list without it).
+fn standing_exclusion(
+    connection: &mut DbConnection,
+    provider_id: i64,
+    today: NaiveDate,
+) -> db::DbResult<Option<String>> {
+    let confirmed = db::exclusions::matches_of(
+        connection,
+        provider_id,
+        db::exclusions::MAX_MATCHES_PER_PROVIDER,
+    )?
+    .into_iter()
+    .filter(|m| m.status == MatchStatus::Confirmed.as_str());
+    for found in confirmed {
+        let row = db::exclusions::find_by_key(connection, &found.source, &found.row_key)?;
+        if row.is_some_and(|row| row.in_force_on(today)) {
+            return Ok(Some(format!(
+                "confirmed match {} ({} row {})",
+                found.id,
+                crate::domain::names::exclusion_source_name(&found.source),
+                found.row_key
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether a verified state licence counts today (unexpired, not overdue for re-verification).
@@ -193,6 +222,17 @@ pub fn transition(
                 to,
                 allowed: allowed.to_vec(),
             });
+        }
+        if before.vetting_status == VettingStatus::Excluded {
+            if let Some(standing) = standing_exclusion(c, id, by.today())? {
+                return Err(DirectoryError::Conflict {
+                    code: "exclusion_standing",
+                    detail: format!(
+                        "the provider stays excluded while {standing} is on the list: vetting \
+                         starts again once the row is reinstated or gone from the list"
+                    ),
+                });
+            }
         }
         if to == VettingStatus::Verified && !has_active_licence(&before.credentials, &freshness) {
             return Err(DirectoryError::Conflict {

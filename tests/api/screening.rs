@@ -158,6 +158,23 @@ async fn an_npi_hit_excludes_and_leaves_search_everywhere(app: TestApp) {
     let refused = app.transition(listed, "verified").await;
     let problem = crate::helpers::assert_problem(refused, 409).await;
     assert_eq!(problem["allowed"], json!(["pending"]), "{problem}");
+    // Not even back to pending while the row stands…
+    let refused = app.transition(listed, "pending").await;
+    let problem = crate::helpers::assert_problem(refused, 409).await;
+    assert_eq!(problem["code"], "exclusion_standing", "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("OIG LEIE row"),
+        "{problem}"
+    );
+    // …and once a newer full list no longer holds it, vetting starts again.
+    let without = LEIE
+        .lines()
+        .filter(|line| !line.contains(LISTED_NPI))
+        .collect::<Vec<_>>()
+        .join("\n");
+    load_leie(&app, &without, false);
+    let moved = app.transition(listed, "pending").await;
+    assert_eq!(moved.status(), 200);
 }
 
 async fn zero_npis_never_match_and_names_go_to_the_queue(app: TestApp) {

@@ -216,8 +216,10 @@ async fn provider_page(
 /// Move a provider through the lifecycle.
 ///
 /// Moves a provider (admin, reviewer): pending → under_review → verified | rejected; verified →
-/// suspended → verified; rejected → pending. Needs `If-Match` and a reason. Becoming verified needs
-/// a verified, unexpired state licence; 409 lists the states allowed from where the provider is.
+/// suspended → verified; rejected → pending; excluded → pending once no confirmed exclusion is in
+/// force (`exclusion_standing` otherwise). Needs `If-Match` and a reason. Becoming verified needs
+/// a verified, unexpired state licence and a degree; 409 lists the states allowed from where the
+/// provider is.
 #[utoipa::path(tag = "vetting", request_body = TransitionInput, security(("api_key" = ["admin", "reviewer"])),
     params(("id" = i64, Path, description = "Provider id", example = 7), ("If-Match" = String, Header, description = "The provider's ETag")),
     responses((status = 200, description = "The provider in its new state", body = ProviderAdminView, headers(("ETag" = String))), WriteErrors))]
