@@ -28,7 +28,7 @@ use crate::db::change_log::Affected;
 use crate::db::models::{ExclusionRow, NewScreeningMatch, ProviderRow, ScreeningMatchRow};
 use crate::db::{self, DbConnection, DbResult};
 use crate::domain::names::name_key;
-use crate::domain::schemas::{CalendarDate, Id, ListName, Timestamp};
+use crate::domain::schemas::{CalendarDate, Id, JsonObject, ListName, Timestamp};
 use crate::domain::{Checks, MatchStatus, ScreeningRule, VettingStatus};
 
 pub use crate::domain::names::exclusion_source_name as source_name;
@@ -392,7 +392,7 @@ pub struct ScreeningMatchView {
     pub rule: ScreeningRule,
     pub status: MatchStatus,
     /// The source row and what matched (with any waiver).
-    #[schema(value_type = Object)]
+    #[schema(value_type = JsonObject)]
     pub evidence: serde_json::Value,
     #[serde(serialize_with = "crate::domain::utc::serialize")]
     #[schema(value_type = Timestamp, inline)]

@@ -27,7 +27,7 @@ pub struct FieldError {
     #[serde(rename = "in")]
     pub location: ParamLocation,
     /// JSON pointer (RFC 6901) to the field within that part, e.g. `/npi`, `/lat`, `/opening_hours/mon/0`.
-    #[schema(max_length = 2048, pattern = "^(/[^\x00]*)?$")]
+    #[schema(max_length = 2048, pattern = "^(/[^\\x00]*)?$")]
     pub pointer: String,
     /// Machine-readable reason, e.g. `required`, `out_of_range`, `unknown_value`, `npi_check_digit`.
     #[schema(min_length = 1, max_length = 64, pattern = "^[a-z0-9_]+$")]

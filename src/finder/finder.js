@@ -516,7 +516,8 @@ function positionPlot(meta, results, unit) {
     viewBox: `0 0 ${size} ${size}`,
     width: size,
     height: size,
-    role: "img",
+    // A group, not an image: its points are links to the results (an image holds no controls).
+    role: "group",
     "aria-labelledby": "plot-title",
     class: "plot",
   });

@@ -21,6 +21,21 @@ fn committed_spec_matches_the_code() {
     );
 }
 
+/// No control character in any string of the document (a regular expression says `\x00`, never
+/// holds one): generators copy patterns and descriptions into source code, and Python refuses a
+/// module with a NUL byte in it.
+#[test]
+fn the_document_holds_no_control_characters() {
+    let text = clinic_finder::openapi::document_json();
+    let found: Vec<(usize, char)> = text
+        .char_indices()
+        .filter(|(_, c)| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        .collect();
+    assert!(found.is_empty(), "control characters at {found:?}");
+    // JSON escapes them: look for the escapes too.
+    assert!(!text.contains("\\u0000"), "an escaped NUL in the document");
+}
+
 fn collect_refs(value: &Value, refs: &mut Vec<String>) {
     match value {
         Value::Object(map) => {

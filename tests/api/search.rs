@@ -357,7 +357,6 @@ async fn bad_search_parameters_name_the_parameter(app: TestApp) {
         // List filters take exactly the documented form: values separated by single commas.
         ("lat=0&lon=0&treatment=chronic_migraine,", "/treatment"),
         ("lat=0&lon=0&treatment=%20chronic_migraine", "/treatment"),
-        ("lat=0&lon=0&language=", "/language"),
         // A place: well formed, known, and not given with another centre.
         ("place=Nowhereville", "/place"),
         ("place=x", "/place"),
@@ -422,6 +421,23 @@ async fn search_by_place(app: TestApp) {
     assert_eq!(result_provider_ids(&commas), vec![provider]);
     assert_eq!(commas["results"], repeated["results"]);
     assert_eq!(commas["meta"]["filters"], repeated["meta"]["filters"]);
+    // An empty list (`treatment=`, what a form sends for no choice) is no filter; an empty value
+    // among others is a mistake.
+    let unfiltered = app
+        .get_json("/v1/search/providers?place=New%20York&radius=10")
+        .await;
+    let empty = app
+        .get_json("/v1/search/providers?place=New%20York&radius=10&treatment=&language=&label=")
+        .await;
+    assert_eq!(empty["results"], unfiltered["results"]);
+    assert_eq!(empty["meta"]["filters"], unfiltered["meta"]["filters"]);
+    let problem = assert_problem(
+        app.get("/v1/search/providers?place=New%20York&treatment=chronic_migraine,")
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["errors"][0]["code"], "empty", "{problem}");
     // An ambiguous name: the choices, most populous first, each one a `place` that resolves.
     let problem =
         assert_problem(app.get("/v1/search/locations?place=Springfield").await, 422).await;

@@ -181,6 +181,14 @@ async function docs(context: BrowserContext): Promise<void> {
   await operation.evaluate((node) => node.scrollIntoView({ block: "start" }));
   await page.screenshot({ path: screenshot });
 
+  // Try it out calls the document's server, `{scheme}://{host}` with its default
+  // 127.0.0.1:8080 (Swagger UI's server choice does not reach its requests for this OpenAPI 3.1
+  // document): only a server listening there can answer it (tests/e2e/run uses 8080 when free).
+  if (new URL(`${baseUrl}`).host !== "127.0.0.1:8080") {
+    console.log(`browser: /docs/ Try it out left out: this server is ${baseUrl}, the docs call 127.0.0.1:8080`);
+    await page.close();
+    return;
+  }
   // Try it out: Swagger UI fills each field with its example; keep only a ZIP near-me query.
   await operation.getByRole("button", { name: "Try it out" }).click();
   const fields = operation.locator("tr[data-param-name] input");
@@ -189,12 +197,15 @@ async function docs(context: BrowserContext): Promise<void> {
   }
   // Booleans and enums are drop-downs preset to their examples (open_now=true would keep only
   // clinics open at this moment): back to the empty first choice, "--".
+  // List parameters of an enum (treatment, degree, label) are multiple selects: none chosen.
   const choices = operation.locator("tr[data-param-name] select");
   for (let index = 0; index < (await choices.count()); index += 1) {
-    await choices.nth(index).selectOption({ index: 0 });
+    const choice = choices.nth(index);
+    const multiple = await choice.evaluate((node) => (node as HTMLSelectElement).multiple);
+    await choice.selectOption(multiple ? [] : { index: 0 });
   }
   await parameter("postal_code").locator("input").fill(postalCode);
-  await parameter("treatment").locator("input").fill(treatment);
+  await parameter("treatment").locator("select").selectOption(treatment);
   // Search answers JSON or GeoJSON; the media type picker of the 200 response sets `Accept`.
   await operation
     .locator(".response-control-media-type--accept-controller select")
@@ -203,7 +214,15 @@ async function docs(context: BrowserContext): Promise<void> {
   await operation.getByRole("button", { name: "Execute" }).click();
   // The live response from the API, called by Swagger UI from the browser under the docs' CSP.
   const live = operation.locator(".live-responses-table").first();
-  await live.waitFor({ timeout: 30_000 });
+  try {
+    await live.waitFor({ timeout: 30_000 });
+  } catch (error) {
+    // What the page showed instead (a field Swagger UI refused is outlined in red).
+    await operation.screenshot({ path: join(artifacts, "docs-try-it-out-no-response.png") });
+    const refused = await operation.locator(".validation-errors").allTextContents();
+    if (refused.length > 0) failures.push(`Swagger UI refused the request: ${refused.join(" ")}`);
+    throw error;
+  }
   const response = live.locator("tr.response").first();
   const statusText = (await response.locator("td.response-col_status").textContent())?.trim() ?? "";
   const bodyText = (await response.locator(".response-col_description pre").first().textContent()) ?? "";
@@ -487,9 +506,11 @@ async function axeCheck(page: Page, state: string): Promise<void> {
   // Evaluated through the DevTools protocol, which the page's CSP does not govern.
   await page.evaluate(axeSource);
   const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[]; help: string }> }> } }).axe;
+    const axe = (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }>; help: string }> }> } }).axe;
     const result = await axe.run(document);
-    return result.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes): ${v.help}`);
+    return result.violations.map(
+      (v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes): ${v.help}: ${v.nodes.map((n) => n.target.join(" ")).join("; ")}`,
+    );
   });
   axeRuns += 1;
   axeViolations += violations.length;

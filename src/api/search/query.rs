@@ -52,16 +52,16 @@ pub struct SearchParams {
     #[param(value_type = Option<DistanceUnit>, example = "mi")]
     pub unit: Option<String>,
     /// Treatment codes (`GET /v1/treatments`), comma-separated (or the parameter repeated).
-    #[param(value_type = Option<Vec<TreatmentCode>>, style = Form, explode = false, min_items = 1,
+    #[param(value_type = Option<Vec<TreatmentCode>>, style = Form, explode = false,
         max_items = 10, example = json!(["chronic_migraine"]))]
     pub treatment: Option<String>,
     /// NUCC specialty codes (`GET /v1/specialties`), comma-separated (or the parameter
     /// repeated): the provider's primary or another specialty.
     #[param(value_type = Option<Vec<SpecialtyCode>>, inline, style = Form, explode = false,
-        min_items = 1, max_items = 10, example = json!(["2084N0400X"]))]
+        max_items = 10, example = json!(["2084N0400X"]))]
     pub specialty: Option<String>,
     /// Degrees, comma-separated (or the parameter repeated).
-    #[param(value_type = Option<Vec<Degree>>, style = Form, explode = false, min_items = 1,
+    #[param(value_type = Option<Vec<Degree>>, style = Form, explode = false,
         max_items = 10, example = json!(["MD", "DO"]))]
     pub degree: Option<String>,
     /// At least this many years in practice.
@@ -74,7 +74,7 @@ pub struct SearchParams {
     /// ISO 639-1 language codes, comma-separated (or the parameter repeated): providers who speak
     /// any of them.
     #[param(value_type = Option<Vec<LanguageCode>>, inline, style = Form, explode = false,
-        min_items = 1, max_items = 10, example = json!(["es"]))]
+        max_items = 10, example = json!(["es"]))]
     pub language: Option<String>,
     /// `true`: only providers accepting new patients; `false`: only those who are not.
     #[param(value_type = Option<bool>, example = true)]
@@ -89,7 +89,7 @@ pub struct SearchParams {
     pub open_at: Option<String>,
     /// Label statuses, comma-separated (or the parameter repeated): only providers offering a
     /// treatment (among `treatment`, when given) that is `on_label`, `off_label` or `cosmetic`.
-    #[param(value_type = Option<Vec<LabelStatus>>, style = Form, explode = false, min_items = 1,
+    #[param(value_type = Option<Vec<LabelStatus>>, style = Form, explode = false,
         max_items = 3, example = json!(["on_label"]))]
     pub label: Option<String>,
     /// Text the clinic's or the provider's name contains (case-insensitive), 2–100 characters.
@@ -190,8 +190,11 @@ pub(super) struct ParsedSearch {
 }
 
 fn list_values(name: &str, text: Option<&str>, errors: &mut Vec<FieldError>) -> Vec<String> {
-    let Some(text) = text else { return Vec::new() };
-    // Exactly the documented form (`style: form`, `explode: false`): no empty value, no spaces.
+    // The documented form (`style: form`, `explode: false`): an empty array is the empty string
+    // (no filter, what a form sends for no choice); otherwise no empty value, no spaces.
+    let Some(text) = text.filter(|text| !text.is_empty()) else {
+        return Vec::new();
+    };
     let values: Vec<String> = text.split(',').map(str::to_owned).collect();
     if values.iter().any(String::is_empty) {
         errors.push(FieldError::query(
