@@ -123,6 +123,17 @@ pub enum Client {
 pub const LOOKUPS_PER_MINUTE: u32 = 10;
 
 impl Client {
+    /// The bucket's name in Redis (`middleware::shared_limits`).
+    fn shared_key(&self) -> String {
+        match self {
+            Client::Ip(ip) => format!("ip:{ip}"),
+            Client::Unnamed(hash) => format!("unnamed:{hash:016x}"),
+            Client::Key(id) => format!("key:{id}"),
+            Client::Lookups(ip) => format!("lookups:{ip}"),
+            Client::UnnamedLookups(hash) => format!("lookups-unnamed:{hash:016x}"),
+        }
+    }
+
     fn of(address: &ClientAddress, ipv6_prefix: u8) -> Client {
         match address {
             ClientAddress::Ip(ip) => Client::Ip(rate_limit_network(*ip, ipv6_prefix)),
@@ -246,9 +257,11 @@ pub enum KeyLookup {
     Invalid,
 }
 
-/// The buckets, shared by every worker.
+/// The buckets, shared by every worker (and, with Redis, by every process).
 #[derive(Debug, Default)]
 pub struct RateLimiter {
+    /// Redis, when configured: the buckets every process shares; these below while it is down.
+    shared: Option<super::shared_limits::SharedBuckets>,
     buckets: Mutex<HashMap<Client, Bucket>>,
     valid_keys: Mutex<LruCache>,
     invalid_tokens: Mutex<LruCache>,
@@ -256,8 +269,35 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// Takes a token from `client`'s bucket of `per_minute` tokens.
+    /// A limiter whose buckets live in Redis at `redis_url` (this process's own while Redis does
+    /// not answer), or in this process without one.
+    pub fn new(redis_url: Option<&str>) -> Result<RateLimiter, String> {
+        Ok(RateLimiter {
+            shared: redis_url
+                .map(super::shared_limits::SharedBuckets::new)
+                .transpose()?,
+            ..Default::default()
+        })
+    }
+
+    /// Whether the buckets are in Redis: `None` without Redis, `Some(false)` while it does not
+    /// answer (the process counts alone).
+    pub fn shared(&self) -> Option<bool> {
+        self.shared.as_ref().map(|shared| shared.is_healthy())
+    }
+
+    /// Takes a token from `client`'s bucket of `per_minute` tokens: in Redis when it answers, in
+    /// this process otherwise.
     pub fn take(&self, client: Client, per_minute: u32, now: Instant) -> Decision {
+        if let Some(shared) = &self.shared {
+            if let Some((allowed, tokens)) = shared.call(&client.shared_key(), per_minute, 1) {
+                return decision(allowed, per_minute, tokens);
+            }
+        }
+        self.take_here(client, per_minute, now)
+    }
+
+    fn take_here(&self, client: Client, per_minute: u32, now: Instant) -> Decision {
         self.sweep(now);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&client) {
@@ -272,23 +312,11 @@ impl RateLimiter {
         bucket.tokens = bucket.tokens_at(now).min(f64::from(per_minute));
         bucket.per_minute = per_minute;
         bucket.updated = now;
-        let rate = bucket.refill_rate();
         let allowed = bucket.tokens >= 1.0;
         if allowed {
             bucket.tokens -= 1.0;
         }
-        let seconds = |tokens: f64| (tokens / rate).ceil().max(0.0) as u64;
-        Decision {
-            allowed,
-            limit: per_minute,
-            remaining: bucket.tokens.floor() as u32,
-            reset_secs: seconds(f64::from(per_minute) - bucket.tokens),
-            retry_after_secs: if allowed {
-                0
-            } else {
-                seconds(1.0 - bucket.tokens).max(1)
-            },
-        }
+        decision(allowed, per_minute, bucket.tokens)
     }
 
     /// Drops full buckets once a minute, so memory follows the clients of the last minute.
@@ -305,7 +333,12 @@ impl RateLimiter {
 
     /// Gives back the token a request took (a valid key's first request pays at its key's
     /// bucket, not its address's).
-    pub fn refund(&self, client: Client) {
+    pub fn refund(&self, client: Client, per_minute: u32) {
+        if let Some(shared) = &self.shared {
+            if shared.call(&client.shared_key(), per_minute, -1).is_some() {
+                return;
+            }
+        }
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(bucket) = buckets.get_mut(&client) {
             bucket.tokens = (bucket.tokens + 1.0).min(f64::from(bucket.per_minute));
@@ -339,6 +372,23 @@ impl RateLimiter {
         keep.lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(hash, known);
+    }
+}
+
+/// The outcome of a take that left `tokens` in a bucket of `per_minute`.
+fn decision(allowed: bool, per_minute: u32, tokens: f64) -> Decision {
+    let rate = f64::from(per_minute) / 60.0;
+    let seconds = |tokens: f64| (tokens / rate).ceil().max(0.0) as u64;
+    Decision {
+        allowed,
+        limit: per_minute,
+        remaining: tokens.max(0.0).floor() as u32,
+        reset_secs: seconds(f64::from(per_minute) - tokens),
+        retry_after_secs: if allowed {
+            0
+        } else {
+            seconds(1.0 - tokens).max(1)
+        },
     }
 }
 
@@ -513,7 +563,7 @@ pub async fn limits_middleware(
                         if let Some(Known::Valid { id, role, .. }) = state.limiter.known(&hash) {
                             key = Some((id, role));
                             if decision.is_some() {
-                                state.limiter.refund(address);
+                                state.limiter.refund(address, public);
                             }
                         }
                         request.extensions_mut().insert(lookup);
@@ -532,6 +582,9 @@ pub async fn limits_middleware(
         }
     }
     if let Some((id, role)) = key {
+        request
+            .extensions_mut()
+            .insert(super::consistency::KeyRole(role));
         let per_minute = key_limit(&state, role);
         decision = (per_minute > 0).then(|| state.limiter.take(Client::Key(id), per_minute, now));
     } else if let Some(refused) = refused {
