@@ -182,20 +182,19 @@ impl Application {
         // Read the feed position before the index, from the same database (the replica when it
         // is in use): a change committed while the index loads is then replayed (reloading is
         // idempotent) rather than missed.
-        let (mut source_connection, source) = match replica
-            .as_deref()
-            .and_then(|r| Some((r.connection()?, r.database())))
-        {
-            Some(replica) => replica,
-            None => (database.connection()?, database.clone()),
-        };
-        let feed = FeedReader::start(
-            &mut source_connection,
-            Duration::from_millis(settings.change_feed_gap_ms),
-        )?;
+        let gap = Duration::from_millis(settings.change_feed_gap_ms);
         let started = std::time::Instant::now();
-        let index = SearchIndex::load(&mut source_connection, &source)?;
-        drop(source_connection);
+        let load = |connection: &mut db::DbConnection, source: &Database| {
+            let feed = FeedReader::start(connection, gap)?;
+            Ok::<_, SearchError>((feed, SearchIndex::load(connection, source)?))
+        };
+        let on_replica = replica
+            .as_deref()
+            .and_then(|replica| Some((replica.connection()?, replica.database())));
+        let (feed, index) = match on_replica {
+            Some((mut on_replica, source)) => load(&mut on_replica, &source)?,
+            None => load(&mut connection, &database)?,
+        };
         let locations = index.read().locations.len();
         tracing::info!(
             locations,
