@@ -11,8 +11,7 @@
 //!   as "minutes since the last commit", and the figure is exact to one check interval.
 //! - **In use** while reachable and at most `--max-replica-lag-ms` behind. Down (no connection,
 //!   or a query error) or lagging past the bound: reads go to the primary. To come back, the
-//!   replica must have replayed everything the primary had at that check (lag 0), so nothing a
-//!   process read from the primary while it was away can be "un-read" by returning to it.
+//!   replica must be within one check interval of the primary (see [`next_state`]).
 //! - A server that is not in recovery (the read URL names a primary, e.g. the same database)
 //!   reports its own WAL position: lag 0.
 
@@ -108,14 +107,23 @@ impl LagTracker {
 }
 
 /// What the state becomes after a check, given the state before it and what the check found
-/// (`None`: the replica did not answer).
-pub fn next_state(before: ReplicaState, lag: Option<Duration>, max_lag: Duration) -> ReplicaState {
+/// (`None`: the replica did not answer). Reads leave the replica past `max_lag`, and come back
+/// (or start) only once it is within `return_within` of the primary (one check interval): a
+/// replica hovering at the bound does not flap, and what a process read from the primary while
+/// it was away is on the replica within that interval. Not "lag 0": a busy primary's position
+/// moves between the two queries of a check, so a replica that keeps up can still read a few
+/// milliseconds behind at every check.
+pub fn next_state(
+    before: ReplicaState,
+    lag: Option<Duration>,
+    max_lag: Duration,
+    return_within: Duration,
+) -> ReplicaState {
     match lag {
         None => ReplicaState::Down,
         Some(lag) if lag > max_lag => ReplicaState::Lagging,
         Some(_) if before == ReplicaState::InUse => ReplicaState::InUse,
-        // Coming back (or starting): only once it has everything the primary had at this check.
-        Some(lag) if lag.is_zero() => ReplicaState::InUse,
+        Some(lag) if lag <= return_within => ReplicaState::InUse,
         Some(_) => ReplicaState::Lagging,
     }
 }
@@ -236,7 +244,7 @@ impl ReadReplica {
         };
         drop(tracker);
         let before = self.status().state;
-        let state = next_state(before, lag, self.max_lag);
+        let state = next_state(before, lag, self.max_lag, self.check_interval());
         if state != before {
             match state {
                 ReplicaState::InUse => tracing::info!("read replica in use"),
@@ -317,15 +325,28 @@ mod tests {
 
     #[test]
     fn reads_leave_a_replica_past_the_bound_and_return_only_once_it_caught_up() {
-        let max = Duration::from_millis(1000);
         let ms = Duration::from_millis;
+        let next = |before, lag| next_state(before, lag, ms(1000), ms(250));
         use ReplicaState::*;
-        assert_eq!(next_state(Starting, Some(ms(0)), max), InUse);
-        assert_eq!(next_state(Starting, Some(ms(10)), max), Lagging);
-        assert_eq!(next_state(InUse, Some(ms(900)), max), InUse);
-        assert_eq!(next_state(InUse, Some(ms(1001)), max), Lagging);
-        assert_eq!(next_state(InUse, None, max), Down);
-        assert_eq!(next_state(Down, Some(ms(5)), max), Lagging);
-        assert_eq!(next_state(Lagging, Some(ms(0)), max), InUse);
+        assert_eq!(next(Starting, Some(ms(0))), InUse);
+        assert_eq!(next(Starting, Some(ms(300))), Lagging);
+        assert_eq!(next(InUse, Some(ms(900))), InUse);
+        assert_eq!(next(InUse, Some(ms(1001))), Lagging);
+        assert_eq!(next(InUse, None), Down);
+        assert_eq!(
+            next(Down, Some(ms(600))),
+            Lagging,
+            "back, but not caught up"
+        );
+        assert_eq!(
+            next(Lagging, Some(ms(900))),
+            Lagging,
+            "within the bound is not enough"
+        );
+        assert_eq!(
+            next(Lagging, Some(ms(3))),
+            InUse,
+            "a busy primary: a few ms behind"
+        );
     }
 }

@@ -312,11 +312,34 @@ def never_before_the_replica(apis, subject):
             "replay paused 2.5 s: processes 2 and 3 kept the replica's view (search and reads); "
             "Consistency: primary and an admin key read the write back at once"
         )
+        # Past the lag bound, reads (and the feed) move to the primary.
+        for api in (second, third):
+            state = wait_until(
+                f"{api.name} reports the replica lagging",
+                lambda api=api: (lambda r: r if r["state"] == "lagging" else None)(
+                    api.readyz()["replica"]
+                ),
+                MAX_LAG_MS / 1000 + 10,
+            )
+            check(state["lag_ms"] > MAX_LAG_MS, f"lagging below the bound: {state}")
+            fresh = api.get(f"/v1/clinics/{clinic_id}")
+            check(fresh[2]["name"] == new_name, f"{api.name} still reads the lagging replica")
+            check(api.metrics().get("db_replica_in_use") == "0", f"{api.name} metrics")
+        visible_everywhere([second, third], query, provider_id, False, time.monotonic())
+        say(
+            f"replay paused past the {MAX_LAG_MS} ms bound: /readyz 200 with {state}; processes 2 "
+            "and 3 read from the primary and their search caught up from it"
+        )
     finally:
         replica_sql("SELECT pg_wal_replay_resume()")
     started = time.monotonic()
-    took = visible_everywhere([second, third], query, provider_id, False, started)
-    say(f"replay resumed: the change reached processes 2 and 3 in {took * 1000:.0f} ms")
+    for api in (second, third):
+        wait_until(
+            f"{api.name} returns to the replica",
+            lambda api=api: api.readyz()["replica"]["state"] == "in_use",
+            60,
+        )
+    say(f"replay resumed: processes 2 and 3 back on the replica in {time.monotonic() - started:.1f} s")
     transition(writer, provider_id, "verified")
     visible_everywhere([second, third], query, provider_id, True, time.monotonic())
 
