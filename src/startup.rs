@@ -156,7 +156,7 @@ impl Application {
                     settings.pool_size,
                     pool_timeout,
                     Duration::from_millis(settings.max_replica_lag_ms),
-                )?;
+                );
                 let status = replica.check(&database);
                 tracing::info!(
                     state = status.state.as_str(),

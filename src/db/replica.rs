@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use diesel::r2d2::Pool;
 use diesel::RunQueryDsl;
 
-use super::{ConnectionManager, Database, DbConnection, DbResult, OpenError, PooledDb};
+use super::{ConnectionManager, Database, DbConnection, DbResult, PooledDb};
 
 /// How long a request waits for a replica connection before it reads from the primary instead.
 pub const CHECKOUT_TIMEOUT: Duration = Duration::from_millis(250);
@@ -159,7 +159,7 @@ impl ReadReplica {
         pool_size: u32,
         statement_timeout: Duration,
         max_lag: Duration,
-    ) -> Result<ReadReplica, OpenError> {
+    ) -> ReadReplica {
         let manager = ConnectionManager {
             url: url.to_owned(),
             backend: super::Backend::Postgres,
@@ -173,7 +173,7 @@ impl ReadReplica {
             }))
             .error_handler(Box::new(diesel::r2d2::NopErrorHandler))
             .build_unchecked(manager);
-        Ok(ReadReplica {
+        ReadReplica {
             pool,
             max_lag,
             in_use: AtomicBool::new(false),
@@ -182,7 +182,7 @@ impl ReadReplica {
                 lag_ms: None,
             }),
             tracker: Mutex::new(LagTracker::default()),
-        })
+        }
     }
 
     /// How often the monitor checks: a quarter of the lag bound, between 50 ms and a second.
