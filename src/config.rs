@@ -164,6 +164,27 @@ pub struct Settings {
     )]
     pub database_url: String,
 
+    /// A PostgreSQL streaming replica for reads that may be slightly stale: public lists and
+    /// profiles, FHIR reads, the search index's load and the change feed. Writes, admin reads and
+    /// requests with `Consistency: primary` (or an admin or reviewer key) use the primary. Needs
+    /// a PostgreSQL primary. Never logged.
+    #[arg(long, env = "CLINIC_FINDER_READ_DATABASE_URL", hide_env_values = true, global = true,
+          value_parser = postgres_url)]
+    pub read_database_url: Option<String>,
+
+    /// Milliseconds the read replica may lag behind the primary; further behind (or down), reads
+    /// go to the primary until it has caught up.
+    #[arg(long, env = "CLINIC_FINDER_MAX_REPLICA_LAG_MS", default_value_t = 5000, global = true,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub max_replica_lag_ms: u64,
+
+    /// Redis for rate limits shared by every process (`redis://[:password@]host:port[/db]`);
+    /// unset, or while Redis does not answer within 50 ms, each process keeps its own buckets.
+    /// Never logged.
+    #[arg(long, env = "CLINIC_FINDER_REDIS_URL", hide_env_values = true, global = true,
+          value_parser = redis_url)]
+    pub redis_url: Option<String>,
+
     /// Maximum database connections in the pool.
     #[arg(long, env = "CLINIC_FINDER_POOL_SIZE", default_value_t = 8, global = true,
           value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -352,6 +373,25 @@ impl Settings {
         settings.database_url = database_url.to_owned();
         settings
     }
+}
+
+/// `--read-database-url`: a PostgreSQL URL (a replica is a PostgreSQL feature).
+fn postgres_url(text: &str) -> Result<String, String> {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        Ok(text.to_owned())
+    } else {
+        Err("a postgres:// or postgresql:// URL".to_owned())
+    }
+}
+
+/// `--redis-url`: a URL the Redis client can use (parsed, not connected).
+fn redis_url(text: &str) -> Result<String, String> {
+    if !(text.starts_with("redis://") || text.starts_with("redis+unix://")) {
+        return Err("a redis:// or redis+unix:// URL".to_owned());
+    }
+    redis::Client::open(text)
+        .map(|_| text.to_owned())
+        .map_err(|_| "not a valid Redis URL".to_owned())
 }
 
 /// `--trusted-source`: a name, as the audit trail's `reason` holds it (1–200 characters, no NUL).

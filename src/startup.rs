@@ -16,6 +16,7 @@ use crate::api::extract::{path_error, query_error};
 use crate::api::middleware::telemetry::request_middleware;
 use crate::clock::Clock;
 use crate::config::{Settings, SpatialIndex};
+use crate::db::replica::ReadReplica;
 use crate::db::{self, Database, DbError, OpenError};
 use crate::directory::taxonomy::Taxonomy;
 use crate::directory::{keys, secrets, DirectoryError, Principal};
@@ -29,6 +30,10 @@ use crate::state::AppState;
 pub enum StartupError {
     #[error("--spatial-index postgis needs a PostgreSQL database URL")]
     PostgisNeedsPostgres,
+    #[error("--read-database-url needs a PostgreSQL primary (--database-url)")]
+    ReplicaNeedsPostgres,
+    #[error("--redis-url: {0}")]
+    Redis(String),
     #[error(transparent)]
     Open(#[from] OpenError),
     #[error("database: {0}")]
@@ -60,12 +65,15 @@ fn spawn_feed_poller(
             std::thread::sleep(interval);
             let Some(state) = state.upgrade() else { return };
             let polled = (|| -> Result<usize, SearchError> {
-                let mut connection = state.db.connection()?;
+                // On the replica when it is in use: the feed's rows and the rows they name arrive
+                // there together (one WAL, replayed in commit order), so a change is never applied
+                // before the replica has it. On the primary while the replica is away.
+                let (mut connection, source) = state.stale_connection()?;
                 let reloaded = reader.poll(&mut connection, &state.index)?;
                 if !reconcile.is_zero() && last_reconcile.elapsed() >= reconcile {
                     last_reconcile = std::time::Instant::now();
                     let started = std::time::Instant::now();
-                    let repaired = state.index.reconcile(&mut connection, &state.db)?;
+                    let repaired = state.index.reconcile(&mut connection, &source)?;
                     tracing::info!(
                         repaired,
                         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -73,7 +81,8 @@ fn spawn_feed_poller(
                     );
                 }
                 if last_prune.elapsed() > Duration::from_secs(3600) {
-                    db::change_log::prune(&mut connection)?;
+                    let mut primary = state.db.connection()?;
+                    db::change_log::prune(&mut primary)?;
                     last_prune = std::time::Instant::now();
                 }
                 Ok(reloaded)
@@ -83,6 +92,17 @@ fn spawn_feed_poller(
                 Ok(reloaded) => tracing::debug!(reloaded, "change feed applied"),
                 Err(error) => tracing::warn!(%error, "change feed poll failed; retrying"),
             }
+        }
+    });
+}
+
+/// Checks the read replica's lag every `check_interval` until the app is gone.
+fn spawn_replica_monitor(state: std::sync::Weak<AppState>, interval: Duration) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(interval);
+        let Some(state) = state.upgrade() else { return };
+        if let Some(replica) = &state.replica {
+            replica.check(&state.db);
         }
     });
 }
@@ -120,11 +140,33 @@ impl Application {
         {
             return Err(StartupError::PostgisNeedsPostgres);
         }
-        let database = Database::connect(
-            &settings.database_url,
-            settings.pool_size,
-            Duration::from_secs(settings.pool_timeout_secs),
-        )?;
+        let postgres = db::Backend::of(&settings.database_url) == db::Backend::Postgres;
+        if settings.read_database_url.is_some() && !postgres {
+            return Err(StartupError::ReplicaNeedsPostgres);
+        }
+        let limiter =
+            crate::api::middleware::ratelimit::RateLimiter::new(settings.redis_url.as_deref())
+                .map_err(StartupError::Redis)?;
+        let pool_timeout = Duration::from_secs(settings.pool_timeout_secs);
+        let database = Database::connect(&settings.database_url, settings.pool_size, pool_timeout)?;
+        let replica = match &settings.read_database_url {
+            Some(url) => {
+                let replica = ReadReplica::open(
+                    url,
+                    settings.pool_size,
+                    pool_timeout,
+                    Duration::from_millis(settings.max_replica_lag_ms),
+                );
+                let status = replica.check(&database);
+                tracing::info!(
+                    state = status.state.as_str(),
+                    lag_ms = status.lag_ms,
+                    "read replica checked"
+                );
+                Some(Arc::new(replica))
+            }
+            None => None,
+        };
         let mut connection = database.connection()?;
         if let Some(key) = &settings.admin_key {
             let by = Principal::system(clock.now());
@@ -137,14 +179,22 @@ impl Application {
                 &Principal::system(clock.now()),
             )?),
         };
-        // Read the feed position before the index: a change committed while the index loads is
-        // then replayed (reloading is idempotent) rather than missed.
-        let feed = FeedReader::start(
-            &mut connection,
-            Duration::from_millis(settings.change_feed_gap_ms),
-        )?;
+        // Read the feed position before the index, from the same database (the replica when it
+        // is in use): a change committed while the index loads is then replayed (reloading is
+        // idempotent) rather than missed.
+        let gap = Duration::from_millis(settings.change_feed_gap_ms);
         let started = std::time::Instant::now();
-        let index = SearchIndex::load(&mut connection, &database)?;
+        let load = |connection: &mut db::DbConnection, source: &Database| {
+            let feed = FeedReader::start(connection, gap)?;
+            Ok::<_, SearchError>((feed, SearchIndex::load(connection, source)?))
+        };
+        let on_replica = replica
+            .as_deref()
+            .and_then(|replica| Some((replica.connection()?, replica.database())));
+        let (feed, index) = match on_replica {
+            Some((mut on_replica, source)) => load(&mut on_replica, &source)?,
+            None => load(&mut connection, &database)?,
+        };
         let locations = index.read().locations.len();
         tracing::info!(
             locations,
@@ -171,16 +221,20 @@ impl Application {
             clock,
             taxonomy,
             settings,
-            limiter: Default::default(),
+            limiter,
             metrics: Default::default(),
             cursor_key,
             search_slots: tokio::sync::Semaphore::new(search_slots),
             key_usage: Default::default(),
             readiness: Default::default(),
+            replica,
         });
         let weak = std::sync::Arc::downgrade(&state.clone().into_inner());
         if !poll_interval.is_zero() {
             spawn_feed_poller(weak.clone(), feed, poll_interval, reconcile);
+        }
+        if let Some(replica) = &state.replica {
+            spawn_replica_monitor(weak.clone(), replica.check_interval());
         }
         spawn_usage_writer(weak);
         let app_state = state.clone();
@@ -250,6 +304,9 @@ pub fn build_app(
         }))
         .wrap(from_fn(
             crate::api::middleware::contract::contract_middleware,
+        ))
+        .wrap(from_fn(
+            crate::api::middleware::consistency::consistency_middleware,
         ))
         .wrap(from_fn(crate::api::middleware::caching::caching_middleware))
         .wrap(from_fn(

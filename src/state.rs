@@ -6,7 +6,8 @@ use actix_web::web;
 use crate::api::error::ApiResult;
 use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db::{Database, DbConnection};
+use crate::db::replica::ReadReplica;
+use crate::db::{Database, DbConnection, DbResult, PooledDb};
 use crate::directory::taxonomy::Taxonomy;
 use crate::directory::{DirectoryResult, Written};
 use crate::search::SearchIndex;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub key_usage: crate::directory::keys::KeyUsage,
     /// The last `/readyz` answer.
     pub readiness: crate::api::health::Readiness,
+    /// The read replica (`--read-database-url`), if there is one.
+    pub replica: Option<std::sync::Arc<ReadReplica>>,
 }
 
 impl AppState {
@@ -52,6 +55,37 @@ impl AppState {
         .await?
     }
 
+    /// Runs `work`, a read that may be slightly stale (public lists and profiles, FHIR reads), on
+    /// the read replica when it is in use and the request did not ask for the primary (see
+    /// `middleware::consistency`); on the primary otherwise.
+    pub async fn read_public<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut DbConnection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        if crate::api::middleware::consistency::wants_primary() {
+            return self.read(work).await;
+        }
+        let (database, replica) = (self.db.clone(), self.replica.clone());
+        web::block(move || {
+            let mut connection = stale_connection(&database, replica.as_deref())?;
+            work(&mut connection)
+        })
+        .await?
+    }
+
+    /// A connection for reads that may be stale and that every process makes on its own (the
+    /// change feed, the index reconcile): the replica's when it is in use, else the primary's.
+    /// Blocking. Also says which database it came from (for work that takes a whole pool).
+    pub fn stale_connection(&self) -> DbResult<(PooledDb, Database)> {
+        if let Some(replica) = self.replica.as_deref() {
+            if let Some(connection) = replica.connection() {
+                return Ok((connection, replica.database()));
+            }
+        }
+        Ok((self.db.connection()?, self.db.clone()))
+    }
+
     /// Runs one of the directory's writes on the blocking thread pool, then refreshes this
     /// process's search index with what it touched (other processes get it from the change log).
     pub async fn write<T, W>(&self, work: W) -> ApiResult<T>
@@ -72,5 +106,13 @@ impl AppState {
             Ok(written.view)
         })
         .await?
+    }
+}
+
+/// The replica's connection when it is in use and answers, the primary's otherwise.
+fn stale_connection(primary: &Database, replica: Option<&ReadReplica>) -> DbResult<PooledDb> {
+    match replica.and_then(ReadReplica::connection) {
+        Some(connection) => Ok(connection),
+        None => primary.connection(),
     }
 }

@@ -24,7 +24,7 @@ pub async fn list_clinics(
 ) -> ApiResult<HttpResponse> {
     let page = params.parse("clinics")?;
     let rows = state
-        .read(move |c| Ok(db::clinics::list(c, page.after_id, page.limit + 1)?))
+        .read_public(move |c| Ok(db::clinics::list(c, page.after_id, page.limit + 1)?))
         .await?;
     let page = page_of(
         "clinics",
@@ -35,7 +35,7 @@ pub async fn list_clinics(
     );
     let ids: Vec<i64> = page.items.iter().map(|c| c.id).collect();
     let location_ids = state
-        .read(move |c| {
+        .read_public(move |c| {
             ids.into_iter()
                 .map(|id| db::clinics::location_ids(c, id))
                 .collect::<Result<Vec<_>, crate::db::DbError>>()
@@ -67,7 +67,7 @@ pub async fn list_clinics(
 pub async fn get_clinic(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     let clinic = state
-        .read(move |c| {
+        .read_public(move |c| {
             let row = db::clinics::get(c, id)?;
             Ok(clinics::view(c, row)?)
         })

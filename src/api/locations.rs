@@ -73,7 +73,7 @@ pub async fn list_locations(
     }
     let freshness = state.freshness();
     let page = state
-        .read(move |c| {
+        .read_public(move |c| {
             let rows = db::locations::list(c, clinic_id, after_id, limit + 1)?;
             let page = page_of("locations", rows, limit, |row| row.id, |row| row);
             let items = page
@@ -103,7 +103,7 @@ pub async fn get_location(
 ) -> ApiResult<HttpResponse> {
     let (id, freshness) = (id.into_inner(), state.freshness());
     let location = state
-        .read(move |c| {
+        .read_public(move |c| {
             let row = db::locations::get(c, id)?;
             Ok(locations::public_view(c, row, &freshness)?)
         })

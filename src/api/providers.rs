@@ -31,7 +31,7 @@ pub async fn list_providers(
     let page = params.parse("providers")?;
     let freshness = state.freshness();
     let page = state
-        .read(move |c| {
+        .read_public(move |c| {
             let rows =
                 db::providers::list(c, &[VettingStatus::Verified], page.after_id, page.limit + 1)?;
             let page = page_of("providers", rows, page.limit, |row| row.id, |row| row);
@@ -65,7 +65,7 @@ pub async fn get_provider(
     let id = id.into_inner();
     let freshness = state.freshness();
     let (record, screening) = state
-        .read(move |c| {
+        .read_public(move |c| {
             Ok((
                 db::providers::get_record(c, id)?,
                 ScreeningSummary::load(c)?,

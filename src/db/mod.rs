@@ -14,6 +14,7 @@ pub mod locations;
 pub mod models;
 pub mod nppes;
 pub mod providers;
+pub mod replica;
 pub mod schema;
 pub mod secrets;
 pub mod taxonomy;

@@ -261,6 +261,30 @@ fn drop_unreferenced_schemas(document: &mut serde_json::Value) {
     }
 }
 
+/// The `Consistency` request header (`api::middleware::consistency`).
+fn consistency_parameter() -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::{ObjectBuilder, Required, Type};
+    ParameterBuilder::new()
+        .name(crate::api::middleware::consistency::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "`primary` reads from the primary database, so a client reads what it has just \
+written; `eventual` (the default) lets the service read from a replica, at most \
+`CLINIC_FINDER_MAX_REPLICA_LAG_MS` behind (requests with an admin or reviewer key always read \
+from the primary). Any other value is a 422.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["primary", "eventual"]))
+                .default(Some(serde_json::json!("eventual"))),
+        ))
+        .example(Some(serde_json::json!("primary")))
+        .build()
+}
+
 /// What the routes cannot say about themselves, added to the generated document: who may call
 /// (a key optional on public operations), the edge errors every operation may answer with (401
 /// for a bad key, 406, 414, 429, 500), and links from each create to where the created resource
@@ -369,6 +393,17 @@ without `Authorization` the request is served as the public",
                             .into(),
                     );
                 }
+            }
+            // Reads that may go to the replica take the `Consistency` header.
+            if operation
+                .operation_id
+                .as_deref()
+                .is_some_and(|id| crate::api::middleware::consistency::REPLICA_READS.contains(&id))
+            {
+                operation
+                    .parameters
+                    .get_or_insert_with(Vec::new)
+                    .push(consistency_parameter());
             }
             // Probes take no key at all (the empty list overrides the document's optional key).
             if probe {

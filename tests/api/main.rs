@@ -68,6 +68,7 @@ mod import;
 mod nppes;
 mod openapi;
 mod safety;
+mod scale_out;
 mod screening;
 mod search;
 mod vetting;

@@ -91,7 +91,7 @@ pub async fn search_location(
     let hit_ids: Vec<i64> = outcome.hits.iter().map(|hit| hit.location_id).collect();
     // Rows from the database (the source of truth), for the page's hits only.
     let rows = state
-        .read(move |c| {
+        .read_public(move |c| {
             let mut clinics = HashMap::new();
             let mut rows = HashMap::new();
             for id in hit_ids {
@@ -194,7 +194,7 @@ pub async fn read_location(
     let pretty = negotiate(&request, params.format.as_deref(), params.pretty.as_deref())?;
     let id = id.into_inner();
     let (row, clinic) = state
-        .read(move |c| {
+        .read_public(move |c| {
             let row = db::locations::get(c, id)?;
             let clinic = db::clinics::find(c, row.clinic_id)?;
             Ok((row, clinic))

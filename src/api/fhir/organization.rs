@@ -25,6 +25,8 @@ pub async fn read_organization(
 ) -> ApiResult<HttpResponse> {
     let pretty = negotiate(&request, params.format.as_deref(), params.pretty.as_deref())?;
     let id = id.into_inner();
-    let row = state.read(move |c| Ok(db::clinics::get(c, id)?)).await?;
+    let row = state
+        .read_public(move |c| Ok(db::clinics::get(c, id)?))
+        .await?;
     Ok(fhir_response(&mapping::organization(&row), pretty))
 }

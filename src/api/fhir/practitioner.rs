@@ -41,7 +41,7 @@ pub async fn read_practitioner(
     let id = id.into_inner();
     let freshness = state.freshness();
     let record = state
-        .read(move |c| Ok(db::providers::get_record(c, id)?))
+        .read_public(move |c| Ok(db::providers::get_record(c, id)?))
         .await?;
     let profile = crate::directory::providers::public_profile(
         record,

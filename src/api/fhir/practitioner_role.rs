@@ -128,7 +128,7 @@ pub async fn search_practitioner_role(
     }
     let freshness = state.freshness();
     let parts = state
-        .read(move |c| roles(c, practitioner, location, freshness))
+        .read_public(move |c| roles(c, practitioner, location, freshness))
         .await?;
     let base = base_url(&state, &request);
     let namer = specialty_namer(&state);
@@ -216,7 +216,7 @@ pub async fn read_practitioner_role(
     };
     let freshness = state.freshness();
     let parts = state
-        .read(move |c| roles(c, Some(provider_id), Some(location_id), freshness))
+        .read_public(move |c| roles(c, Some(provider_id), Some(location_id), freshness))
         .await?;
     let part = parts
         .first()

@@ -169,6 +169,40 @@ impl Metrics {
     }
 }
 
+/// The read replica's lag and use, and whether rate limits are shared, when they are configured.
+fn scale_out_gauges(state: &AppState) -> String {
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, value: f64| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    };
+    if let Some(replica) = &state.replica {
+        let status = replica.status();
+        // Unreachable: NaN, Prometheus's "no value" for a gauge.
+        let lag = status.lag_ms.map_or(f64::NAN, |ms| ms as f64 / 1000.0);
+        gauge(
+            "db_replica_lag_seconds",
+            "How far the read replica is behind the primary (NaN while unreachable).",
+            lag,
+        );
+        gauge(
+            "db_replica_in_use",
+            "1 while reads that may be stale go to the replica, 0 while they fall back to the primary.",
+            f64::from(u8::from(replica.in_use())),
+        );
+    }
+    if let Some(shared) = state.limiter.shared() {
+        gauge(
+            "rate_limit_shared",
+            "1 while rate-limit buckets are in Redis, 0 while each process counts alone.",
+            f64::from(u8::from(shared)),
+        );
+    }
+    out
+}
+
 fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
@@ -232,11 +266,12 @@ pub async fn get_metrics(
             "the metrics token is not valid".to_owned(),
         ));
     }
-    let body = state.metrics.render(
+    let mut body = state.metrics.render(
         state.db.pool_state(),
         state.db.checkouts(),
         state.limiter.bucket_count(),
     );
+    body.push_str(&scale_out_gauges(state.get_ref()));
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))

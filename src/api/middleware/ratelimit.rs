@@ -123,6 +123,17 @@ pub enum Client {
 pub const LOOKUPS_PER_MINUTE: u32 = 10;
 
 impl Client {
+    /// The bucket's name in Redis (`middleware::shared_limits`).
+    fn shared_key(&self) -> String {
+        match self {
+            Client::Ip(ip) => format!("ip:{ip}"),
+            Client::Unnamed(hash) => format!("unnamed:{hash:016x}"),
+            Client::Key(id) => format!("key:{id}"),
+            Client::Lookups(ip) => format!("lookups:{ip}"),
+            Client::UnnamedLookups(hash) => format!("lookups-unnamed:{hash:016x}"),
+        }
+    }
+
     fn of(address: &ClientAddress, ipv6_prefix: u8) -> Client {
         match address {
             ClientAddress::Ip(ip) => Client::Ip(rate_limit_network(*ip, ipv6_prefix)),
@@ -246,9 +257,11 @@ pub enum KeyLookup {
     Invalid,
 }
 
-/// The buckets, shared by every worker.
+/// The buckets, shared by every worker (and, with Redis, by every process).
 #[derive(Debug, Default)]
 pub struct RateLimiter {
+    /// Redis, when configured: the buckets every process shares; these below while it is down.
+    shared: Option<super::shared_limits::SharedBuckets>,
     buckets: Mutex<HashMap<Client, Bucket>>,
     valid_keys: Mutex<LruCache>,
     invalid_tokens: Mutex<LruCache>,
@@ -256,8 +269,35 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    /// Takes a token from `client`'s bucket of `per_minute` tokens.
+    /// A limiter whose buckets live in Redis at `redis_url` (this process's own while Redis does
+    /// not answer), or in this process without one.
+    pub fn new(redis_url: Option<&str>) -> Result<RateLimiter, String> {
+        Ok(RateLimiter {
+            shared: redis_url
+                .map(super::shared_limits::SharedBuckets::new)
+                .transpose()?,
+            ..Default::default()
+        })
+    }
+
+    /// Whether the buckets are in Redis: `None` without Redis, `Some(false)` while it does not
+    /// answer (the process counts alone).
+    pub fn shared(&self) -> Option<bool> {
+        self.shared.as_ref().map(|shared| shared.is_healthy())
+    }
+
+    /// Takes a token from `client`'s bucket of `per_minute` tokens: in Redis when it answers, in
+    /// this process otherwise.
     pub fn take(&self, client: Client, per_minute: u32, now: Instant) -> Decision {
+        if let Some(shared) = &self.shared {
+            if let Some((allowed, tokens)) = shared.call(&client.shared_key(), per_minute, 1) {
+                return decision(allowed, per_minute, tokens);
+            }
+        }
+        self.take_here(client, per_minute, now)
+    }
+
+    fn take_here(&self, client: Client, per_minute: u32, now: Instant) -> Decision {
         self.sweep(now);
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(&client) {
@@ -272,23 +312,11 @@ impl RateLimiter {
         bucket.tokens = bucket.tokens_at(now).min(f64::from(per_minute));
         bucket.per_minute = per_minute;
         bucket.updated = now;
-        let rate = bucket.refill_rate();
         let allowed = bucket.tokens >= 1.0;
         if allowed {
             bucket.tokens -= 1.0;
         }
-        let seconds = |tokens: f64| (tokens / rate).ceil().max(0.0) as u64;
-        Decision {
-            allowed,
-            limit: per_minute,
-            remaining: bucket.tokens.floor() as u32,
-            reset_secs: seconds(f64::from(per_minute) - bucket.tokens),
-            retry_after_secs: if allowed {
-                0
-            } else {
-                seconds(1.0 - bucket.tokens).max(1)
-            },
-        }
+        decision(allowed, per_minute, bucket.tokens)
     }
 
     /// Drops full buckets once a minute, so memory follows the clients of the last minute.
@@ -305,7 +333,12 @@ impl RateLimiter {
 
     /// Gives back the token a request took (a valid key's first request pays at its key's
     /// bucket, not its address's).
-    pub fn refund(&self, client: Client) {
+    pub fn refund(&self, client: Client, per_minute: u32) {
+        if let Some(shared) = &self.shared {
+            if shared.call(&client.shared_key(), per_minute, -1).is_some() {
+                return;
+            }
+        }
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(bucket) = buckets.get_mut(&client) {
             bucket.tokens = (bucket.tokens + 1.0).min(f64::from(bucket.per_minute));
@@ -339,6 +372,23 @@ impl RateLimiter {
         keep.lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(hash, known);
+    }
+}
+
+/// The outcome of a take that left `tokens` in a bucket of `per_minute`.
+fn decision(allowed: bool, per_minute: u32, tokens: f64) -> Decision {
+    let rate = f64::from(per_minute) / 60.0;
+    let seconds = |tokens: f64| (tokens / rate).ceil().max(0.0) as u64;
+    Decision {
+        allowed,
+        limit: per_minute,
+        remaining: tokens.max(0.0).floor() as u32,
+        reset_secs: seconds(f64::from(per_minute) - tokens),
+        retry_after_secs: if allowed {
+            0
+        } else {
+            seconds(1.0 - tokens).max(1)
+        },
     }
 }
 
@@ -513,7 +563,7 @@ pub async fn limits_middleware(
                         if let Some(Known::Valid { id, role, .. }) = state.limiter.known(&hash) {
                             key = Some((id, role));
                             if decision.is_some() {
-                                state.limiter.refund(address);
+                                state.limiter.refund(address, public);
                             }
                         }
                         request.extensions_mut().insert(lookup);
@@ -532,6 +582,9 @@ pub async fn limits_middleware(
         }
     }
     if let Some((id, role)) = key {
+        request
+            .extensions_mut()
+            .insert(super::consistency::KeyRole(role));
         let per_minute = key_limit(&state, role);
         decision = (per_minute > 0).then(|| state.limiter.take(Client::Key(id), per_minute, now));
     } else if let Some(refused) = refused {
@@ -554,148 +607,5 @@ pub async fn limits_middleware(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(text: &str) -> IpAddr {
-        text.parse().unwrap()
-    }
-
-    #[test]
-    fn networks_match_their_addresses_only() {
-        let network = IpNetwork::parse("10.1.0.0/16").unwrap();
-        assert!(network.contains(ip("10.1.255.3")));
-        assert!(!network.contains(ip("10.2.0.1")));
-        assert!(network.contains(ip("::ffff:10.1.0.9")));
-        let single = IpNetwork::parse("2001:db8::1").unwrap();
-        assert!(single.contains(ip("2001:db8::1")));
-        assert!(!single.contains(ip("2001:db8::2")));
-        assert!(IpNetwork::parse("0.0.0.0/0")
-            .unwrap()
-            .contains(ip("8.8.8.8")));
-        assert!(IpNetwork::parse("10.0.0.0/33").is_err());
-        assert!(IpNetwork::parse("example.org").is_err());
-    }
-
-    fn forwarded(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            HeaderName::from_static("x-forwarded-for"),
-            HeaderValue::from_str(value).unwrap(),
-        );
-        headers
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let trusted = [IpNetwork::parse("10.0.0.0/8").unwrap()];
-        let headers = forwarded("1.1.1.1, 203.0.113.9, 10.0.0.2");
-        let address = |text: &str| ClientAddress::Ip(ip(text));
-        // From a trusted proxy: the right-most untrusted entry; the spoofable left part is ignored.
-        assert_eq!(
-            client_address(ip("10.0.0.1"), &headers, &trusted),
-            address("203.0.113.9")
-        );
-        // From anyone else: the peer, whatever the header says.
-        assert_eq!(
-            client_address(ip("198.51.100.4"), &headers, &trusted),
-            address("198.51.100.4")
-        );
-        assert_eq!(
-            client_address(ip("10.0.0.1"), &headers, &[]),
-            address("10.0.0.1")
-        );
-        // Entries with ports, brackets and quotes name their address.
-        for (entry, expected) in [
-            ("203.0.113.9:4711", "203.0.113.9"),
-            ("[2001:db8::7]:443", "2001:db8::7"),
-            ("[2001:db8::7]", "2001:db8::7"),
-            ("\"203.0.113.9\"", "203.0.113.9"),
-        ] {
-            assert_eq!(
-                client_address(ip("10.0.0.1"), &forwarded(entry), &trusted),
-                address(expected),
-                "{entry}"
-            );
-        }
-        // An entry that names no address is a client of its own, never the proxy.
-        let headers = forwarded("203.0.113.9, unknown, 10.0.0.3");
-        assert_eq!(
-            client_address(ip("10.0.0.1"), &headers, &trusted),
-            ClientAddress::Unnamed("unknown".to_owned())
-        );
-    }
-
-    #[test]
-    fn ipv6_clients_share_their_network_bucket() {
-        let of = |text: &str| Client::of(&ClientAddress::Ip(ip(text)), 64);
-        assert_eq!(of("2001:db8:1:2::1"), of("2001:db8:1:2:ffff::9"));
-        assert_ne!(of("2001:db8:1:2::1"), of("2001:db8:1:3::1"));
-        assert_ne!(of("192.0.2.1"), of("192.0.2.2"));
-    }
-
-    #[test]
-    fn invented_tokens_cannot_push_out_known_keys() {
-        let limiter = RateLimiter::default();
-        let now = Instant::now();
-        let valid = Known::Valid {
-            id: 1,
-            role: Role::Admin,
-            fetched: now,
-        };
-        limiter.remember("real".to_owned(), valid);
-        for n in 0..(MAX_CACHED_KEYS * 2) {
-            limiter.remember(format!("invented {n}"), Known::Invalid { fetched: now });
-        }
-        assert_eq!(limiter.known("real"), Some(valid));
-        let held = limiter.invalid_tokens.lock().unwrap().entries.len();
-        assert!(held <= MAX_CACHED_KEYS, "{held}");
-        // The most recent invalid tokens are kept, the oldest dropped (least recently used).
-        assert!(limiter
-            .known(&format!("invented {}", MAX_CACHED_KEYS * 2 - 1))
-            .is_some());
-        assert!(limiter.known("invented 0").is_none());
-    }
-
-    #[test]
-    fn a_bucket_allows_its_burst_then_refills_evenly() {
-        let limiter = RateLimiter::default();
-        let start = Instant::now();
-        let client = Client::Ip(ip("192.0.2.1"));
-        for n in 0..60 {
-            let decision = limiter.take(client, 60, start);
-            assert!(decision.allowed);
-            assert_eq!(decision.remaining, 59 - n);
-        }
-        let refused = limiter.take(client, 60, start);
-        assert!(!refused.allowed);
-        assert_eq!(refused.retry_after_secs, 1);
-        assert_eq!(refused.reset_secs, 60);
-        // One token a second comes back.
-        assert!(
-            limiter
-                .take(client, 60, start + Duration::from_millis(1001))
-                .allowed
-        );
-        assert!(
-            !limiter
-                .take(client, 60, start + Duration::from_millis(1002))
-                .allowed
-        );
-        // Another client has its own bucket.
-        assert!(limiter.take(Client::Ip(ip("192.0.2.2")), 60, start).allowed);
-    }
-
-    #[test]
-    fn full_buckets_are_forgotten() {
-        let limiter = RateLimiter::default();
-        let start = Instant::now();
-        for n in 0..100u8 {
-            limiter.take(Client::Ip(IpAddr::from([192, 0, 2, n])), 60, start);
-        }
-        assert_eq!(limiter.bucket_count(), 100);
-        // Two minutes later every bucket is full again; the next request sweeps them.
-        limiter.take(Client::Key(1), 60, start + Duration::from_secs(120));
-        assert_eq!(limiter.bucket_count(), 1);
-    }
-}
+#[path = "ratelimit_tests.rs"]
+mod tests;

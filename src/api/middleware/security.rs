@@ -35,7 +35,7 @@ connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 const EXPOSED: &str = "ETag, Location, Retry-After, X-Request-Id, RateLimit-Limit, \
 RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy";
 const ALLOWED_HEADERS: &str =
-    "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id, Accept";
+    "Authorization, Content-Type, If-Match, If-None-Match, X-Request-Id, Accept, Consistency";
 const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
 
 /// What CORS grants a request from `origin`.
