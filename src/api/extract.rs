@@ -98,10 +98,13 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let version = request
-            .headers()
-            .get(header::IF_MATCH)
-            .map(|value| value.to_str().ok().and_then(parse_etag).unwrap_or(NO_VERSION));
+        let version = request.headers().get(header::IF_MATCH).map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(parse_etag)
+                .unwrap_or(NO_VERSION)
+        });
         std::future::ready(Ok(IfMatch(version)))
     }
 }
