@@ -285,6 +285,22 @@ impl ManageConnection for ConnectionManager {
     }
 }
 
+/// How much of the SQLite file each connection may memory-map (`PRAGMA mmap_size`).
+const SQLITE_MMAP_SIZE: u64 = 2_147_418_112;
+
+/// Unmaps what a SQLite connection has mapped of the database file (it maps again as it reads).
+/// A connection that read the whole database — the search index's load at start-up — would
+/// otherwise keep every page it touched counted in the process's resident memory for the life
+/// of the process; unmapped, they are only the kernel's page cache (shared, reclaimable).
+pub fn release_mapped_pages(connection: &mut DbConnection) -> DbResult<()> {
+    if let DbConnection::Sqlite(sqlite) = connection {
+        sqlite.batch_execute(&format!(
+            "PRAGMA mmap_size = 0; PRAGMA mmap_size = {SQLITE_MMAP_SIZE};"
+        ))?;
+    }
+    Ok(())
+}
+
 /// Per-connection settings.
 ///
 /// SQLite: WAL lets readers run beside the one writer; `synchronous = FULL` syncs the WAL at
@@ -302,9 +318,10 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
     fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         let settings = match connection {
             DbConnection::Sqlite(_) => {
+                format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 2147418112;"
-                    .to_owned()
+                 PRAGMA busy_timeout = 5000; PRAGMA mmap_size = {SQLITE_MMAP_SIZE};"
+            )
             }
             DbConnection::Postgres(_) => {
                 format!(
