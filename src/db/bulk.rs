@@ -24,11 +24,15 @@ pub const INSERT_CHUNK: usize = 500;
 /// Settings for a connection that bulk-loads (the importer's own): on SQLite, reads through a
 /// page cache of a fixed size instead of the memory-mapped file (the mapped pages a load touches
 /// would count in its resident memory and grow with the database), and a cache large enough that
-/// a batch's index pages stay in it instead of spilling to the WAL before the commit.
+/// a batch's index pages stay in it instead of spilling to the WAL before the commit; and the
+/// WAL is checkpointed every 64 MB instead of every 4 MB (a checkpoint, with its syncs, ran at
+/// every few batches' commit; each commit still syncs the WAL, so durability is unchanged).
 pub fn tune_for_bulk_load(connection: &mut DbConnection) -> DbResult<()> {
     use diesel::connection::SimpleConnection;
     if let DbConnection::Sqlite(sqlite) = connection {
-        sqlite.batch_execute("PRAGMA mmap_size = 0; PRAGMA cache_size = -65536;")?;
+        sqlite.batch_execute(
+            "PRAGMA mmap_size = 0; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
+        )?;
     }
     Ok(())
 }
