@@ -35,8 +35,10 @@ PG_DB="cf_bench_$$"
 PG_OURS="cf_bench_ours_$$"
 REDIS_KEY="cf_bench_locations_$$"
 RESULTS="$OUT/results-$NAME.tsv"
+METRICS="$OUT/metrics-$NAME.tsv"  # one "name<TAB>value" a line: imports, start-up, memory
 mkdir -p "$OUT"
 : >"$RESULTS"
+: >"$METRICS"
 
 # The centres: dense, suburban, rural, and a mid-size city.
 CENTRES=(
@@ -63,6 +65,13 @@ cleanup() {
 trap cleanup EXIT
 
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" >>"$RESULTS"; }  # peer centre req/s p50 p99
+metric() { printf '%s\t%s\n' "$1" "$2" >>"$METRICS"; }
+# Resident memory of a process as the targets count it: its anonymous memory plus the pages of
+# the files it maps that it has touched (SQLite's memory-mapped database) — `Rss` of
+# /proc/PID/smaps_rollup — and the anonymous part alone. → "rss-kB anon-kB"
+rss_of() {
+    awk '$1=="Rss:" {rss=$2} $1=="Anonymous:" {anon=$2} END {print rss, anon}' "/proc/$1/smaps_rollup"
+}
 
 [[ "${SKIP_BUILD:-0}" == 1 ]] || cargo build --release --quiet
 
@@ -83,6 +92,8 @@ else
     echo "== importing $DATA into $DB"
     IMPORT=$(import_into "$DB")
     echo "import: ${IMPORT% *} s, peak RSS $(( ${IMPORT#* } / 1024 )) MB"
+    metric import_sqlite_s "${IMPORT% *}"
+    metric import_sqlite_peak_kb "${IMPORT#* }"
 fi
 COUNTED=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from locations').fetchone()[0])" "$DB")
 echo "locations: $COUNTED"
@@ -108,6 +119,10 @@ stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERV
 start_server "$DB"
 SQLITE_STARTUP=$STARTUP
 echo "start-up to ready: ${STARTUP} s"
+metric startup_sqlite_s "$STARTUP"
+read -r rss anon < <(rss_of "$SERVER_PID")
+echo "resident memory when ready: $((rss / 1024)) MB ($((anon / 1024)) MB anonymous)"
+metric rss_ready_kb "$rss"
 
 wrk_run() {  # name url → req/s p50 p99 (ms)
     local output
@@ -131,8 +146,10 @@ ours_runs() {  # label
     done
 }
 ours_runs "ours (SQLite)"
-RSS_KB=$(ps -o rss= -p "$SERVER_PID" | tr -d ' ')
-echo "ours: resident memory after the runs: $((RSS_KB / 1024)) MB"
+read -r RSS_KB ANON_KB < <(rss_of "$SERVER_PID")
+echo "ours: resident memory after the runs: $((RSS_KB / 1024)) MB ($((ANON_KB / 1024)) MB anonymous, $(((RSS_KB - ANON_KB) / 1024)) MB of mapped files touched)"
+metric rss_kb "$RSS_KB"
+metric rss_anon_kb "$ANON_KB"
 if [[ "${FLAMEGRAPH:-0}" == 1 ]]; then
     command -v inferno-flamegraph >/dev/null 2>&1 || cargo install --quiet --locked inferno
     url="http://127.0.0.1:$PORT/v1/search/locations?lat=40.7549&lon=-73.9840&radius=25&treatment=chronic_migraine&sort=best&limit=20"
@@ -149,41 +166,33 @@ stop_server
 start_server "$DB"
 read -r rps p50 p99 < <(wrk_run ceiling "http://127.0.0.1:$PORT/livez")
 echo "HTTP ceiling (/livez): $rps req/s"
+metric ceiling_rps "$rps"
 record "HTTP ceiling" "-" "$rps" "$p50" "$p99"
 stop_server
 
 if [[ "${PEERS:-1}" == 0 ]]; then
     echo "PEERS=0: skipping PostgreSQL, PostGIS and Redis"
 else
-# 3b. Our server on PostgreSQL: the same rows, then served with the in-memory index (the default)
-# and with candidates from PostGIS's KNN index. The rows are copied from the SQLite database with
-# COPY into our migrated schema: our importer on PostgreSQL makes a round trip per statement
-# (about 2,600 records/s here), which would take most of half an hour at this size.
+# 3b. Our server on PostgreSQL: the same file imported with our importer (timed, the same path
+# as on SQLite: validation, audit events, change-log rows), then served with the in-memory index
+# (the default) and with candidates from PostGIS's KNN index.
 echo "== ours on PostgreSQL"
 psql "$PG_URL" -qc "CREATE DATABASE $PG_OURS" >/dev/null
 OURS_URL="${PG_URL%/*}/$PG_OURS"
-CLINIC_FINDER_DATABASE_URL="$OURS_URL" CLINIC_FINDER_LOG=warn "$BIN" migrate >/dev/null
-copy_started=$(date +%s)
-for table in clinics locations providers provider_specialties credentials provider_locations provider_treatments; do
-    columns=$(python3 -c "import sqlite3,sys; print(','.join(r[1] for r in sqlite3.connect(sys.argv[1]).execute(f'pragma table_info({sys.argv[2]})')))" "$DB" "$table")
-    python3 - "$DB" "$table" "$columns" <<'PY' | PGTZ=UTC psql "$OURS_URL" -qc "COPY $table ($columns) FROM STDIN"
-import sqlite3, sys
-def text(value):
-    if value is None:
-        return "\\N"
-    value = str(value)
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-for row in sqlite3.connect(sys.argv[1]).execute(f"select {sys.argv[3]} from {sys.argv[2]}"):
-    sys.stdout.write("\t".join(map(text, row)) + "\n")
-PY
-done
-for table in clinics locations providers credentials; do
-    psql "$OURS_URL" -qc "SELECT setval(pg_get_serial_sequence('$table', 'id'), (SELECT max(id) FROM $table))" >/dev/null
-done
+if [[ -f "$DATA" ]]; then
+    echo "== importing $DATA into PostgreSQL"
+    PG_IMPORT=$(import_into "$OURS_URL")
+    echo "import into PostgreSQL: ${PG_IMPORT% *} s, peak RSS $(( ${PG_IMPORT#* } / 1024 )) MB"
+    metric import_postgres_s "${PG_IMPORT% *}"
+    metric import_postgres_peak_kb "${PG_IMPORT#* }"
+else
+    echo "no $DATA to import (REUSE=1 with the NDJSON file removed?)" >&2
+    exit 1
+fi
 psql "$OURS_URL" -qc "ANALYZE" >/dev/null
-echo "copied into PostgreSQL in $(( $(date +%s) - copy_started )) s"
 start_server "$OURS_URL"
 echo "start-up to ready on PostgreSQL: ${STARTUP} s"
+metric startup_postgres_s "$STARTUP"
 ours_runs "ours (PostgreSQL)"
 stop_server
 start_server "$OURS_URL" CLINIC_FINDER_SPATIAL_INDEX=postgis
@@ -265,50 +274,5 @@ if [[ "${CURVE:-0}" == 1 ]]; then
     done
 fi
 
-# 6. The table.
-python3 - "$RESULTS" "$COUNTED" "$SQLITE_STARTUP" "$RSS_KB" "$IMPORT" <<'PY'
-import csv, sys
-rows = list(csv.reader(open(sys.argv[1]), delimiter="\t"))
-centres = ["Manhattan", "Paterson NJ", "rural SD", "Columbus OH"]
-ours = {r[1]: float(r[2]) for r in rows if r[0] == "ours (SQLite)"}
-ceiling = next((float(r[2]) for r in rows if r[0] == "HTTP ceiling"), None)
-pgbench = {r[1]: float(r[2]) for r in rows if r[0] == "PostGIS KNN (pgbench)"}
-import_s, import_kb = sys.argv[5].split()
-print(f"\n{int(sys.argv[2]):,} locations; import {import_s} s; start-up {sys.argv[3]} s; "
-      f"RSS {int(sys.argv[4]) // 1024} MB; HTTP ceiling {ceiling:,.0f} req/s\n")
-print("| peer | " + " | ".join(centres) + " |")
-print("|---|" + "---|" * len(centres))
-peers = ["ours (SQLite)", "ours (PostgreSQL)", "ours (PostgreSQL, PostGIS candidates)",
-         "PostGIS KNN (pgbench)", "Redis GEOSEARCH"]
-for peer in peers:
-    if not any(r[0] == peer for r in rows):
-        continue
-    cells = []
-    for centre in centres:
-        row = next((r for r in rows if r[0] == peer and r[1] == centre), None)
-        if row is None:
-            cells.append("-")
-            continue
-        rate = float(row[2])
-        cell = f"{rate:,.0f}/s, p99 {row[4]} ms" if row[4] != "-" else f"{rate:,.0f}/s, mean {row[3]} ms"
-        if not peer.startswith("ours") and centre in ours:
-            cell += f" (ours ÷ peer: {ours[centre] / rate:.1f}×)"
-        if peer.startswith("ours (PostgreSQL") and centre in pgbench:
-            cell += f" (÷ pgbench: {rate / pgbench[centre]:.1f}×)"
-        cells.append(cell)
-    print(f"| {peer} | " + " | ".join(cells) + " |")
-curve = [r for r in rows if r[0].startswith("curve ")]
-if curve:
-    print("\nCost curve (ours, SQLite; req/s and p99 ms):\n")
-    print("| locations | " + " | ".join(centres) + " |")
-    print("|---|" + "---|" * len(centres))
-    for label in sorted({r[0] for r in curve}, key=lambda l: int(l.split()[1])) + ["ours (SQLite)"]:
-        size = label.split()[1] if label.startswith("curve") else f"{int(sys.argv[2]):,}"
-        cells = []
-        for centre in centres:
-            row = next((r for r in rows if r[0] == label and r[1] == centre), None)
-            cells.append(f"{float(row[2]):,.0f}/s, p99 {row[4]}" if row else "-")
-        print(f"| {size} | " + " | ".join(cells) + " |")
-if ceiling:
-    print("\nours ÷ HTTP ceiling: " + ", ".join(f"{c} {ours[c] / ceiling:.2f}" for c in centres if c in ours))
-PY
+# 6. The tables: every figure side by side, then the issue's targets with PASS/FAIL.
+python3 bench/table.py "$RESULTS" "$METRICS" "$COUNTED" "$PROVIDERS"

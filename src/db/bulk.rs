@@ -8,15 +8,34 @@ use std::collections::HashSet;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::models::{NewClinic, NewCredential, NewLocation, NewProvider};
+use super::models::{
+    ClinicRow, CredentialRow, LocationRow, NewClinic, NewCredential, NewLocation, NewProvider,
+    ProviderRow,
+};
 use super::schema::{
     clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
-    providers, treatments,
+    providers, specialties, treatments,
 };
 use super::{DbConnection, DbResult};
 
 /// Rows per multi-row statement (16 columns × 500 stays far below both backends' bind limits).
 pub const INSERT_CHUNK: usize = 500;
+
+/// Settings for a connection that bulk-loads (the importer's own): on SQLite, reads through a
+/// page cache of a fixed size instead of the memory-mapped file (the mapped pages a load touches
+/// would count in its resident memory and grow with the database), and a cache large enough that
+/// a batch's index pages stay in it instead of spilling to the WAL before the commit; and the
+/// WAL is checkpointed every 64 MB instead of every 4 MB (a checkpoint, with its syncs, ran at
+/// every few batches' commit; each commit still syncs the WAL, so durability is unchanged).
+pub fn tune_for_bulk_load(connection: &mut DbConnection) -> DbResult<()> {
+    use diesel::connection::SimpleConnection;
+    if let DbConnection::Sqlite(sqlite) = connection {
+        sqlite.batch_execute(
+            "PRAGMA mmap_size = 0; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
+        )?;
+    }
+    Ok(())
+}
 
 /// Inserts clinics; their ids, in order.
 pub fn insert_clinics(connection: &mut DbConnection, rows: &[&NewClinic]) -> DbResult<Vec<i64>> {
@@ -414,4 +433,155 @@ pub fn specialty_codes_of(
         .order(provider_specialties::specialty_code)
         .select(provider_specialties::specialty_code)
         .load(connection)?)
+}
+
+// Reads ahead for a batch (`directory::bulk::lookups`): the rows and ids a batch's records refer
+// to, `LOOKUP_CHUNK` keys a statement instead of a statement per record (on PostgreSQL a round
+// trip each).
+
+/// Keys per lookup statement (below both backends' bind limits).
+pub const LOOKUP_CHUNK: usize = 1000;
+
+/// The clinics with these external ids (those that exist).
+pub fn clinics_by_external_ids(
+    connection: &mut DbConnection,
+    keys: &[&str],
+) -> DbResult<Vec<ClinicRow>> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        rows.extend(
+            clinics::table
+                .filter(
+                    clinics::external_id
+                        .assume_not_null()
+                        .eq_any(chunk.to_vec()),
+                )
+                .select(ClinicRow::as_select())
+                .load(connection)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The ids of the clinics with these external ids, by external id (those that exist).
+pub fn clinic_ids_by_external_ids(
+    connection: &mut DbConnection,
+    keys: &[&str],
+) -> DbResult<Vec<(Option<String>, i64)>> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        rows.extend(
+            clinics::table
+                .filter(
+                    clinics::external_id
+                        .assume_not_null()
+                        .eq_any(chunk.to_vec()),
+                )
+                .select((clinics::external_id, clinics::id))
+                .load::<(Option<String>, i64)>(connection)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The locations with these external ids (those that exist).
+pub fn locations_by_external_ids(
+    connection: &mut DbConnection,
+    keys: &[&str],
+) -> DbResult<Vec<LocationRow>> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        rows.extend(
+            locations::table
+                .filter(
+                    locations::external_id
+                        .assume_not_null()
+                        .eq_any(chunk.to_vec()),
+                )
+                .select(LocationRow::as_select())
+                .load(connection)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The ids of the locations with these external ids, by external id (those that exist).
+pub fn location_ids_by_external_ids(
+    connection: &mut DbConnection,
+    keys: &[&str],
+) -> DbResult<Vec<(Option<String>, i64)>> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        rows.extend(
+            locations::table
+                .filter(
+                    locations::external_id
+                        .assume_not_null()
+                        .eq_any(chunk.to_vec()),
+                )
+                .select((locations::external_id, locations::id))
+                .load::<(Option<String>, i64)>(connection)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// The providers with these NPIs (those that exist).
+pub fn providers_by_npis(
+    connection: &mut DbConnection,
+    npis: &[&str],
+) -> DbResult<Vec<ProviderRow>> {
+    let mut rows = Vec::new();
+    for chunk in npis.chunks(LOOKUP_CHUNK) {
+        rows.extend(
+            providers::table
+                .filter(providers::npi.eq_any(chunk.to_vec()))
+                .select(ProviderRow::as_select())
+                .load(connection)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Every credential of these providers.
+pub fn credentials_of_providers(
+    connection: &mut DbConnection,
+    provider_ids: &[i64],
+) -> DbResult<Vec<CredentialRow>> {
+    let mut rows = Vec::new();
+    for chunk in provider_ids.chunks(LOOKUP_CHUNK) {
+        rows.extend(
+            credentials::table
+                .filter(credentials::provider_id.eq_any(chunk.to_vec()))
+                .select(CredentialRow::as_select())
+                .load(connection)?,
+        );
+    }
+    Ok(rows)
+}
+
+/// Every specialty code.
+pub fn specialty_codes(connection: &mut DbConnection) -> DbResult<HashSet<String>> {
+    Ok(specialties::table
+        .select(specialties::code)
+        .load::<String>(connection)?
+        .into_iter()
+        .collect())
+}
+
+/// The ids of the providers with these NPIs, by NPI (those that exist).
+pub fn provider_ids_by_npis(
+    connection: &mut DbConnection,
+    npis: &[&str],
+) -> DbResult<Vec<(String, i64)>> {
+    let mut rows = Vec::new();
+    for chunk in npis.chunks(LOOKUP_CHUNK) {
+        rows.extend(
+            providers::table
+                .filter(providers::npi.eq_any(chunk.to_vec()))
+                .select((providers::npi, providers::id))
+                .load::<(String, i64)>(connection)?,
+        );
+    }
+    Ok(rows)
 }

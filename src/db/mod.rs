@@ -240,6 +240,28 @@ pub struct ConnectionManager {
     backend: Backend,
 }
 
+/// SQLite's library-wide settings, once, before its first connection: no memory statistics (with
+/// them every allocation SQLite makes takes a global mutex) and multi-thread mode (no mutex around
+/// every call on a connection: a diesel connection is `Send` but not `Sync`, so no two threads
+/// ever use one at once, which is all multi-thread mode asks). A bulk import spent 12 % of its
+/// time in those locks. Once SQLite is initialised (something opened a connection first), the
+/// calls are refused and change nothing.
+fn configure_sqlite_library() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: `sqlite3_config` is called before any connection this process opens through
+        // the pool (and is refused, harmlessly, if SQLite was initialised already); the
+        // arguments are the ones these two options take (an int; none).
+        unsafe {
+            libsqlite3_sys::sqlite3_config(
+                libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+            libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MULTITHREAD);
+        }
+    });
+}
+
 impl ManageConnection for ConnectionManager {
     type Connection = DbConnection;
     type Error = diesel::r2d2::Error;
@@ -247,6 +269,7 @@ impl ManageConnection for ConnectionManager {
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         let connection = match self.backend {
             Backend::Sqlite => {
+                configure_sqlite_library();
                 SqliteConnection::establish(sqlite_path(&self.url)).map(DbConnection::Sqlite)
             }
             Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Postgres),
@@ -261,6 +284,22 @@ impl ManageConnection for ConnectionManager {
     fn has_broken(&self, connection: &mut DbConnection) -> bool {
         connection.is_broken()
     }
+}
+
+/// How much of the SQLite file each connection may memory-map (`PRAGMA mmap_size`).
+const SQLITE_MMAP_SIZE: u64 = 2_147_418_112;
+
+/// Unmaps what a SQLite connection has mapped of the database file (it maps again as it reads).
+/// A connection that read the whole database — the search index's load at start-up — would
+/// otherwise keep every page it touched counted in the process's resident memory for the life
+/// of the process; unmapped, they are only the kernel's page cache (shared, reclaimable).
+pub fn release_mapped_pages(connection: &mut DbConnection) -> DbResult<()> {
+    if let DbConnection::Sqlite(sqlite) = connection {
+        sqlite.batch_execute(&format!(
+            "PRAGMA mmap_size = 0; PRAGMA mmap_size = {SQLITE_MMAP_SIZE};"
+        ))?;
+    }
+    Ok(())
 }
 
 /// Per-connection settings.
@@ -280,9 +319,10 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
     fn on_acquire(&self, connection: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         let settings = match connection {
             DbConnection::Sqlite(_) => {
+                format!(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 5000; PRAGMA mmap_size = 2147418112;"
-                    .to_owned()
+                 PRAGMA busy_timeout = 5000; PRAGMA mmap_size = {SQLITE_MMAP_SIZE};"
+            )
             }
             DbConnection::Postgres(_) => {
                 format!(

@@ -388,6 +388,19 @@ pub fn specialty_exists(connection: &mut DbConnection, code: &str) -> DbResult<b
         == 1)
 }
 
+/// Whether a specialty code exists: asked of the database, or of the codes a bulk load read once
+/// for its records (`directory::bulk`; an import writes no specialties).
+pub fn specialty_known(
+    connection: &mut DbConnection,
+    known: Option<&std::collections::HashSet<String>>,
+    code: &str,
+) -> DbResult<bool> {
+    match known {
+        Some(known) => Ok(known.contains(code)),
+        None => specialty_exists(connection, code),
+    }
+}
+
 pub fn treatment_exists(connection: &mut DbConnection, code: &str) -> DbResult<bool> {
     Ok(treatments::table
         .find(code)

@@ -164,9 +164,11 @@ pub struct CredentialPatch {
     pub expires_on: Option<Option<NaiveDate>>,
 }
 
+/// `specialty_exists` answers whether a specialty code is in the taxonomy (the database, or the
+/// codes a bulk load read once).
 fn check_fields(
     checks: &mut Checks,
-    connection: &mut DbConnection,
+    specialty_exists: &mut dyn FnMut(&str) -> DbResult<bool>,
     kind: CredentialKind,
     jurisdiction: Option<&str>,
     specialty_code: Option<&str>,
@@ -185,7 +187,7 @@ fn check_fields(
     if let Some(code) = specialty_code {
         if !crate::domain::is_taxonomy_code(code) {
             checks.taxonomy_code("/specialty_code", code);
-        } else if !db::providers::specialty_exists(connection, code)? {
+        } else if !specialty_exists(code)? {
             checks.push(
                 "/specialty_code",
                 "unknown_value",
@@ -211,6 +213,15 @@ pub fn check_new(
     connection: &mut DbConnection,
     input: &NewCredentialInput,
 ) -> DbResult<(Checks, Option<CredentialKind>)> {
+    check_new_with(connection, input, None)
+}
+
+/// [`check_new`], with the specialty codes already read (a bulk load reads them once).
+pub fn check_new_with(
+    connection: &mut DbConnection,
+    input: &NewCredentialInput,
+    known_specialties: Option<&std::collections::HashSet<String>>,
+) -> DbResult<(Checks, Option<CredentialKind>)> {
     let mut checks = Checks::of(input);
     let kind = checks.enum_value(
         "/kind",
@@ -221,7 +232,7 @@ pub fn check_new(
     if let Some(kind) = kind {
         check_fields(
             &mut checks,
-            connection,
+            &mut |code| db::providers::specialty_known(connection, known_specialties, code),
             kind,
             input.jurisdiction.as_deref(),
             input.specialty_code.as_deref(),
@@ -301,7 +312,7 @@ pub fn update(
             .unwrap_or(before.specialty_code.clone());
         check_fields(
             &mut checks,
-            c,
+            &mut |code| db::providers::specialty_exists(c, code),
             kind,
             jurisdiction.as_deref(),
             specialty.as_deref(),

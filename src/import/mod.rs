@@ -73,6 +73,7 @@ pub fn import(
     options: &ImportOptions,
 ) -> DirectoryResult<ImportReport> {
     let by = Principal::import(chrono::Utc::now());
+    bulk::prepare_connection(connection)?;
     let bulk_options = BulkOptions {
         trusted_source: options.trusted_source.clone(),
         file_name: options.file_name.clone(),

@@ -473,6 +473,10 @@ fn build(
         }),
         None => (load_places(connection), load_providers(connection)),
     };
+    // The load read the whole file through the connections' memory maps: unmap it.
+    for loaded in std::iter::once(&mut *connection).chain(second.as_deref_mut()) {
+        crate::db::release_mapped_pages(loaded)?;
+    }
     let (mut index, mut interner) = places?;
     let (providers, provider_strings) = providers?;
     index.providers = SharedMap::from(providers);

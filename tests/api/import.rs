@@ -243,7 +243,69 @@ async fn a_refused_multi_row_insert_is_replayed_record_by_record(app: TestApp) {
     assert_eq!(families, ["First", "Third"]);
 }
 
+/// What a batch reads ahead (the rows its records may replace, the ids they refer to) must not
+/// hide what the batch itself writes: a key repeated within one batch is an update of the row the
+/// batch just created, and a file loaded over stored rows updates or leaves them as before, with
+/// the same counts and one audit event per batch.
+async fn keys_repeated_within_a_batch_and_stored_rows_are_upserted(app: TestApp) {
+    let database = app.database();
+    let mut connection = database.connection().unwrap();
+    let mut records = fixture();
+    let mut renamed = records[0].clone();
+    renamed["name"] = json!("Renamed Neurology");
+    let again_provider = records[2].clone();
+    let mut relicensed = records[3].clone();
+    relicensed["expires_on"] = json!("2098-01-01");
+    records.insert(1, renamed); // line 2: the clinic of line 1 again, renamed
+    records.push(again_provider); // line 6: the provider of line 4 again, the same
+    records.push(relicensed); // line 7: the credential of line 5 again, changed
+    let mut options = options(Format::Ndjson, false, true);
+    options.batch_size = 100;
+    let report = import(&mut connection, ndjson(&records), &options).unwrap();
+    assert_eq!(
+        (
+            report.read,
+            report.created,
+            report.updated,
+            report.unchanged
+        ),
+        (7, 4, 2, 1),
+        "{report:?}"
+    );
+    let clinics = app.get_json("/v1/clinics").await;
+    assert_eq!(clinics["items"].as_array().unwrap().len(), 1);
+    assert_eq!(clinics["items"][0]["name"], "Renamed Neurology");
+
+    // Over the stored rows: the credential changes twice (back to 2099, then to 2098 again), the
+    // rest is as stored; then the clinic renamed back.
+    let report = import(&mut connection, ndjson(&records[1..]), &options).unwrap();
+    assert_eq!(
+        (
+            report.read,
+            report.created,
+            report.updated,
+            report.unchanged
+        ),
+        (6, 0, 2, 4),
+        "{report:?}"
+    );
+    let report = import(&mut connection, ndjson(&records[..1]), &options).unwrap();
+    assert_eq!((report.updated, report.unchanged), (1, 0), "{report:?}");
+    let clinics = app.get_json("/v1/clinics").await;
+    assert_eq!(clinics["items"][0]["name"], "Imported Neurology");
+    let audit = app
+        .admin_ok(
+            Method::GET,
+            "/v1/admin/audit?action=import.batch",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 3);
+}
+
 on_both_backends!(
+    keys_repeated_within_a_batch_and_stored_rows_are_upserted,
     a_refused_multi_row_insert_is_replayed_record_by_record,
     imports_are_validated_idempotent_and_reach_search,
     bad_records_are_reported_by_line_and_atomic_writes_nothing,

@@ -15,6 +15,7 @@
 //!   statement; a statement that fails is undone and its records applied one by one, so a bad
 //!   record is still reported against its own line.
 
+mod lookups;
 pub mod nppes;
 mod pending;
 mod records;
@@ -29,6 +30,7 @@ use std::collections::HashSet;
 
 use diesel::Connection;
 
+use self::lookups::Lookups;
 use self::pending::Pending;
 use super::audit::EDITORS;
 use super::Written;
@@ -69,6 +71,12 @@ pub struct ImportReport {
 /// A record as read: its line, and the record or why it could not be read.
 pub type ParsedRecord = (usize, Result<BulkRecord, Vec<FieldError>>);
 
+/// Readies the connection a bulk load runs on (`db::bulk::tune_for_bulk_load`: a page cache of a
+/// fixed size rather than the memory-mapped file on SQLite, so the load's memory stays flat).
+pub fn prepare_connection(connection: &mut DbConnection) -> DirectoryResult<()> {
+    Ok(crate::db::bulk::tune_for_bulk_load(connection)?)
+}
+
 /// Loads `records` as one batch: one transaction, one audit event. With `all_or_nothing`, a
 /// refused record rolls the whole batch back (the report says so).
 pub fn load_batch(
@@ -83,8 +91,17 @@ pub fn load_batch(
     let before = report.clone();
     let outcome = write(connection, by, |c| {
         let mut batch = Batch::new(options);
-        for (line, record) in records {
-            batch.apply(c, line, record, report)?;
+        let mut records = records.peekable();
+        while records.peek().is_some() {
+            // A run of records at a time, with what they refer to read ahead; the rows still
+            // held are written first, so what is read ahead includes them.
+            let run: Vec<ParsedRecord> = records.by_ref().take(READ_AHEAD).collect();
+            batch.flush(c, report)?;
+            let specialties = batch.lookups.take_specialties();
+            batch.lookups = Lookups::read(c, &run)?.with_specialties(specialties);
+            for (line, record) in run {
+                batch.apply(c, line, record, report)?;
+            }
         }
         let change = batch.finish(c, report)?;
         if all_or_nothing && !report.rejected.is_empty() {
@@ -115,6 +132,9 @@ pub fn load_batch(
 }
 
 const ROLLED_BACK: &str = "import_rolled_back";
+
+/// Records whose references are read ahead together (`lookups`).
+const READ_AHEAD: usize = crate::db::bulk::LOOKUP_CHUNK;
 
 enum Outcome {
     Created,
@@ -148,6 +168,7 @@ struct Batch<'o> {
     /// Whether new rows may wait for a multi-row statement (off while replaying one that failed).
     deferring: bool,
     pending: Pending,
+    lookups: Lookups,
 }
 
 impl<'o> Batch<'o> {
@@ -165,6 +186,7 @@ impl<'o> Batch<'o> {
             rejected: 0,
             deferring: true,
             pending: Pending::default(),
+            lookups: Lookups::default(),
         }
     }
 
@@ -228,10 +250,13 @@ impl<'o> Batch<'o> {
         // Each record in a savepoint: a record that fails half-way leaves nothing behind, and
         // on PostgreSQL a failed statement does not poison the rest of the batch. On SQLite a
         // failed statement undoes only itself, so a record written by one statement needs no
-        // savepoint (two fewer statements per record: most of a bulk load).
+        // savepoint (two fewer statements per record: most of a bulk load). Nor does a record
+        // known to be new while new rows wait: it only reads, and is held back (on PostgreSQL
+        // the savepoint was two round trips per record).
         let outcome = match record {
             Ok(record)
-                if record.is_one_write() && matches!(connection, DbConnection::Sqlite(_)) =>
+                if (record.is_one_write() && matches!(connection, DbConnection::Sqlite(_)))
+                    || (self.deferring && self.lookups.is_new(&record)) =>
             {
                 self.apply_record(connection, record)
             }

@@ -18,8 +18,7 @@ impl Batch<'_> {
         let input = record.to_input();
         clinics::check_new(&input)?;
         let row = clinics::new_row(input);
-        let (id, outcome) = match db::clinics::find_by_external_id(connection, &record.external_id)?
-        {
+        let (id, outcome) = match self.lookups.clinic(connection, &record.external_id)? {
             Some(existing)
                 if existing.name == row.name
                     && existing.website == row.website
@@ -49,7 +48,9 @@ impl Batch<'_> {
         connection: &mut DbConnection,
         record: LocationRecord,
     ) -> DirectoryResult<Outcome> {
-        let clinic_id = db::bulk::clinic_id_by_external_id(connection, &record.clinic_external_id)?;
+        let clinic_id = self
+            .lookups
+            .clinic_id(connection, &record.clinic_external_id)?;
         let input = record.to_input(clinic_id.unwrap_or_default());
         let (mut checks, hours) = locations::check_new(&input);
         if clinic_id.is_none() {
@@ -61,7 +62,7 @@ impl Batch<'_> {
         }
         checks.finish()?;
         let row = locations::new_row(input, hours.unwrap_or_else(|| "{}".to_owned()));
-        let existing = db::locations::find_by_external_id(connection, &record.external_id)?;
+        let existing = self.lookups.location(connection, &record.external_id)?;
         let (id, outcome) = match existing {
             Some(existing) => {
                 let same = existing.clinic_id == row.clinic_id
@@ -119,7 +120,9 @@ impl Batch<'_> {
         connection: &mut DbConnection,
         record: ProviderRecord,
     ) -> DirectoryResult<Outcome> {
-        let (mut checks, languages) = providers::check_new(connection, &record.to_input())?;
+        let specialties = self.lookups.specialties(connection)?;
+        let (mut checks, languages) =
+            providers::check_new_with(connection, &record.to_input(), Some(&specialties))?;
         let vetting_status = match &record.vetting_status {
             Some(text) if self.trusts(&mut checks, "/vetting_status") => checks.enum_value(
                 "/vetting_status",
@@ -131,7 +134,7 @@ impl Batch<'_> {
         };
         let mut location_ids = Vec::with_capacity(record.location_external_ids.len());
         for (index, external_id) in record.location_external_ids.iter().enumerate() {
-            match db::bulk::location_id_by_external_id(connection, external_id)? {
+            match self.lookups.location_id(connection, external_id)? {
                 Some(id) => location_ids.push(id),
                 None => checks.push(
                     format!("/location_external_ids/{index}"),
@@ -161,7 +164,7 @@ impl Batch<'_> {
         checks.finish()?;
 
         let now = db::now();
-        let existing = db::providers::find_by_npi(connection, &record.npi)?;
+        let existing = self.lookups.provider(connection, &record.npi)?;
         let status = vetting_status
             .map(|s| s.as_str().to_owned())
             .or_else(|| existing.as_ref().map(|row| row.vetting_status.clone()))
@@ -283,8 +286,10 @@ impl Batch<'_> {
         connection: &mut DbConnection,
         record: CredentialRecord,
     ) -> DirectoryResult<Outcome> {
-        let (mut checks, _) = credentials::check_new(connection, &record.to_input())?;
-        let provider_id = db::bulk::provider_id_by_npi(connection, &record.provider_npi)?;
+        let specialties = self.lookups.specialties(connection)?;
+        let (mut checks, _) =
+            credentials::check_new_with(connection, &record.to_input(), Some(&specialties))?;
+        let provider_id = self.lookups.provider_id(connection, &record.provider_npi)?;
         if provider_id.is_none() {
             checks.push(
                 "/provider_npi",
@@ -326,13 +331,7 @@ impl Batch<'_> {
                 .or(record.expires_on)
                 .or_else(|| Some(v.verified_at.date() + chrono::Months::new(36)));
         }
-        let existing = db::credentials::find_same(
-            connection,
-            provider_id,
-            &record.kind,
-            &record.issuer,
-            record.identifier.as_deref(),
-        )?;
+        let existing = self.lookups.credential(connection, provider_id, &record)?;
         let outcome = match existing {
             Some(existing)
                 if existing.jurisdiction == row.jurisdiction

@@ -1,5 +1,7 @@
 //! What a writer sends to create or change a provider, and the rules it must meet.
 
+use std::collections::HashSet;
+
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -109,6 +111,7 @@ fn check_provider_fields(
     checks: &mut Checks,
     connection: &mut DbConnection,
     fields: ProviderFields<'_>,
+    known_specialties: Option<&HashSet<String>>,
 ) -> DbResult<()> {
     if let Some(npi) = fields.npi {
         checks.npi("/npi", npi);
@@ -129,7 +132,7 @@ fn check_provider_fields(
     if let Some(code) = fields.primary_specialty_code {
         if !is_taxonomy_code(code) {
             checks.taxonomy_code("/primary_specialty_code", code);
-        } else if !db::providers::specialty_exists(connection, code)? {
+        } else if !db::providers::specialty_known(connection, known_specialties, code)? {
             checks.push(
                 "/primary_specialty_code",
                 "unknown_value",
@@ -145,7 +148,7 @@ fn check_provider_fields(
     {
         if !is_taxonomy_code(code) {
             checks.taxonomy_code(&format!("/other_specialty_codes/{index}"), code);
-        } else if !db::providers::specialty_exists(connection, code)? {
+        } else if !db::providers::specialty_known(connection, known_specialties, code)? {
             checks.push(
                 format!("/other_specialty_codes/{index}"),
                 "unknown_value",
@@ -192,6 +195,15 @@ pub fn check_new(
     connection: &mut DbConnection,
     input: &NewProviderInput,
 ) -> DbResult<(Checks, Vec<String>)> {
+    check_new_with(connection, input, None)
+}
+
+/// [`check_new`], with the specialty codes already read (a bulk load reads them once).
+pub fn check_new_with(
+    connection: &mut DbConnection,
+    input: &NewProviderInput,
+    known_specialties: Option<&HashSet<String>>,
+) -> DbResult<(Checks, Vec<String>)> {
     let mut checks = Checks::of(input);
     let languages = input
         .languages
@@ -208,6 +220,7 @@ pub fn check_new(
             other_specialty_codes: Some(&input.other_specialty_codes),
             languages: Some(&languages),
         },
+        known_specialties,
     )?;
     Ok((checks, languages))
 }
@@ -226,6 +239,7 @@ pub fn check_patch(connection: &mut DbConnection, patch: &ProviderPatch) -> DbRe
             other_specialty_codes: patch.other_specialty_codes.as_deref(),
             languages: patch.languages.as_deref(),
         },
+        None,
     )?;
     Ok(checks)
 }

@@ -5,7 +5,8 @@ mod input;
 mod views;
 
 pub use input::{
-    check_new, check_patch, languages_json, NewProviderInput, ProviderPatch, TreatmentOfferInput,
+    check_new, check_new_with, check_patch, languages_json, NewProviderInput, ProviderPatch,
+    TreatmentOfferInput,
 };
 pub use views::{
     admin_view, admin_view_with_listing, public_profile, LocationListing, OfferedTreatment,
