@@ -284,14 +284,14 @@ pub fn build_app(
     let mut api = api;
     crate::openapi::finish(&mut api);
     let contract = web::Data::new(Contract::from_document(&api));
-    let served = Arc::new(crate::openapi::to_json(&api));
+    let served = web::Data::new(crate::api::document::ServedDocument(
+        crate::openapi::to_json(&api),
+    ));
     app.app_data(contract.clone())
+        .app_data(served)
         .route(
             "/openapi.json",
-            web::get().to(move || {
-                let served = served.clone();
-                async move { HttpResponse::Ok().json(&*served) }
-            }),
+            web::get().to(crate::api::document::openapi_json),
         )
         .service(
             SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),

@@ -65,8 +65,35 @@ fn has_example(spec: &Value, value: &Value) -> bool {
 }
 
 async fn served_spec_is_sound_openapi_3(app: TestApp) {
-    let served = app.get_json("/openapi.json").await;
+    let mut served = app.get_json("/openapi.json").await;
+    // The server's defaults are the origin the document was read from (so that /docs/ and a
+    // generator reading it from a deployment call that deployment); the rest is the committed
+    // document.
+    let host = app.address.trim_start_matches("http://");
+    let variables = served.pointer_mut("/servers/0/variables").unwrap();
+    assert_eq!(variables["scheme"]["default"], "http");
+    assert_eq!(variables["host"]["default"], host);
+    variables["host"]["default"] = "127.0.0.1:8080".into();
     assert_eq!(served, committed());
+    // Forwarded headers are not believed without trusted proxies.
+    let forwarded: Value = app
+        .request(reqwest::Method::GET, "/openapi.json")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Proto", "https")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        forwarded["servers"][0]["variables"]["host"]["default"],
+        host
+    );
+    assert_eq!(
+        forwarded["servers"][0]["variables"]["scheme"]["default"],
+        "http"
+    );
     assert!(served["openapi"].as_str().unwrap().starts_with("3."));
     assert!(served["components"]["securitySchemes"]["api_key"]["scheme"] == "bearer");
     let mut refs = Vec::new();
