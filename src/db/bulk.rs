@@ -442,25 +442,29 @@ pub fn specialty_codes_of(
 /// Keys per lookup statement (below both backends' bind limits).
 pub const LOOKUP_CHUNK: usize = 1000;
 
+/// The rows of one lookup statement per `LOOKUP_CHUNK` keys, together.
+fn in_chunks<K: Clone, T>(
+    keys: &[K],
+    mut load: impl FnMut(Vec<K>) -> diesel::QueryResult<Vec<T>>,
+) -> DbResult<Vec<T>> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(LOOKUP_CHUNK) {
+        rows.extend(load(chunk.to_vec())?);
+    }
+    Ok(rows)
+}
+
 /// The clinics with these external ids (those that exist).
 pub fn clinics_by_external_ids(
     connection: &mut DbConnection,
     keys: &[&str],
 ) -> DbResult<Vec<ClinicRow>> {
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(LOOKUP_CHUNK) {
-        rows.extend(
-            clinics::table
-                .filter(
-                    clinics::external_id
-                        .assume_not_null()
-                        .eq_any(chunk.to_vec()),
-                )
-                .select(ClinicRow::as_select())
-                .load(connection)?,
-        );
-    }
-    Ok(rows)
+    in_chunks(keys, |chunk| {
+        clinics::table
+            .filter(clinics::external_id.assume_not_null().eq_any(chunk))
+            .select(ClinicRow::as_select())
+            .load(connection)
+    })
 }
 
 /// The ids of the clinics with these external ids, by external id (those that exist).
@@ -468,20 +472,12 @@ pub fn clinic_ids_by_external_ids(
     connection: &mut DbConnection,
     keys: &[&str],
 ) -> DbResult<Vec<(Option<String>, i64)>> {
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(LOOKUP_CHUNK) {
-        rows.extend(
-            clinics::table
-                .filter(
-                    clinics::external_id
-                        .assume_not_null()
-                        .eq_any(chunk.to_vec()),
-                )
-                .select((clinics::external_id, clinics::id))
-                .load::<(Option<String>, i64)>(connection)?,
-        );
-    }
-    Ok(rows)
+    in_chunks(keys, |chunk| {
+        clinics::table
+            .filter(clinics::external_id.assume_not_null().eq_any(chunk))
+            .select((clinics::external_id, clinics::id))
+            .load::<(Option<String>, i64)>(connection)
+    })
 }
 
 /// The locations with these external ids (those that exist).
@@ -489,20 +485,12 @@ pub fn locations_by_external_ids(
     connection: &mut DbConnection,
     keys: &[&str],
 ) -> DbResult<Vec<LocationRow>> {
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(LOOKUP_CHUNK) {
-        rows.extend(
-            locations::table
-                .filter(
-                    locations::external_id
-                        .assume_not_null()
-                        .eq_any(chunk.to_vec()),
-                )
-                .select(LocationRow::as_select())
-                .load(connection)?,
-        );
-    }
-    Ok(rows)
+    in_chunks(keys, |chunk| {
+        locations::table
+            .filter(locations::external_id.assume_not_null().eq_any(chunk))
+            .select(LocationRow::as_select())
+            .load(connection)
+    })
 }
 
 /// The ids of the locations with these external ids, by external id (those that exist).
@@ -510,20 +498,12 @@ pub fn location_ids_by_external_ids(
     connection: &mut DbConnection,
     keys: &[&str],
 ) -> DbResult<Vec<(Option<String>, i64)>> {
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(LOOKUP_CHUNK) {
-        rows.extend(
-            locations::table
-                .filter(
-                    locations::external_id
-                        .assume_not_null()
-                        .eq_any(chunk.to_vec()),
-                )
-                .select((locations::external_id, locations::id))
-                .load::<(Option<String>, i64)>(connection)?,
-        );
-    }
-    Ok(rows)
+    in_chunks(keys, |chunk| {
+        locations::table
+            .filter(locations::external_id.assume_not_null().eq_any(chunk))
+            .select((locations::external_id, locations::id))
+            .load::<(Option<String>, i64)>(connection)
+    })
 }
 
 /// The providers with these NPIs (those that exist).
@@ -531,16 +511,12 @@ pub fn providers_by_npis(
     connection: &mut DbConnection,
     npis: &[&str],
 ) -> DbResult<Vec<ProviderRow>> {
-    let mut rows = Vec::new();
-    for chunk in npis.chunks(LOOKUP_CHUNK) {
-        rows.extend(
-            providers::table
-                .filter(providers::npi.eq_any(chunk.to_vec()))
-                .select(ProviderRow::as_select())
-                .load(connection)?,
-        );
-    }
-    Ok(rows)
+    in_chunks(npis, |chunk| {
+        providers::table
+            .filter(providers::npi.eq_any(chunk))
+            .select(ProviderRow::as_select())
+            .load(connection)
+    })
 }
 
 /// Every credential of these providers.
@@ -548,16 +524,12 @@ pub fn credentials_of_providers(
     connection: &mut DbConnection,
     provider_ids: &[i64],
 ) -> DbResult<Vec<CredentialRow>> {
-    let mut rows = Vec::new();
-    for chunk in provider_ids.chunks(LOOKUP_CHUNK) {
-        rows.extend(
-            credentials::table
-                .filter(credentials::provider_id.eq_any(chunk.to_vec()))
-                .select(CredentialRow::as_select())
-                .load(connection)?,
-        );
-    }
-    Ok(rows)
+    in_chunks(provider_ids, |chunk| {
+        credentials::table
+            .filter(credentials::provider_id.eq_any(chunk))
+            .select(CredentialRow::as_select())
+            .load(connection)
+    })
 }
 
 /// Every specialty code.
@@ -574,14 +546,10 @@ pub fn provider_ids_by_npis(
     connection: &mut DbConnection,
     npis: &[&str],
 ) -> DbResult<Vec<(String, i64)>> {
-    let mut rows = Vec::new();
-    for chunk in npis.chunks(LOOKUP_CHUNK) {
-        rows.extend(
-            providers::table
-                .filter(providers::npi.eq_any(chunk.to_vec()))
-                .select((providers::npi, providers::id))
-                .load::<(String, i64)>(connection)?,
-        );
-    }
-    Ok(rows)
+    in_chunks(npis, |chunk| {
+        providers::table
+            .filter(providers::npi.eq_any(chunk))
+            .select((providers::npi, providers::id))
+            .load::<(String, i64)>(connection)
+    })
 }
