@@ -307,7 +307,8 @@ pub fn release_mapped_pages(connection: &mut DbConnection) -> DbResult<()> {
 /// SQLite: WAL lets readers run beside the one writer; `synchronous = FULL` syncs the WAL at
 /// every commit, so a transaction the client heard about survives a power loss as well as a
 /// process crash (docs/security.md, "Durability"); `busy_timeout` makes a writer wait for the
-/// lock instead of failing with "database is locked".
+/// lock instead of failing with "database is locked" — set first, because switching a new
+/// database to WAL takes that lock too, and the pool opens its connections side by side.
 /// PostgreSQL: the session speaks UTC (timestamps are `timestamptz`, diesel's values are UTC),
 /// and no statement runs longer than the pool timeout.
 #[derive(Debug, Clone, Copy)]
@@ -320,8 +321,8 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
         let settings = match connection {
             DbConnection::Sqlite(_) => {
                 format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                 PRAGMA busy_timeout = 5000; PRAGMA mmap_size = {SQLITE_MMAP_SIZE};"
+                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                 PRAGMA foreign_keys = ON; PRAGMA mmap_size = {SQLITE_MMAP_SIZE};"
             )
             }
             DbConnection::Postgres(_) => {
