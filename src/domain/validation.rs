@@ -52,9 +52,9 @@ impl FieldError {
         };
         FieldError {
             location,
-            pointer,
+            pointer: documented(pointer, 2048),
             code: code.to_owned(),
-            detail: detail.into(),
+            detail: documented(detail.into(), 4096),
         }
     }
     pub fn body(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
@@ -63,6 +63,24 @@ impl FieldError {
     pub fn query(pointer: impl Into<String>, code: &str, detail: impl Into<String>) -> Self {
         Self::new(ParamLocation::Query, pointer, code, detail)
     }
+}
+
+/// Text as the document promises it (no NUL, at most `max` characters), whatever a request named:
+/// a pointer or a detail may echo a field name the client invented.
+fn documented(text: String, max: usize) -> String {
+    if !text.contains('\0') && text.chars().count() <= max {
+        return text;
+    }
+    text.chars()
+        .map(|c| {
+            if c == '\0' {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .take(max)
+        .collect()
 }
 
 /// A value refused by the rules: every field that is wrong.
@@ -238,5 +256,19 @@ pub fn http_url(value: &str) -> Result<(), validator::ValidationError> {
         Ok(())
     } else {
         Err(validator::ValidationError::new("url"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_field_names_are_echoed_as_documented() {
+        let long = format!("/a\0b{}", "x".repeat(5000));
+        let error = FieldError::body(long, "unknown_field", "d\0");
+        assert!(!error.pointer.contains('\0') && error.pointer.starts_with("/a\u{FFFD}b"));
+        assert_eq!(error.pointer.chars().count(), 2048);
+        assert_eq!(error.detail, "d\u{FFFD}");
     }
 }
