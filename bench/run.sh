@@ -6,9 +6,8 @@
 #   LOCATIONS=100000 PROVIDERS=50000 bench/run.sh  # a tenth of that
 #
 # It builds release, generates the data (`clinic-finder generate`), imports it into SQLite (timed),
-# serves it on SQLite and — when PostgreSQL is there — on PostgreSQL (imported the same way; with
-# the in-memory index and with PostGIS candidates), loads the same points into PostGIS and Redis
-# for the peers, and prints one table. CURVE=1 adds the cost curve (the same queries at 10k and
+# serves it on SQLite and — when PostgreSQL is there — on PostgreSQL (imported the same way),
+# loads the same points into PostGIS and Redis for the peers, and prints one table. CURVE=1 adds the cost curve (the same queries at 10k and
 # 100k locations). FLAMEGRAPH=1 records a perf profile of our server at Midtown into
 # $OUT/flamegraph.svg (needs `perf`; installs inferno with cargo if missing).
 #
@@ -174,8 +173,7 @@ if [[ "${PEERS:-1}" == 0 ]]; then
     echo "PEERS=0: skipping PostgreSQL, PostGIS and Redis"
 else
 # 3b. Our server on PostgreSQL: the same file imported with our importer (timed, the same path
-# as on SQLite: validation, audit events, change-log rows), then served with the in-memory index
-# (the default) and with candidates from PostGIS's KNN index.
+# as on SQLite: validation, audit events, change-log rows), then served with the in-memory index.
 echo "== ours on PostgreSQL"
 psql "$PG_URL" -qc "CREATE DATABASE $PG_OURS" >/dev/null
 OURS_URL="${PG_URL%/*}/$PG_OURS"
@@ -194,9 +192,6 @@ start_server "$OURS_URL"
 echo "start-up to ready on PostgreSQL: ${STARTUP} s"
 metric startup_postgres_s "$STARTUP"
 ours_runs "ours (PostgreSQL)"
-stop_server
-start_server "$OURS_URL" CLINIC_FINDER_SPATIAL_INDEX=postgis
-ours_runs "ours (PostgreSQL, PostGIS candidates)"
 stop_server
 psql "$PG_URL" -qc "DROP DATABASE $PG_OURS WITH (FORCE)" >/dev/null
 

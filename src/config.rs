@@ -218,16 +218,6 @@ pub struct Settings {
     #[arg(long, env = "CLINIC_FINDER_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_body_bytes: usize,
 
-    /// Where search finds nearby locations: `memory` (an R*-tree built at start-up, either backend)
-    /// or `postgis` (PostgreSQL's GiST index on `locations.geog`).
-    #[arg(
-        long,
-        env = "CLINIC_FINDER_SPATIAL_INDEX",
-        default_value = "memory",
-        global = true
-    )]
-    pub spatial_index: SpatialIndex,
-
     /// Milliseconds between polls of the change feed, through which writes made by other
     /// processes on the same database reach this one's search index (0: never poll).
     #[arg(
@@ -426,15 +416,6 @@ pub enum LogFormat {
     Json,
     /// Human-readable text.
     Text,
-}
-
-/// Where search finds the locations near a point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SpatialIndex {
-    /// The in-memory R*-trees, built at start-up (either backend).
-    Memory,
-    /// PostgreSQL's GiST index on `locations.geog` (PostgreSQL only).
-    Postgis,
 }
 
 /// An IP network (`10.0.0.0/8`, `::1/128`, or a bare address), for `--trusted-proxies`.

@@ -15,7 +15,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::{path_error, query_error};
 use crate::api::middleware::telemetry::request_middleware;
 use crate::clock::Clock;
-use crate::config::{Settings, SpatialIndex};
+use crate::config::Settings;
 use crate::db::replica::ReadReplica;
 use crate::db::{self, Database, DbError, OpenError};
 use crate::directory::taxonomy::Taxonomy;
@@ -28,8 +28,6 @@ use crate::state::AppState;
 /// Why the service could not start; the binary prints it and exits.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    #[error("--spatial-index postgis needs a PostgreSQL database URL")]
-    PostgisNeedsPostgres,
     #[error("--read-database-url needs a PostgreSQL primary (--database-url)")]
     ReplicaNeedsPostgres,
     #[error("--redis-url: {0}")]
@@ -135,11 +133,6 @@ pub struct Application {
 impl Application {
     /// Opens the database (migrating it), builds the search index, binds the listener.
     pub fn build(settings: Settings, clock: Clock) -> Result<Application, StartupError> {
-        if settings.spatial_index == SpatialIndex::Postgis
-            && db::Backend::of(&settings.database_url) != db::Backend::Postgres
-        {
-            return Err(StartupError::PostgisNeedsPostgres);
-        }
         let postgres = db::Backend::of(&settings.database_url) == db::Backend::Postgres;
         if settings.read_database_url.is_some() && !postgres {
             return Err(StartupError::ReplicaNeedsPostgres);

@@ -5,12 +5,13 @@ use chrono::Utc;
 use clinic_finder::domain::{Coordinates, CredentialKind, Degree};
 use clinic_finder::search::geodesy::geodesic_distance_m;
 use clinic_finder::search::index::{
-    ClinicEntry, DirectoryIndex, Interner, ProviderEntry, VerifiedCredential,
+    ClinicEntry, CredentialNames, DirectoryIndex, Interner, ProviderEntry, VerifiedCredential,
 };
 use clinic_finder::search::loader::{location_entry, SearchLocationRow};
 use clinic_finder::search::{search, search_exhaustive, Filters, SearchMode, SearchRequest, Sort};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 
 const TREATMENTS: [&str; 3] = [
     "chronic_migraine",
@@ -35,15 +36,9 @@ fn generated_index(rng: &mut ChaCha8Rng, count: usize) -> DirectoryIndex {
     index
         .treatment_specialties
         .insert("chronic_migraine".into(), vec!["2084N0400X".into()]);
-    index.clinics.insert(
-        1,
-        ClinicEntry {
-            id: 1,
-            name: "Generated".into(),
-            website: None,
-            phone: None,
-        },
-    );
+    index
+        .clinics
+        .insert(1, ClinicEntry::new(1, "Generated", None, None));
     let mut interner = Interner::default();
     for id in 1..=count as i64 {
         let (lat, lon) = if rng.gen_bool(0.3) {
@@ -90,9 +85,7 @@ fn random_provider(rng: &mut ChaCha8Rng, id: i64) -> ProviderEntry {
     let credential = |kind, specialty: Option<&str>| VerifiedCredential {
         id,
         kind,
-        issuer: "x".into(),
-        jurisdiction: Some("NY".into()),
-        specialty_code: specialty.map(Into::into),
+        names: Arc::new(CredentialNames::new("x", Some("NY"), specialty)),
         expires_on: None,
         verified_at: None,
         source_type: None,
@@ -197,7 +190,7 @@ fn radius_search_returns_exactly_the_brute_force_set_in_distance_order() {
                     index
                         .providers
                         .get(p)
-                        .is_some_and(|p| p.is_listed_in(&l.state, &freshness))
+                        .is_some_and(|p| p.is_listed_in(l.state(), &freshness))
                 })
             })
             .map(|l| {

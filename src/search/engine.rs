@@ -277,7 +277,7 @@ impl<'a> ProviderMatcher<'a> {
         for credential in provider.active_credentials(&self.freshness) {
             match credential.kind {
                 CredentialKind::BoardCertification
-                    if self.is_relevant_certification(credential.specialty_code.as_deref()) =>
+                    if self.is_relevant_certification(credential.specialty_code()) =>
                 {
                     inputs.relevant_board_certification = true
                 }
@@ -370,8 +370,8 @@ fn bound_key(request: &SearchRequest, lower_bound_m: f64, credential_ceiling: f6
     }
 }
 
-/// The ranked search over candidate streams (the spatial seam: the in-memory R*-trees or
-/// PostGIS's KNN index). The streams are walked side by side, always taking the head that could
+/// The ranked search over candidate streams (the spatial seam: one stream per credential tier of
+/// the in-memory R*-trees; another spatial index would plug in here). The streams are walked side by side, always taking the head that could
 /// rank highest, so the walk can stop as soon as that head cannot beat the k-th result held.
 pub fn search_with(
     index: &DirectoryIndex,
@@ -581,7 +581,7 @@ pub fn clinic_name_matches(
         &request.filters.text,
         index.clinics.get(&location.clinic_id),
     ) {
-        (Some(text), Some(clinic)) => contains_ignoring_case(&clinic.name, text),
+        (Some(text), Some(clinic)) => contains_ignoring_case(clinic.name(), text),
         _ => false,
     }
 }
@@ -599,7 +599,7 @@ pub fn matching_providers(
         .iter()
         .filter_map(|id| index.providers.get(id))
         .filter_map(|provider| {
-            let inputs = matcher.evaluate(provider, &location.state, clinic_name_matches)?;
+            let inputs = matcher.evaluate(provider, location.state(), clinic_name_matches)?;
             Some((provider.id, inputs, ranking::credential_score(&inputs)))
         })
         .collect()

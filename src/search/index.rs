@@ -4,26 +4,26 @@
 //! after it commits (the database stays the source of truth). Reading the rows into entries is
 //! `loader`'s job. See docs/architecture.md.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, RwLock};
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use chrono_tz::Tz;
+use chrono::{Datelike, NaiveDate};
 use rstar::primitives::GeomWithData;
 use rstar::RTree;
 
-use super::geodesy::unit_vector;
+pub use super::entries::{
+    contains_ignoring_case, ClinicEntry, CredentialNames, Interner, LocationEntry, PackedTexts,
+    PlaceNames, ProviderEntry, Sym, VerifiedCredential,
+};
 use super::loader::{
     load_clinic, load_location, load_places, load_provider, load_providers, load_screening,
 };
 use super::ranking::{credential_score, CredentialInputs};
-use super::{SearchError, SearchResult};
+use super::SearchResult;
 pub use crate::db::change_log::Affected;
 use crate::db::{Database, DbConnection};
-use crate::domain::{
-    CompiledHours, CredentialKind, Degree, Freshness, LabelStatus, SourceType, WeeklyHours,
-};
+use crate::domain::{CredentialKind, LabelStatus};
 
 pub type IndexedPoint = GeomWithData<[f64; 3], i64>;
 
@@ -54,9 +54,13 @@ const SHARDS: usize = 64;
 
 /// A map by id for the index's large tables, in shards behind `Arc`s, so that a snapshot of the
 /// index is cheap to take and to change: cloning the map copies [`SHARDS`] pointers, and a write
-/// copies only the shards it touches (the readers of the previous snapshot keep theirs).
+/// copies only the shards it touches (the readers of the previous snapshot keep theirs). Each
+/// value sits behind its own `Arc`: a hash table keeps up to half its slots empty after it
+/// grows, and a slot of two words (id, pointer) wastes far less than a slot of a whole entry
+/// (240 bytes for a location: 260 MB of empty slots at a million locations); copying a shard for
+/// a write then copies pointers, not entries.
 pub struct SharedMap<V> {
-    shards: Vec<Arc<IdMap<V>>>,
+    shards: Vec<Arc<IdMap<Arc<V>>>>,
 }
 
 impl<V> Clone for SharedMap<V> {
@@ -81,7 +85,7 @@ fn shard_of(id: i64) -> usize {
 
 impl<V> SharedMap<V> {
     pub fn get(&self, id: &i64) -> Option<&V> {
-        self.shards[shard_of(*id)].get(id)
+        self.shards[shard_of(*id)].get(id).map(|value| &**value)
     }
     pub fn contains_key(&self, id: &i64) -> bool {
         self.shards[shard_of(*id)].contains_key(id)
@@ -93,7 +97,9 @@ impl<V> SharedMap<V> {
         self.shards.iter().all(|shard| shard.is_empty())
     }
     pub fn iter(&self) -> impl Iterator<Item = (&i64, &V)> {
-        self.shards.iter().flat_map(|shard| shard.iter())
+        self.shards
+            .iter()
+            .flat_map(|shard| shard.iter().map(|(id, value)| (id, &**value)))
     }
     pub fn keys(&self) -> impl Iterator<Item = &i64> {
         self.iter().map(|(id, _)| id)
@@ -104,29 +110,30 @@ impl<V> SharedMap<V> {
 }
 
 impl<V: Clone> SharedMap<V> {
-    fn shard_mut(&mut self, id: i64) -> &mut IdMap<V> {
+    fn shard_mut(&mut self, id: i64) -> &mut IdMap<Arc<V>> {
         Arc::make_mut(&mut self.shards[shard_of(id)])
     }
-    pub fn insert(&mut self, id: i64, value: V) -> Option<V> {
-        self.shard_mut(id).insert(id, value)
+    pub fn insert(&mut self, id: i64, value: V) -> Option<Arc<V>> {
+        self.shard_mut(id).insert(id, Arc::new(value))
     }
-    pub fn remove(&mut self, id: &i64) -> Option<V> {
+    pub fn remove(&mut self, id: &i64) -> Option<Arc<V>> {
         if !self.contains_key(id) {
             return None;
         }
         self.shard_mut(*id).remove(id)
     }
+    /// The value to change: copied first if a published snapshot still shares it.
     pub fn get_mut(&mut self, id: &i64) -> Option<&mut V> {
         if !self.contains_key(id) {
             return None;
         }
-        self.shard_mut(*id).get_mut(id)
+        self.shard_mut(*id).get_mut(id).map(Arc::make_mut)
     }
     pub fn get_or_default(&mut self, id: i64) -> &mut V
     where
         V: Default,
     {
-        self.shard_mut(id).entry(id).or_default()
+        Arc::make_mut(self.shard_mut(id).entry(id).or_default())
     }
     pub fn reserve(&mut self, additional: usize) {
         for shard in &mut self.shards {
@@ -143,185 +150,6 @@ impl<V: Clone> From<IdMap<V>> for SharedMap<V> {
             shared.insert(id, value);
         }
         shared
-    }
-}
-
-/// A shared, immutable string. Codes, cities, states, issuers and names repeat across a national
-/// directory: the index keeps one copy of each (see [`Interner`]).
-pub type Sym = Arc<str>;
-
-/// One copy of each repeated string the index holds.
-#[derive(Default)]
-pub struct Interner {
-    strings: HashSet<Sym>,
-    hours: HashMap<String, Arc<CompiledHours>>,
-}
-
-impl Interner {
-    pub fn intern(&mut self, text: &str) -> Sym {
-        if let Some(existing) = self.strings.get(text) {
-            return existing.clone();
-        }
-        let sym: Sym = Arc::from(text);
-        self.strings.insert(sym.clone());
-        sym
-    }
-
-    /// Takes in another interner's strings (after loading in parallel).
-    fn absorb(&mut self, other: Interner) {
-        self.strings.extend(other.strings);
-        self.hours.extend(other.hours);
-    }
-
-    pub(super) fn intern_opt(&mut self, text: Option<&str>) -> Option<Sym> {
-        text.map(|text| self.intern(text))
-    }
-
-    /// The compiled weekly hours of this JSON text (clinics and their branches mostly share a
-    /// handful of schedules, and compiled hours are seven small vectors).
-    pub(super) fn hours(&mut self, json: &str) -> SearchResult<Arc<CompiledHours>> {
-        if let Some(hours) = self.hours.get(json) {
-            return Ok(hours.clone());
-        }
-        let weekly_hours: WeeklyHours = serde_json::from_str(json).map_err(SearchError::corrupt)?;
-        let hours = Arc::new(
-            weekly_hours
-                .compile("/opening_hours")
-                .map_err(|_| SearchError::corrupt("stored opening hours are invalid"))?,
-        );
-        self.hours.insert(json.to_owned(), hours.clone());
-        Ok(hours)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct ClinicEntry {
-    pub id: i64,
-    pub name: Box<str>,
-    pub website: Option<Box<str>>,
-    pub phone: Option<Box<str>>,
-}
-
-/// A location as search filters, ranks and shows it.
-#[derive(Debug, Clone)]
-pub struct LocationEntry {
-    pub id: i64,
-    pub clinic_id: i64,
-    pub latitude: f64,
-    pub longitude: f64,
-    pub name: Option<Sym>,
-    pub address_line1: Box<str>,
-    pub address_line2: Option<Sym>,
-    pub city: Sym,
-    pub state: Sym,
-    pub postal_code: Sym,
-    pub country: Sym,
-    pub phone: Option<Box<str>>,
-    pub timezone: Tz,
-    pub hours: Arc<CompiledHours>,
-    /// The trees that hold this location: (forest, credential tier). Forest 0 holds every
-    /// location with a public provider; forest `1 + t` those where one offers treatment `t`.
-    pub placements: Vec<(u16, u8)>,
-    /// Every provider linked here; only those in the index's provider map are public.
-    pub provider_ids: Box<[i64]>,
-}
-
-impl LocationEntry {
-    /// The location's point on the unit sphere (where the R*-trees hold it).
-    pub fn point(&self) -> [f64; 3] {
-        unit_vector(self.latitude, self.longitude)
-    }
-}
-
-/// A verified credential (unexpired or not: freshness is decided per request).
-#[derive(Debug, Clone)]
-pub struct VerifiedCredential {
-    pub id: i64,
-    pub kind: CredentialKind,
-    pub issuer: Sym,
-    pub jurisdiction: Option<Sym>,
-    pub specialty_code: Option<Sym>,
-    pub expires_on: Option<NaiveDate>,
-    pub verified_at: Option<NaiveDateTime>,
-    pub source_type: Option<SourceType>,
-    pub next_due_on: Option<NaiveDate>,
-}
-
-impl VerifiedCredential {
-    /// Unexpired and not overdue for re-verification beyond the grace.
-    pub fn counts(&self, freshness: &Freshness) -> bool {
-        freshness.counts(self.expires_on, self.next_due_on)
-    }
-
-    /// A state licence for `state` (verified: the index holds no other kind).
-    pub fn is_licence_for(&self, state: &str) -> bool {
-        self.kind == CredentialKind::StateLicense && self.jurisdiction.as_deref() == Some(state)
-    }
-}
-
-/// A verified provider, as search needs it.
-#[derive(Debug, Clone)]
-pub struct ProviderEntry {
-    pub id: i64,
-    pub npi: Box<str>,
-    pub given_name: Sym,
-    pub family_name: Sym,
-    pub degree: Degree,
-    pub primary_specialty_code: Sym,
-    pub specialty_codes: Box<[Sym]>,
-    pub practice_start_year: Option<i32>,
-    pub languages: Box<[Sym]>,
-    pub accepting_new_patients: bool,
-    /// (treatment code, recorded procedures a year)
-    pub treatments: Box<[(Sym, Option<i32>)]>,
-    pub credentials: Box<[VerifiedCredential]>,
-    /// A name-and-date-of-birth screening match waits for a reviewer.
-    pub screening_under_review: bool,
-}
-
-impl ProviderEntry {
-    /// Listed in public search at a location in `state`: a verified state licence for that
-    /// state (DC and the territories are states here) that counts today.
-    pub fn is_listed_in(&self, state: &str, freshness: &Freshness) -> bool {
-        self.active_credentials(freshness)
-            .any(|c| c.is_licence_for(state))
-    }
-
-    /// Could be listed in `state` at some time: a verified licence there, expired or not (what
-    /// the tier ceilings assume).
-    pub fn may_be_listed_in(&self, state: &str) -> bool {
-        self.credentials.iter().any(|c| c.is_licence_for(state))
-    }
-
-    pub fn active_credentials<'a>(
-        &'a self,
-        freshness: &'a Freshness,
-    ) -> impl Iterator<Item = &'a VerifiedCredential> {
-        self.credentials.iter().filter(move |c| c.counts(freshness))
-    }
-
-    pub fn years_of_experience(&self, today: NaiveDate) -> Option<u32> {
-        self.practice_start_year
-            .map(|start| (today.year() - start).max(0) as u32)
-    }
-
-    /// Whether "given family" contains `needle` (already lower-cased), ignoring case.
-    pub fn name_contains(&self, needle: &str) -> bool {
-        contains_ignoring_case(&format!("{} {}", self.given_name, self.family_name), needle)
-    }
-}
-
-/// Whether `haystack` contains `needle` (already lower-cased), ignoring case; allocates only for
-/// non-ASCII text.
-pub fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
-    if haystack.is_ascii() {
-        let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
-        needle.is_empty()
-            || haystack
-                .windows(needle.len())
-                .any(|window| window.eq_ignore_ascii_case(needle))
-    } else {
-        haystack.to_lowercase().contains(needle)
     }
 }
 
@@ -461,18 +289,26 @@ fn build(
     connection: &mut DbConnection,
     database: &Database,
 ) -> SearchResult<(DirectoryIndex, Interner)> {
+    let started = std::time::Instant::now();
     let mut second = database.try_connection();
     let (places, providers) = match second.as_deref_mut() {
         Some(other) => std::thread::scope(|scope| {
-            let providers = scope.spawn(|| load_providers(other));
-            let places = load_places(connection);
+            let providers = scope.spawn(|| {
+                let providers = load_providers(other);
+                (providers, started.elapsed())
+            });
+            let places = (load_places(connection), started.elapsed());
             let providers = providers
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (places, providers)
         }),
-        None => (load_places(connection), load_providers(connection)),
+        None => {
+            let places = (load_places(connection), started.elapsed());
+            (places, (load_providers(connection), started.elapsed()))
+        }
     };
+    let ((places, places_loaded), (providers, providers_loaded)) = (places, providers);
     // The load read the whole file through the connections' memory maps: unmap it.
     for loaded in std::iter::once(&mut *connection).chain(second.as_deref_mut()) {
         crate::db::release_mapped_pages(loaded)?;
@@ -481,8 +317,19 @@ fn build(
     let (providers, provider_strings) = providers?;
     index.providers = SharedMap::from(providers);
     interner.absorb(provider_strings);
+    let trees = std::time::Instant::now();
     index.rebuild_tiers();
     release_freed_memory();
+    tracing::info!(
+        places_ms = places_loaded.as_millis() as u64,
+        providers_ms = providers_loaded.as_millis() as u64,
+        trees_ms = trees.elapsed().as_millis() as u64,
+        locations = index.locations.len(),
+        providers = index.providers.len(),
+        clinics = index.clinics.len(),
+        tree_points = index.tree_points(),
+        "search index loaded"
+    );
     Ok((index, interner))
 }
 
@@ -592,8 +439,7 @@ impl DirectoryIndex {
         };
         let inputs = CredentialInputs {
             relevant_board_certification: provider.credentials.iter().any(|c| {
-                c.kind == CredentialKind::BoardCertification
-                    && relevant(c.specialty_code.as_deref())
+                c.kind == CredentialKind::BoardCertification && relevant(c.specialty_code())
             }),
             injector_training: provider
                 .credentials
@@ -608,6 +454,11 @@ impl DirectoryIndex {
                 .max(),
         };
         credential_score(&inputs)
+    }
+
+    /// How many points the R*-trees hold (a location is in one tree per forest it belongs to).
+    pub fn tree_points(&self) -> usize {
+        self.forests.iter().flatten().map(|tree| tree.size()).sum()
     }
 
     /// The credential bound of a tier.
@@ -632,20 +483,19 @@ impl DirectoryIndex {
         forest
     }
 
-    /// Where a location belongs now: (forest, tier) for every forest it is in, sorted.
-    fn placements_of(&mut self, id: i64) -> Vec<(u16, u8)> {
-        let Some(location) = self.locations.get(&id) else {
-            return Vec::new();
-        };
+    /// A location's credential tiers: overall and for each treatment a public provider offers
+    /// there; `None` when no public provider is linked (read-only, so the load runs it on every
+    /// core).
+    fn tiers_of(&self, location: &LocationEntry) -> Option<LocationTiers> {
         // Only providers with a licence for the location's state can be listed there.
         let public: Vec<&ProviderEntry> = location
             .provider_ids
             .iter()
             .filter_map(|p| self.providers.get(p))
-            .filter(|p| p.may_be_listed_in(&location.state))
+            .filter(|p| p.may_be_listed_in(location.state()))
             .collect();
         if public.is_empty() {
-            return Vec::new();
+            return None;
         }
         let overall = public
             .iter()
@@ -661,13 +511,35 @@ impl DirectoryIndex {
                 }
             }
         }
-        let mut placements = vec![(0, Self::tier_for(overall))];
-        for (code, best) in by_treatment {
-            let forest = self.forest_of(&code);
-            placements.push((forest, Self::tier_for(best)));
+        Some(LocationTiers {
+            overall: Self::tier_for(overall),
+            by_treatment: by_treatment
+                .into_iter()
+                .map(|(code, best)| (code, Self::tier_for(best)))
+                .collect(),
+        })
+    }
+
+    /// (forest, tier) for every forest a location with these tiers is in, sorted.
+    fn placements_from(&mut self, tiers: Option<LocationTiers>) -> Box<[(u16, u8)]> {
+        let Some(tiers) = tiers else {
+            return Box::default();
+        };
+        let mut placements = vec![(0, tiers.overall)];
+        for (code, tier) in tiers.by_treatment {
+            placements.push((self.forest_of(&code), tier));
         }
         placements.sort_unstable();
-        placements
+        placements.into()
+    }
+
+    /// Where a location belongs now: (forest, tier) for every forest it is in, sorted.
+    fn placements_of(&mut self, id: i64) -> Box<[(u16, u8)]> {
+        let tiers = self
+            .locations
+            .get(&id)
+            .and_then(|location| self.tiers_of(location));
+        self.placements_from(tiers)
     }
 
     /// Puts a location into the trees it now belongs in.
@@ -710,7 +582,7 @@ impl DirectoryIndex {
 
     pub fn insert_location(&mut self, mut location: LocationEntry) {
         let id = location.id;
-        location.placements = Vec::new();
+        location.placements = Box::default();
         for provider_id in location.provider_ids.iter() {
             self.provider_locations
                 .get_or_default(*provider_id)
@@ -737,17 +609,26 @@ impl DirectoryIndex {
     }
 
     /// Computes every location's placements and bulk-loads the trees (after a load of many
-    /// entries).
+    /// entries), both on every core.
     pub fn rebuild_tiers(&mut self) {
         let ids: Vec<i64> = self.locations.keys().copied().collect();
+        let tiers = {
+            let index = &*self;
+            parallel_map(&ids, |id| {
+                index
+                    .locations
+                    .get(id)
+                    .and_then(|location| index.tiers_of(location))
+            })
+        };
         let mut points: Vec<Vec<Vec<IndexedPoint>>> = Vec::new();
-        for id in ids {
-            let placements = self.placements_of(id);
+        for (id, tiers) in ids.into_iter().zip(tiers) {
+            let placements = self.placements_from(tiers);
             let Some(location) = self.locations.get_mut(&id) else {
                 continue;
             };
             let point = location.point();
-            for &(forest, tier) in &placements {
+            for &(forest, tier) in placements.iter() {
                 let forest = forest as usize;
                 while points.len() <= forest {
                     points.push(vec![Vec::new(); CREDENTIAL_TIERS]);
@@ -759,16 +640,83 @@ impl DirectoryIndex {
         while points.len() < self.forests.len() {
             points.push(vec![Vec::new(); CREDENTIAL_TIERS]);
         }
-        self.forests = points
+        let shape: Vec<usize> = points.iter().map(Vec::len).collect();
+        let mut trees = parallel_map_owned(points.into_iter().flatten().collect(), |points| {
+            Arc::new(RTree::bulk_load(points))
+        })
+        .into_iter();
+        self.forests = shape
             .into_iter()
-            .map(|forest| {
-                forest
-                    .into_iter()
-                    .map(|points| Arc::new(RTree::bulk_load(points)))
-                    .collect()
-            })
+            .map(|tiers| trees.by_ref().take(tiers).collect())
             .collect();
     }
+}
+
+/// A location's credential tier overall and per treatment offered there.
+struct LocationTiers {
+    overall: u8,
+    by_treatment: Vec<(Sym, u8)>,
+}
+
+/// How many threads the start-up work is split over.
+fn load_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// `items.iter().map(f).collect()`, on every core (in contiguous chunks, order kept).
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let chunk = items.len().div_ceil(load_threads()).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// `items.into_iter().map(f).collect()` on every core, taking the items one at a time (they
+/// differ in size: a tree of the whole country beside a rare treatment's), order kept.
+fn parallel_map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync) -> Vec<R> {
+    let count = items.len();
+    let queue = Mutex::new(items.into_iter().enumerate());
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..load_threads())
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = queue
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .next();
+                        let Some((position, item)) = next else {
+                            break done;
+                        };
+                        done.push((position, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    results.sort_unstable_by_key(|(position, _)| *position);
+    debug_assert_eq!(results.len(), count);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 /// Hands the heap that loading freed (the rows, the maps they were grouped in) back to the system.
@@ -786,6 +734,7 @@ fn release_freed_memory() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Degree;
     use crate::search::loader::{location_entry, SearchLocationRow};
 
     fn location(id: i64, provider_ids: Vec<i64>) -> LocationEntry {
@@ -827,9 +776,7 @@ mod tests {
                 .map(|&kind| VerifiedCredential {
                     id,
                     kind,
-                    issuer: "".into(),
-                    jurisdiction: Some("NY".into()),
-                    specialty_code: None,
+                    names: Arc::new(CredentialNames::new("", Some("NY"), None)),
                     expires_on: None,
                     verified_at: None,
                     source_type: None,
@@ -940,7 +887,7 @@ mod tests {
         index.replace_provider(1, None);
         assert_consistent(&mut index);
         assert!(index.locations.get(&10).unwrap().placements.is_empty());
-        assert_eq!(index.locations.get(&11).unwrap().placements, vec![low]);
+        assert_eq!(*index.locations.get(&11).unwrap().placements, [low]);
 
         index.remove_location(11);
         assert_consistent(&mut index);

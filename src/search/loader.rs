@@ -5,10 +5,11 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 use chrono_tz::Tz;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 
 use super::index::{
-    ClinicEntry, DirectoryIndex, IdMap, Interner, LocationEntry, ProviderEntry, Sym,
+    ClinicEntry, DirectoryIndex, IdMap, Interner, LocationEntry, PackedTexts, ProviderEntry, Sym,
     VerifiedCredential,
 };
 use super::{SearchError, SearchResult};
@@ -77,32 +78,40 @@ pub(super) fn load_places(
         }
     }
     index.screening = load_screening(connection)?;
+    // Rows are streamed (`load_iter`), not collected first: a million rows held as a vector
+    // of owned strings doubled the load's peak memory, and the kernel's zeroing of those pages
+    // was the largest single cost of start-up.
     for row in clinics::table
         .select(SearchClinicRow::as_select())
-        .load(connection)?
+        .load_iter::<SearchClinicRow, DefaultLoadingMode>(connection)?
     {
+        let row = row?;
         index.clinics.insert(row.id, clinic_entry(row));
     }
     let mut links: IdMap<Vec<i64>> = IdMap::default();
-    for (provider_id, location_id) in provider_locations::table
+    // In the primary key's order (provider, location): SQLite reads that index alone, where
+    // ordering by location cost a table seek per link. Each location's list is sorted below.
+    for link in provider_locations::table
         .select((
             provider_locations::provider_id,
             provider_locations::location_id,
         ))
         .order((
-            provider_locations::location_id,
             provider_locations::provider_id,
+            provider_locations::location_id,
         ))
-        .load::<(i64, i64)>(connection)?
+        .load_iter::<(i64, i64), DefaultLoadingMode>(connection)?
     {
+        let (provider_id, location_id) = link?;
         links.entry(location_id).or_default().push(provider_id);
     }
-    let location_rows = locations::table
+    for row in locations::table
         .select(SearchLocationRow::as_select())
-        .load(connection)?;
-    index.locations.reserve(location_rows.len());
-    for row in location_rows {
-        let provider_ids = links.remove(&row.id).unwrap_or_default();
+        .load_iter::<SearchLocationRow, DefaultLoadingMode>(connection)?
+    {
+        let row = row?;
+        let mut provider_ids = links.remove(&row.id).unwrap_or_default();
+        provider_ids.sort_unstable();
         for provider_id in &provider_ids {
             index
                 .provider_locations
@@ -115,66 +124,79 @@ pub(super) fn load_places(
     Ok((index, interner))
 }
 
-/// Every verified provider with its specialties, treatments and verified credentials.
+/// Every verified provider with its specialties, treatments and verified credentials. The
+/// specialty, treatment and credential tables are read whole and kept for the providers loaded
+/// first: a join to `providers` per row cost a B-tree seek each on SQLite (a tenth of start-up).
 pub(super) fn load_providers(
     connection: &mut DbConnection,
 ) -> SearchResult<(IdMap<ProviderEntry>, Interner)> {
     let mut interner = Interner::default();
-    let verified = VettingStatus::Verified.as_str();
-    let provider_rows = providers::table
-        .filter(providers::vetting_status.eq(verified))
+    let mut rows: IdMap<SearchProviderRow> = IdMap::default();
+    for row in providers::table
+        .filter(providers::vetting_status.eq(VettingStatus::Verified.as_str()))
         .select(SearchProviderRow::as_select())
-        .load(connection)?;
+        .load_iter::<SearchProviderRow, DefaultLoadingMode>(connection)?
+    {
+        let row = row?;
+        rows.insert(row.id, row);
+    }
     let mut specialties: IdMap<Vec<Sym>> = IdMap::default();
-    for (provider_id, code) in provider_specialties::table
-        .inner_join(providers::table)
-        .filter(providers::vetting_status.eq(verified))
+    for specialty in provider_specialties::table
         .select((
             provider_specialties::provider_id,
             provider_specialties::specialty_code,
         ))
-        .load::<(i64, String)>(connection)?
+        .load_iter::<(i64, String), DefaultLoadingMode>(connection)?
     {
-        specialties
-            .entry(provider_id)
-            .or_default()
-            .push(interner.intern(&code));
+        let (provider_id, code) = specialty?;
+        if rows.contains_key(&provider_id) {
+            specialties
+                .entry(provider_id)
+                .or_default()
+                .push(interner.intern(&code));
+        }
     }
     let mut treatments: IdMap<Vec<(Sym, Option<i32>)>> = IdMap::default();
-    for (provider_id, code, volume) in provider_treatments::table
-        .inner_join(providers::table)
-        .filter(providers::vetting_status.eq(verified))
+    for treatment in provider_treatments::table
         .select((
             provider_treatments::provider_id,
             provider_treatments::treatment_code,
             provider_treatments::annual_volume,
         ))
-        .load::<(i64, String, Option<i32>)>(connection)?
+        .load_iter::<(i64, String, Option<i32>), DefaultLoadingMode>(connection)?
     {
-        treatments
-            .entry(provider_id)
-            .or_default()
-            .push((interner.intern(&code), volume));
+        let (provider_id, code, volume) = treatment?;
+        if rows.contains_key(&provider_id) {
+            treatments
+                .entry(provider_id)
+                .or_default()
+                .push((interner.intern(&code), volume));
+        }
     }
     let mut verified_credentials: IdMap<Vec<VerifiedCredential>> = IdMap::default();
+    // Filtered here, not in SQL: SQLite would take the status index and seek the table for
+    // every verified row.
+    let verified = VerificationStatus::Verified.as_str();
     for row in credentials::table
-        .inner_join(providers::table)
-        .filter(providers::vetting_status.eq(verified))
-        .filter(credentials::verification_status.eq(VerificationStatus::Verified.as_str()))
-        .select(VerifiedCredentialRow::as_select())
-        .load(connection)?
+        .select((
+            credentials::verification_status,
+            VerifiedCredentialRow::as_select(),
+        ))
+        .load_iter::<(String, VerifiedCredentialRow), DefaultLoadingMode>(connection)?
     {
-        verified_credentials
-            .entry(row.provider_id)
-            .or_default()
-            .push(verified_credential(&mut interner, row)?);
+        let (status, row) = row?;
+        if status == verified && rows.contains_key(&row.provider_id) {
+            verified_credentials
+                .entry(row.provider_id)
+                .or_default()
+                .push(verified_credential(&mut interner, row)?);
+        }
     }
     let reviewing: std::collections::HashSet<i64> =
         under_review(connection, None)?.into_iter().collect();
     let mut providers = IdMap::default();
-    providers.reserve(provider_rows.len());
-    for row in provider_rows {
-        let id = row.id;
+    providers.reserve(rows.len());
+    for (id, row) in rows {
         let entry = provider_entry(
             &mut interner,
             row,
@@ -201,12 +223,12 @@ pub struct SearchClinicRow {
 }
 
 fn clinic_entry(row: SearchClinicRow) -> ClinicEntry {
-    ClinicEntry {
-        id: row.id,
-        name: row.name.into(),
-        website: row.website.map(Into::into),
-        phone: row.phone.map(Into::into),
-    }
+    ClinicEntry::new(
+        row.id,
+        &row.name,
+        row.website.as_deref(),
+        row.phone.as_deref(),
+    )
 }
 
 /// The columns of a location that search filters on and shows (no timestamps to parse).
@@ -243,17 +265,16 @@ pub fn location_entry(
         clinic_id: row.clinic_id,
         latitude: row.latitude,
         longitude: row.longitude,
-        name: interner.intern_opt(row.name.as_deref()),
-        address_line1: row.address_line1.into(),
-        address_line2: interner.intern_opt(row.address_line2.as_deref()),
-        city: interner.intern(&row.city),
-        state: interner.intern(&row.state),
-        postal_code: interner.intern(&row.postal_code),
-        country: interner.intern(&row.country),
-        phone: row.phone.map(Into::into),
+        texts: PackedTexts::new([
+            row.name.as_deref(),
+            Some(&row.address_line1),
+            row.address_line2.as_deref(),
+            row.phone.as_deref(),
+        ]),
+        place: interner.place(&row.city, &row.state, &row.postal_code, &row.country),
         timezone,
         hours: interner.hours(&row.opening_hours)?,
-        placements: Vec::new(),
+        placements: Box::default(),
         provider_ids: provider_ids.into(),
     })
 }
@@ -282,9 +303,11 @@ fn verified_credential(
         id: row.id,
         kind: CredentialKind::parse(&row.kind)
             .ok_or_else(|| SearchError::corrupt("unknown credential kind"))?,
-        issuer: interner.intern(&row.issuer),
-        jurisdiction: interner.intern_opt(row.jurisdiction.as_deref()),
-        specialty_code: interner.intern_opt(row.specialty_code.as_deref()),
+        names: interner.credential_names(
+            &row.issuer,
+            row.jurisdiction.as_deref(),
+            row.specialty_code.as_deref(),
+        ),
         expires_on: row.expires_on,
         verified_at: row.verified_at,
         source_type: row

@@ -3,12 +3,12 @@
 
 pub mod cursor;
 pub mod engine;
+pub mod entries;
 pub mod feed;
 pub mod geodesy;
 pub mod index;
 pub mod loader;
 pub mod places;
-pub mod postgis;
 pub mod ranking;
 pub mod zip_codes;
 

@@ -2,7 +2,7 @@
 //! and credentials, explained, paginated, as JSON or GeoJSON.
 //!
 //! The handlers only chain the steps: `query` parses and validates the query string, the engine
-//! (or PostGIS, see [`run_search`]) finds the hits, `response` builds the body.
+//! finds the hits on the in-memory index, `response` builds the body.
 
 pub mod query;
 pub mod response;
@@ -18,11 +18,10 @@ use std::sync::Arc;
 
 use crate::api::error::{ApiError, ApiResult, ProblemDetails};
 use crate::search::index::DirectoryIndex;
-use crate::search::postgis::PostgisCandidates;
 use crate::search::{self as engine, SearchMode, SearchRequest};
 use crate::state::AppState;
 
-/// Runs the engine on the configured spatial index (also the FHIR facade's `Location?near`):
+/// Runs the engine on the in-memory index (also the FHIR facade's `Location?near`):
 /// off the HTTP workers, on the blocking pool, at most `--search-concurrency` at once (a search
 /// that waits longer than the pool timeout for a slot gets 503), on one snapshot of the index,
 /// which the caller also builds the response from.
@@ -36,32 +35,12 @@ pub(crate) async fn run_search(
         .map_err(|_| ApiError::ServiceUnavailable("every search slot is busy".to_owned()))?
         .map_err(|_| ApiError::internal("the search slots are closed"))?;
     let (index, request) = (state.index.clone(), request.clone());
-    if state.settings.spatial_index != crate::config::SpatialIndex::Postgis {
-        return Ok(web::block(move || {
-            let snapshot = index.read();
-            let outcome = engine::search(&snapshot, &request);
-            (snapshot, outcome)
-        })
-        .await?);
-    }
-    state
-        .read(move |connection| {
-            let snapshot = index.read();
-            let mut candidates =
-                PostgisCandidates::new(connection, request.centre, request.radius_m);
-            // One stream: PostGIS does not know the credential tiers, so every candidate may
-            // score up to 1 on credentials.
-            let stream = engine::engine::CandidateStream {
-                credential_ceiling: 1.0,
-                candidates: Box::new(&mut candidates),
-            };
-            let outcome = engine::search_with(&snapshot, &request, vec![stream]);
-            match candidates.error.take() {
-                Some(error) => Err(error.into()),
-                None => Ok((snapshot, outcome)),
-            }
-        })
-        .await
+    Ok(web::block(move || {
+        let snapshot = index.read();
+        let outcome = engine::search(&snapshot, &request);
+        (snapshot, outcome)
+    })
+    .await?)
 }
 
 /// Search clinic locations near a point.

@@ -382,7 +382,7 @@ fn provider_summary(
                 .iter()
                 .filter(|c| c.kind == CredentialKind::StateLicense)
                 .map(|c| LicenceSummary {
-                    state: c.jurisdiction.as_deref().map(str::to_owned),
+                    state: c.jurisdiction().map(str::to_owned),
                     verified_at: c.verified_at,
                     expires_on: c.expires_on,
                     next_due_on: c.next_due_on,
@@ -392,9 +392,9 @@ fn provider_summary(
                 .iter()
                 .filter(|c| c.kind == CredentialKind::BoardCertification)
                 .map(|c| CertificationSummary {
-                    issuer: c.issuer.to_string(),
-                    specialty_code: c.specialty_code.as_deref().map(str::to_owned),
-                    relevant: matcher.is_relevant_certification(c.specialty_code.as_deref()),
+                    issuer: c.issuer().to_owned(),
+                    specialty_code: c.specialty_code().map(str::to_owned),
+                    relevant: matcher.is_relevant_certification(c.specialty_code()),
                     expires_on: c.expires_on,
                     verified_at: c.verified_at,
                 })
@@ -408,30 +408,30 @@ fn provider_summary(
 
 fn place(index: &DirectoryIndex, location: &LocationEntry, instant: DateTime<Utc>) -> PlaceSummary {
     let clinic = index.clinics.get(&location.clinic_id);
-    let text = |value: &Option<Box<str>>| value.as_deref().map(str::to_owned);
+    let place = &location.place;
     PlaceSummary {
         location_id: location.id,
         clinic: ClinicSummary {
             id: location.clinic_id,
-            name: clinic.map(|c| c.name.to_string()).unwrap_or_default(),
-            website: clinic.and_then(|c| text(&c.website)),
-            phone: clinic.and_then(|c| text(&c.phone)),
+            name: clinic.map(|c| c.name().to_owned()).unwrap_or_default(),
+            website: clinic.and_then(|c| c.website()).map(str::to_owned),
+            phone: clinic.and_then(|c| c.phone()).map(str::to_owned),
         },
-        name: location.name.as_deref().map(str::to_owned),
+        name: location.name().map(str::to_owned),
         address: Address {
-            line1: location.address_line1.to_string(),
-            line2: location.address_line2.as_deref().map(str::to_owned),
-            city: location.city.to_string(),
-            state: location.state.to_string(),
-            postal_code: location.postal_code.to_string(),
-            country: location.country.to_string(),
+            line1: location.address_line1().to_owned(),
+            line2: location.address_line2().map(str::to_owned),
+            city: place.city().to_owned(),
+            state: place.state().to_owned(),
+            postal_code: place.postal_code().to_owned(),
+            country: place.country().to_owned(),
         },
         coordinates: Coordinates {
             lat: location.latitude,
             lon: location.longitude,
         },
         timezone: location.timezone.name().to_owned(),
-        phone: text(&location.phone),
+        phone: location.phone().map(str::to_owned),
         opening: location.hours.status_at(location.timezone, instant),
     }
 }
