@@ -338,6 +338,24 @@ impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SessionSettings 
     }
 }
 
+/// Runs `read` without the statement timeout. Connections carry one for requests (the pool
+/// timeout), but the search index's load reads whole tables, which at national scale takes longer
+/// than any request may: on PostgreSQL a 1.5M-row credential table outlasted it and start-up
+/// failed. There `read` runs in a transaction with `SET LOCAL statement_timeout = 0`, which ends
+/// with it, so the connection returns to the pool with its timeout; SQLite has none to lift.
+pub fn without_statement_timeout<T, E: From<diesel::result::Error>>(
+    connection: &mut DbConnection,
+    read: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    match connection {
+        DbConnection::Sqlite(_) => read(connection),
+        DbConnection::Postgres(_) => connection.transaction(|connection| {
+            connection.batch_execute("SET LOCAL statement_timeout = 0")?;
+            read(connection)
+        }),
+    }
+}
+
 /// The SQLite file a database URL names (`sqlite://path`, `sqlite:path` or a bare path).
 pub fn sqlite_path(database_url: &str) -> &str {
     database_url

@@ -22,7 +22,7 @@ use super::loader::{
 use super::ranking::{credential_score, CredentialInputs};
 use super::SearchResult;
 pub use crate::db::change_log::Affected;
-use crate::db::{Database, DbConnection};
+use crate::db::{without_statement_timeout, Database, DbConnection};
 use crate::domain::{CredentialKind, LabelStatus};
 
 pub type IndexedPoint = GeomWithData<[f64; 3], i64>;
@@ -294,18 +294,25 @@ fn build(
     let (places, providers) = match second.as_deref_mut() {
         Some(other) => std::thread::scope(|scope| {
             let providers = scope.spawn(|| {
-                let providers = load_providers(other);
+                let providers = without_statement_timeout(other, load_providers);
                 (providers, started.elapsed())
             });
-            let places = (load_places(connection), started.elapsed());
+            let places = (
+                without_statement_timeout(connection, load_places),
+                started.elapsed(),
+            );
             let providers = providers
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             (places, providers)
         }),
         None => {
-            let places = (load_places(connection), started.elapsed());
-            (places, (load_providers(connection), started.elapsed()))
+            let places = (
+                without_statement_timeout(connection, load_places),
+                started.elapsed(),
+            );
+            let providers = without_statement_timeout(connection, load_providers);
+            (places, (providers, started.elapsed()))
         }
     };
     let ((places, places_loaded), (providers, providers_loaded)) = (places, providers);

@@ -159,3 +159,39 @@ async fn an_outage_is_a_fast_503_and_heals_itself() {
         "Before the outage"
     );
 }
+
+#[derive(QueryableByName)]
+struct Setting {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement_timeout: String,
+}
+
+/// The index's load reads whole tables: at national scale on PostgreSQL that outlasted the
+/// statement timeout requests run under, and start-up failed. The load lifts it for its own
+/// transaction only.
+#[actix_web::test]
+async fn the_index_load_is_not_cut_by_the_request_statement_timeout() {
+    let Some(app) = TestApp::spawn_with(TestBackend::Postgres, None, |_| {}).await else {
+        return;
+    };
+    let mut connection = app.database().connection().unwrap();
+    use diesel::connection::SimpleConnection;
+    connection
+        .batch_execute("SET statement_timeout = 300")
+        .unwrap();
+    let slow = || diesel::sql_query("SELECT pg_sleep(0.6)");
+    let error = slow().execute(&mut *connection).unwrap_err();
+    assert!(
+        error.to_string().contains("statement timeout"),
+        "a request's statement is cut: {error}"
+    );
+    clinic_finder::db::without_statement_timeout(&mut connection, |c| slow().execute(c))
+        .expect("the load's statement runs to the end");
+    let setting: Setting = diesel::sql_query("SHOW statement_timeout")
+        .get_result(&mut *connection)
+        .unwrap();
+    assert_eq!(
+        setting.statement_timeout, "300ms",
+        "the connection goes back with its timeout"
+    );
+}
