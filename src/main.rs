@@ -14,6 +14,9 @@ use clinic_finder::startup::Application;
 /// Errors at the binary's edge: printed, and the process exits 1.
 type CliResult<T = ()> = Result<T, Box<dyn std::error::Error>>;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = cli.settings;
