@@ -59,12 +59,7 @@ impl Interner {
             Some(postal_code),
             Some(country),
         ]));
-        if let Some(existing) = self.places.get(&names) {
-            return existing.clone();
-        }
-        let names = Arc::new(names);
-        self.places.insert(names.clone());
-        names
+        one_copy(&mut self.places, names)
     }
 
     /// One shared copy of a credential's issuer, jurisdiction and specialty (a state board's
@@ -75,13 +70,10 @@ impl Interner {
         jurisdiction: Option<&str>,
         specialty_code: Option<&str>,
     ) -> Arc<CredentialNames> {
-        let names = CredentialNames::new(issuer, jurisdiction, specialty_code);
-        if let Some(existing) = self.credential_names.get(&names) {
-            return existing.clone();
-        }
-        let names = Arc::new(names);
-        self.credential_names.insert(names.clone());
-        names
+        one_copy(
+            &mut self.credential_names,
+            CredentialNames::new(issuer, jurisdiction, specialty_code),
+        )
     }
 
     /// The compiled weekly hours of this JSON text (clinics and their branches mostly share a
@@ -99,6 +91,16 @@ impl Interner {
         self.hours.insert(json.to_owned(), hours.clone());
         Ok(hours)
     }
+}
+
+/// The copy of `value` that `set` already holds, or `value`, now held.
+fn one_copy<T: std::hash::Hash + Eq>(set: &mut HashSet<Arc<T>>, value: T) -> Arc<T> {
+    if let Some(existing) = set.get(&value) {
+        return existing.clone();
+    }
+    let value = Arc::new(value);
+    set.insert(value.clone());
+    value
 }
 
 /// Up to `N` optional texts in one allocation: end to end in `text`, with where each ends and

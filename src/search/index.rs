@@ -678,15 +678,20 @@ fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Ve
             .chunks(chunk)
             .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<R>>()))
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        joined(workers)
     })
+}
+
+/// The workers' results end to end, in the workers' order (a worker's panic goes on here).
+fn joined<R>(workers: Vec<std::thread::ScopedJoinHandle<'_, Vec<R>>>) -> Vec<R> {
+    workers
+        .into_iter()
+        .flat_map(|worker| {
+            worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+        .collect()
 }
 
 /// `items.into_iter().map(f).collect()` on every core, taking the items one at a time (they
@@ -712,21 +717,16 @@ fn parallel_map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        joined(workers)
     });
     results.sort_unstable_by_key(|(position, _)| *position);
     debug_assert_eq!(results.len(), count);
     results.into_iter().map(|(_, result)| result).collect()
 }
 
-/// Hands the heap that loading freed (the rows, the maps they were grouped in) back to the system.
+/// Hands the heap that loading freed (the rows, the maps they were grouped in) back to the system
+/// where glibc's malloc is the allocator (the server binary uses mimalloc, which returns freed
+/// memory itself; the library's other users and the tests do not).
 /// glibc keeps freed memory for reuse, so without this the peak of the load stays resident for
 /// the life of the process.
 fn release_freed_memory() {
