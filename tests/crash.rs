@@ -740,25 +740,43 @@ fn apply_undo_logs(undo: &std::path::Path, database_url: &str) -> usize {
         let target = folder.join(name.trim_end_matches(".undo"));
         let data = std::fs::read(&log).unwrap();
         let (mut size, mut writes, mut at) = (None, Vec::new(), 0);
-        let number = |at: usize| u64::from_le_bytes(data[at..at + 8].try_into().unwrap());
+        let number = |at: usize| {
+            data.get(at..at + 8)
+                .map(|bytes| u64::from_le_bytes(bytes.try_into().unwrap()))
+        };
+        // The kill can land in the middle of the shim's own bookkeeping. A record cut short is
+        // one whose write had not happened yet (the shim logs before it writes): it is dropped.
         while at < data.len() {
             match data[at] {
                 b'S' => {
-                    size = Some(number(at + 1));
+                    let Some(synced) = number(at + 1) else { break };
+                    size = Some(synced);
                     at += 9;
                 }
                 b'W' => {
-                    let (offset, length) = (number(at + 1), number(at + 9) as usize);
-                    writes.push((offset, &data[at + 17..at + 17 + length]));
-                    at += 17 + length;
+                    let (Some(offset), Some(length)) = (number(at + 1), number(at + 9)) else {
+                        break;
+                    };
+                    let Some(bytes) = data.get(at + 17..at + 17 + length as usize) else {
+                        break;
+                    };
+                    writes.push((offset, bytes));
+                    at += 17 + length as usize;
                 }
                 other => panic!("{}: unknown record {other}", log.display()),
             }
         }
+        // No size: the kill came after an fsync had returned and emptied the log, before the
+        // new size was written (or just after the file was opened). The file as it stands is
+        // what the disk holds, and no write can have followed: the shim holds its lock.
+        let Some(size) = size else {
+            assert!(writes.is_empty(), "{}: writes without a size", log.display());
+            continue;
+        };
         let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(&target) else {
             continue; // deleted since (a rolled-back journal)
         };
-        file.set_len(size.expect("a synced size")).unwrap();
+        file.set_len(size).unwrap();
         for (offset, bytes) in writes.iter().rev() {
             file.seek(SeekFrom::Start(*offset)).unwrap();
             file.write_all(bytes).unwrap();
