@@ -770,7 +770,11 @@ fn apply_undo_logs(undo: &std::path::Path, database_url: &str) -> usize {
         // new size was written (or just after the file was opened). The file as it stands is
         // what the disk holds, and no write can have followed: the shim holds its lock.
         let Some(size) = size else {
-            assert!(writes.is_empty(), "{}: writes without a size", log.display());
+            assert!(
+                writes.is_empty(),
+                "{}: writes without a size",
+                log.display()
+            );
             continue;
         };
         let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(&target) else {
