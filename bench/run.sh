@@ -154,7 +154,9 @@ if [[ "${FLAMEGRAPH:-0}" == 1 ]]; then
     url="http://127.0.0.1:$PORT/v1/search/locations?lat=40.7549&lon=-73.9840&radius=25&treatment=chronic_migraine&sort=best&limit=20"
     wrk -t2 -c"$CONNECTIONS" -d12s "$url" >/dev/null &
     wrk_pid=$!
-    perf record -F 499 -g -p "$SERVER_PID" -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1
+    # DWARF unwinding: a release build keeps no frame pointers, so `-g` would cut every stack
+    # at the first inlined-away frame.
+    perf record -F 499 --call-graph dwarf,16384 -p "$SERVER_PID" -o "$OUT/perf.data" -- sleep 8 >/dev/null 2>&1
     wait "$wrk_pid"
     perf script -i "$OUT/perf.data" 2>/dev/null | inferno-collapse-perf | inferno-flamegraph --title "Midtown search, $COUNTED locations" >"$OUT/flamegraph.svg"
     echo "flamegraph: $OUT/flamegraph.svg"

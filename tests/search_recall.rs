@@ -221,6 +221,7 @@ fn radius_search_returns_exactly_the_brute_force_set_in_distance_order() {
 fn early_stopping_top_k_equals_the_exhaustive_ranking() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let index = generated_index(&mut rng, 20_000);
+    let (mut first_page_candidates, mut turned_away_by_bound) = (0, 0);
     for round in 0..300 {
         let mode = if round % 2 == 0 {
             SearchMode::Locations
@@ -247,6 +248,8 @@ fn early_stopping_top_k_equals_the_exhaustive_ranking() {
             "round {round}: {mode:?} {sort:?} limit {limit}"
         );
         assert_eq!(fast.has_more, all.len() > limit);
+        first_page_candidates += fast.candidates_visited;
+        turned_away_by_bound += fast.turned_away_by_bound;
         // Paging resumes exactly after the last key.
         if let Some(last) = fast.hits.last() {
             let next = search(
@@ -268,6 +271,13 @@ fn early_stopping_top_k_equals_the_exhaustive_ranking() {
             );
         }
     }
+    // The same answers with fewer exact (Karney) distances: once a first page holds its k
+    // results, a candidate whose lower bound cannot beat the worst of them is turned away
+    // before its exact distance is paid for.
+    assert!(
+        turned_away_by_bound * 3 > first_page_candidates,
+        "{turned_away_by_bound} of {first_page_candidates} candidates turned away by their bound"
+    );
 }
 
 /// A walk that runs out of budget answers the best of what it saw, marked partial: every

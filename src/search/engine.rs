@@ -129,6 +129,9 @@ pub struct SearchOutcome {
     pub has_more: bool,
     /// Locations taken out of the spatial index: far below the total when the walk stops early.
     pub candidates_visited: usize,
+    /// Candidates that passed the filters but were turned away on their lower-bound distance,
+    /// without paying for the exact (Karney) one.
+    pub turned_away_by_bound: usize,
     /// The walk used up its budget: `hits` are the best of the locations it saw, which include
     /// every location nearer than `complete_within_m`; farther ones were not considered.
     pub partial: bool,
@@ -383,6 +386,7 @@ pub fn search_with(
     let mut best: BTreeSet<Ranked> = BTreeSet::new();
     let mut hits: IdMap<Hit> = IdMap::default();
     let mut candidates_visited = 0;
+    let mut turned_away_by_bound = 0;
     let mut streams: Vec<(f64, Candidates<'_>)> = streams
         .into_iter()
         .map(|stream| (stream.credential_ceiling, stream.candidates.peekable()))
@@ -453,11 +457,12 @@ pub fn search_with(
                 hits,
                 has_more: false,
                 candidates_visited,
+                turned_away_by_bound,
                 partial: true,
                 complete_within_m: Some(nearest_unseen_m),
             };
         }
-        let Some((location_id, _)) = streams[position].1.next() else {
+        let Some((location_id, lower_bound_m)) = streams[position].1.next() else {
             break;
         };
         candidates_visited += 1;
@@ -474,6 +479,13 @@ pub fn search_with(
         let clinic_name_matches = clinic_name_matches(index, request, location);
         let matching = matching_providers(index, &matcher, location, clinic_name_matches);
         if matching.is_empty() {
+            continue;
+        }
+        // The exact distance only where it can matter: with the results held, a candidate whose
+        // best possible key (its lower-bound distance, its own credentials) cannot beat the worst
+        // of them is one `consider` would turn away after paying for Karney's inverse.
+        if cannot_enter(request, &best, target, location, lower_bound_m, &matching) {
+            turned_away_by_bound += 1;
             continue;
         }
         let distance_m = geodesic_distance_m(
@@ -543,9 +555,43 @@ pub fn search_with(
         hits,
         has_more,
         candidates_visited,
+        turned_away_by_bound,
         partial: false,
         complete_within_m: None,
     }
+}
+
+/// True when none of `matching` at `location` (at least `lower_bound_m` away) can enter the
+/// results held, whatever its exact distance. Only on a first page: there `best`, once full,
+/// stays full and its worst key only improves, so a candidate turned away now would be turned
+/// away later, and `consider` never needs its key to turn away a farther one. (With a cursor a
+/// result can leave the page, and the key of a provider seen before the cursor matters.)
+fn cannot_enter(
+    request: &SearchRequest,
+    best: &BTreeSet<Ranked>,
+    target: usize,
+    location: &LocationEntry,
+    lower_bound_m: f64,
+    matching: &[(i64, CredentialInputs, f64)],
+) -> bool {
+    if request.after.is_some() || best.len() < target {
+        return false;
+    }
+    let Some(worst) = best.last() else {
+        return false;
+    };
+    let at_best = |id: i64, score: f64| RankKey {
+        primary: primary(request.sort, lower_bound_m, request.radius_m, score),
+        distance_m: lower_bound_m,
+        id,
+    };
+    matching.iter().all(|&(provider_id, _, score)| {
+        let id = match request.mode {
+            SearchMode::Locations => location.id,
+            SearchMode::Providers => provider_id,
+        };
+        at_best(id, score).rank_cmp(&worst.0) != Ordering::Less
+    })
 }
 
 /// True when no unseen candidate can enter the top results (`bound` is the best key any of them
