@@ -2,6 +2,9 @@
 //! replacement by natural key (external id, NPI). Multi-row `VALUES` are written as tuples of
 //! bound values, not `Insertable` structs: an `Option` field of a struct means `DEFAULT`, which
 //! SQLite cannot put in a multi-row `VALUES` (diesel would fall back to a statement per row).
+//! On PostgreSQL the narrow link tables go in as one array per column (`unnest`): a statement
+//! whose text does not grow with its rows, so the server does not parse and plan 500 tuples each
+//! time (parsing and planning multi-row `VALUES` was the largest part of its time in an import).
 
 use std::collections::HashSet;
 
@@ -214,51 +217,176 @@ pub fn insert_providers(
                 )
             })?;
             all_ids.push(id);
-            specialties.extend(bundle.specialty_codes.iter().map(|code| {
-                (
-                    provider_specialties::provider_id.eq(id),
-                    provider_specialties::specialty_code.eq(code),
-                )
-            }));
-            links.extend(bundle.location_ids.iter().map(|location_id| {
-                (
-                    provider_locations::provider_id.eq(id),
-                    provider_locations::location_id.eq(*location_id),
-                    provider_locations::created_at.eq(now),
-                )
-            }));
-            treatment_rows.extend(bundle.treatments.iter().map(|(code, volume)| {
-                (
-                    provider_treatments::provider_id.eq(id),
-                    provider_treatments::treatment_code.eq(code),
-                    provider_treatments::annual_volume.eq(*volume),
-                    provider_treatments::created_at.eq(now),
-                )
-            }));
+            specialties.extend(
+                bundle
+                    .specialty_codes
+                    .iter()
+                    .map(|code| (id, code.as_str())),
+            );
+            links.extend(
+                bundle
+                    .location_ids
+                    .iter()
+                    .map(|location_id| (id, *location_id)),
+            );
+            treatment_rows.extend(
+                bundle
+                    .treatments
+                    .iter()
+                    .map(|(code, volume)| (id, code.as_str(), *volume)),
+            );
         }
-        for rows in specialties.chunks(INSERT_CHUNK) {
-            crate::with_backend!(connection, |connection| diesel::insert_into(
-                provider_specialties::table
-            )
-            .values(rows)
-            .execute(connection))?;
-        }
-        for rows in links.chunks(INSERT_CHUNK) {
-            crate::with_backend!(connection, |connection| diesel::insert_into(
-                provider_locations::table
-            )
-            .values(rows)
-            .execute(connection))?;
-        }
-        for rows in treatment_rows.chunks(INSERT_CHUNK) {
-            crate::with_backend!(connection, |connection| diesel::insert_into(
-                provider_treatments::table
-            )
-            .values(rows)
-            .execute(connection))?;
-        }
+        insert_specialty_links(connection, &specialties)?;
+        insert_location_links(connection, &links, now)?;
+        insert_treatment_rows(connection, &treatment_rows, now)?;
     }
     Ok(all_ids)
+}
+
+/// Rows per statement when each column goes as one array (`unnest`, PostgreSQL): bounded only so
+/// that one message stays a few hundred KB.
+const ARRAY_CHUNK: usize = 10_000;
+
+/// Writes `rows` a chunk at a time: on PostgreSQL `postgres` sends a chunk as one array per
+/// column (`unnest`, see the module's note), on SQLite `sqlite` as a multi-row `VALUES`.
+pub fn insert_rows<R>(
+    connection: &mut DbConnection,
+    rows: &[R],
+    postgres: impl Fn(&mut diesel::PgConnection, &[R]) -> QueryResult<usize>,
+    sqlite: impl Fn(&mut diesel::SqliteConnection, &[R]) -> QueryResult<usize>,
+) -> DbResult<()> {
+    match connection {
+        DbConnection::Postgres(pg) => {
+            for chunk in rows.chunks(ARRAY_CHUNK) {
+                postgres(pg, chunk)?;
+            }
+        }
+        DbConnection::Sqlite(lite) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                sqlite(lite, chunk)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A provider's specialties: (provider id, specialty code).
+fn insert_specialty_links(connection: &mut DbConnection, rows: &[(i64, &str)]) -> DbResult<()> {
+    use diesel::sql_types::{Array, BigInt, Text};
+    insert_rows(
+        connection,
+        rows,
+        |pg, chunk| {
+            let (providers, codes): (Vec<i64>, Vec<&str>) = chunk.iter().copied().unzip();
+            diesel::sql_query(
+                "INSERT INTO provider_specialties (provider_id, specialty_code) \
+                 SELECT * FROM unnest($1::int8[], $2::text[])",
+            )
+            .bind::<Array<BigInt>, _>(providers)
+            .bind::<Array<Text>, _>(codes)
+            .execute(pg)
+        },
+        |sqlite, chunk| {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|&(provider_id, code)| {
+                    (
+                        provider_specialties::provider_id.eq(provider_id),
+                        provider_specialties::specialty_code.eq(code),
+                    )
+                })
+                .collect();
+            diesel::insert_into(provider_specialties::table)
+                .values(values)
+                .execute(sqlite)
+        },
+    )
+}
+
+/// Where providers practise: (provider id, location id).
+fn insert_location_links(
+    connection: &mut DbConnection,
+    rows: &[(i64, i64)],
+    now: NaiveDateTime,
+) -> DbResult<()> {
+    use diesel::sql_types::{Array, BigInt, Timestamp};
+    insert_rows(
+        connection,
+        rows,
+        |pg, chunk| {
+            let (providers, locations): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
+            diesel::sql_query(
+                "INSERT INTO provider_locations (provider_id, location_id, created_at) \
+                 SELECT provider_id, location_id, $3 \
+                 FROM unnest($1::int8[], $2::int8[]) AS t (provider_id, location_id)",
+            )
+            .bind::<Array<BigInt>, _>(providers)
+            .bind::<Array<BigInt>, _>(locations)
+            .bind::<Timestamp, _>(now)
+            .execute(pg)
+        },
+        |sqlite, chunk| {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|&(provider_id, location_id)| {
+                    (
+                        provider_locations::provider_id.eq(provider_id),
+                        provider_locations::location_id.eq(location_id),
+                        provider_locations::created_at.eq(now),
+                    )
+                })
+                .collect();
+            diesel::insert_into(provider_locations::table)
+                .values(values)
+                .execute(sqlite)
+        },
+    )
+}
+
+/// The treatments providers offer: (provider id, treatment code, annual volume).
+fn insert_treatment_rows(
+    connection: &mut DbConnection,
+    rows: &[(i64, &str, Option<i32>)],
+    now: NaiveDateTime,
+) -> DbResult<()> {
+    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
+    insert_rows(
+        connection,
+        rows,
+        |pg, chunk| {
+            let providers: Vec<i64> = chunk.iter().map(|row| row.0).collect();
+            let codes: Vec<&str> = chunk.iter().map(|row| row.1).collect();
+            let volumes: Vec<Option<i32>> = chunk.iter().map(|row| row.2).collect();
+            diesel::sql_query(
+                "INSERT INTO provider_treatments \
+                 (provider_id, treatment_code, annual_volume, created_at) \
+                 SELECT provider_id, treatment_code, annual_volume, $4 \
+                 FROM unnest($1::int8[], $2::text[], $3::int4[]) \
+                 AS t (provider_id, treatment_code, annual_volume)",
+            )
+            .bind::<Array<BigInt>, _>(providers)
+            .bind::<Array<Text>, _>(codes)
+            .bind::<Array<Nullable<Integer>>, _>(volumes)
+            .bind::<Timestamp, _>(now)
+            .execute(pg)
+        },
+        |sqlite, chunk| {
+            let values: Vec<_> = chunk
+                .iter()
+                .map(|&(provider_id, code, volume)| {
+                    (
+                        provider_treatments::provider_id.eq(provider_id),
+                        provider_treatments::treatment_code.eq(code),
+                        provider_treatments::annual_volume.eq(volume),
+                        provider_treatments::created_at.eq(now),
+                    )
+                })
+                .collect();
+            diesel::insert_into(provider_treatments::table)
+                .values(values)
+                .execute(sqlite)
+        },
+    )
 }
 
 /// Replaces a clinic's fields (all of them) and bumps its version.

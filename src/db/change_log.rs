@@ -51,8 +51,9 @@ impl Affected {
 
 /// Appends one row per touched entity; called inside the write's transaction.
 pub fn record(connection: &mut DbConnection, affected: &Affected) -> DbResult<()> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamp};
     let now = super::now();
-    let entries: Vec<_> = affected
+    let entries: Vec<(&str, i64)> = affected
         .clinics
         .iter()
         .map(|id| ("clinic", *id))
@@ -64,23 +65,39 @@ pub fn record(connection: &mut DbConnection, affected: &Affected) -> DbResult<()
                 .iter()
                 .map(|id| ("exclusion_source", *id)),
         )
-        .map(|(entity, entity_id)| {
-            (
-                change_log::entity.eq(entity),
-                change_log::entity_id.eq(entity_id),
-                change_log::changed_at.eq(now),
-            )
-        })
         .collect();
-    // Multi-row statements: a bulk import touches thousands of entities per batch.
-    for rows in entries.chunks(500) {
-        crate::with_backend!(connection, |connection| diesel::insert_into(
-            change_log::table
-        )
-        .values(rows)
-        .execute(connection))?;
-    }
-    Ok(())
+    // A bulk import touches thousands of entities per batch.
+    super::bulk::insert_rows(
+        connection,
+        &entries,
+        |pg, chunk| {
+            let (entities, ids): (Vec<&str>, Vec<i64>) = chunk.iter().copied().unzip();
+            diesel::sql_query(
+                "INSERT INTO change_log (entity, entity_id, changed_at) \
+                 SELECT entity, entity_id, $3 FROM unnest($1::text[], $2::int8[]) \
+                 AS t (entity, entity_id)",
+            )
+            .bind::<Array<Text>, _>(entities)
+            .bind::<Array<BigInt>, _>(ids)
+            .bind::<Timestamp, _>(now)
+            .execute(pg)
+        },
+        |sqlite, chunk| {
+            let rows: Vec<_> = chunk
+                .iter()
+                .map(|&(entity, entity_id)| {
+                    (
+                        change_log::entity.eq(entity),
+                        change_log::entity_id.eq(entity_id),
+                        change_log::changed_at.eq(now),
+                    )
+                })
+                .collect();
+            diesel::insert_into(change_log::table)
+                .values(rows)
+                .execute(sqlite)
+        },
+    )
 }
 
 /// The newest change id: a process reads it *before* building its index, then replays from it.
