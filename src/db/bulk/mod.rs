@@ -6,6 +6,11 @@
 //! whose text does not grow with its rows, so the server does not parse and plan 500 tuples each
 //! time (parsing and planning multi-row `VALUES` was the largest part of its time in an import).
 
+mod links;
+
+pub use links::insert_rows;
+use links::{insert_location_links, insert_specialty_links, insert_treatment_rows};
+
 use std::collections::HashSet;
 
 use chrono::NaiveDateTime;
@@ -16,8 +21,8 @@ use super::models::{
     ProviderRow,
 };
 use super::schema::{
-    clinics, credentials, locations, provider_locations, provider_specialties, provider_treatments,
-    providers, specialties, treatments,
+    clinics, credentials, locations, provider_specialties, provider_treatments, providers,
+    specialties, treatments,
 };
 use super::{DbConnection, DbResult};
 
@@ -241,152 +246,6 @@ pub fn insert_providers(
         insert_treatment_rows(connection, &treatment_rows, now)?;
     }
     Ok(all_ids)
-}
-
-/// Rows per statement when each column goes as one array (`unnest`, PostgreSQL): bounded only so
-/// that one message stays a few hundred KB.
-const ARRAY_CHUNK: usize = 10_000;
-
-/// Writes `rows` a chunk at a time: on PostgreSQL `postgres` sends a chunk as one array per
-/// column (`unnest`, see the module's note), on SQLite `sqlite` as a multi-row `VALUES`.
-pub fn insert_rows<R>(
-    connection: &mut DbConnection,
-    rows: &[R],
-    postgres: impl Fn(&mut diesel::PgConnection, &[R]) -> QueryResult<usize>,
-    sqlite: impl Fn(&mut diesel::SqliteConnection, &[R]) -> QueryResult<usize>,
-) -> DbResult<()> {
-    match connection {
-        DbConnection::Postgres(pg) => {
-            for chunk in rows.chunks(ARRAY_CHUNK) {
-                postgres(pg, chunk)?;
-            }
-        }
-        DbConnection::Sqlite(lite) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                sqlite(lite, chunk)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A provider's specialties: (provider id, specialty code).
-fn insert_specialty_links(connection: &mut DbConnection, rows: &[(i64, &str)]) -> DbResult<()> {
-    use diesel::sql_types::{Array, BigInt, Text};
-    insert_rows(
-        connection,
-        rows,
-        |pg, chunk| {
-            let (providers, codes): (Vec<i64>, Vec<&str>) = chunk.iter().copied().unzip();
-            diesel::sql_query(
-                "INSERT INTO provider_specialties (provider_id, specialty_code) \
-                 SELECT * FROM unnest($1::int8[], $2::text[])",
-            )
-            .bind::<Array<BigInt>, _>(providers)
-            .bind::<Array<Text>, _>(codes)
-            .execute(pg)
-        },
-        |sqlite, chunk| {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|&(provider_id, code)| {
-                    (
-                        provider_specialties::provider_id.eq(provider_id),
-                        provider_specialties::specialty_code.eq(code),
-                    )
-                })
-                .collect();
-            diesel::insert_into(provider_specialties::table)
-                .values(values)
-                .execute(sqlite)
-        },
-    )
-}
-
-/// Where providers practise: (provider id, location id).
-fn insert_location_links(
-    connection: &mut DbConnection,
-    rows: &[(i64, i64)],
-    now: NaiveDateTime,
-) -> DbResult<()> {
-    use diesel::sql_types::{Array, BigInt, Timestamp};
-    insert_rows(
-        connection,
-        rows,
-        |pg, chunk| {
-            let (providers, locations): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
-            diesel::sql_query(
-                "INSERT INTO provider_locations (provider_id, location_id, created_at) \
-                 SELECT provider_id, location_id, $3 \
-                 FROM unnest($1::int8[], $2::int8[]) AS t (provider_id, location_id)",
-            )
-            .bind::<Array<BigInt>, _>(providers)
-            .bind::<Array<BigInt>, _>(locations)
-            .bind::<Timestamp, _>(now)
-            .execute(pg)
-        },
-        |sqlite, chunk| {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|&(provider_id, location_id)| {
-                    (
-                        provider_locations::provider_id.eq(provider_id),
-                        provider_locations::location_id.eq(location_id),
-                        provider_locations::created_at.eq(now),
-                    )
-                })
-                .collect();
-            diesel::insert_into(provider_locations::table)
-                .values(values)
-                .execute(sqlite)
-        },
-    )
-}
-
-/// The treatments providers offer: (provider id, treatment code, annual volume).
-fn insert_treatment_rows(
-    connection: &mut DbConnection,
-    rows: &[(i64, &str, Option<i32>)],
-    now: NaiveDateTime,
-) -> DbResult<()> {
-    use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
-    insert_rows(
-        connection,
-        rows,
-        |pg, chunk| {
-            let providers: Vec<i64> = chunk.iter().map(|row| row.0).collect();
-            let codes: Vec<&str> = chunk.iter().map(|row| row.1).collect();
-            let volumes: Vec<Option<i32>> = chunk.iter().map(|row| row.2).collect();
-            diesel::sql_query(
-                "INSERT INTO provider_treatments \
-                 (provider_id, treatment_code, annual_volume, created_at) \
-                 SELECT provider_id, treatment_code, annual_volume, $4 \
-                 FROM unnest($1::int8[], $2::text[], $3::int4[]) \
-                 AS t (provider_id, treatment_code, annual_volume)",
-            )
-            .bind::<Array<BigInt>, _>(providers)
-            .bind::<Array<Text>, _>(codes)
-            .bind::<Array<Nullable<Integer>>, _>(volumes)
-            .bind::<Timestamp, _>(now)
-            .execute(pg)
-        },
-        |sqlite, chunk| {
-            let values: Vec<_> = chunk
-                .iter()
-                .map(|&(provider_id, code, volume)| {
-                    (
-                        provider_treatments::provider_id.eq(provider_id),
-                        provider_treatments::treatment_code.eq(code),
-                        provider_treatments::annual_volume.eq(volume),
-                        provider_treatments::created_at.eq(now),
-                    )
-                })
-                .collect();
-            diesel::insert_into(provider_treatments::table)
-                .values(values)
-                .execute(sqlite)
-        },
-    )
 }
 
 /// Replaces a clinic's fields (all of them) and bumps its version.
