@@ -5,13 +5,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::INSERT_CHUNK;
+use super::{ARRAY_CHUNK, INSERT_CHUNK};
 use crate::db::schema::{provider_locations, provider_specialties, provider_treatments};
 use crate::db::{DbConnection, DbResult};
-
-/// Rows per statement when each column goes as one array (`unnest`, PostgreSQL): bounded only so
-/// that one message stays a few hundred KB.
-const ARRAY_CHUNK: usize = 10_000;
 
 /// Writes `rows` a chunk at a time: on PostgreSQL `postgres` sends a chunk as one array per
 /// column (`unnest`, see the module's note), on SQLite `sqlite` as a multi-row `VALUES`.
