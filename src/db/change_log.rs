@@ -67,7 +67,7 @@ pub fn record(connection: &mut DbConnection, affected: &Affected) -> DbResult<()
         )
         .collect();
     // A bulk import touches thousands of entities per batch.
-    super::bulk::insert_rows(
+    super::bulk::write_chunks(
         connection,
         &entries,
         |pg, chunk| {
@@ -98,6 +98,7 @@ pub fn record(connection: &mut DbConnection, affected: &Affected) -> DbResult<()
                 .execute(sqlite)
         },
     )
+    .map(drop)
 }
 
 /// The newest change id: a process reads it *before* building its index, then replays from it.

@@ -1,36 +1,12 @@
-//! The link tables of a provider (specialties, practice locations, treatments) and the
-//! chunking every narrow bulk insert shares: one array per column on PostgreSQL, multi-row
-//! `VALUES` on SQLite (the parent module says why).
+//! The link tables of a provider (specialties, practice locations, treatments): one array per
+//! column on PostgreSQL, multi-row `VALUES` on SQLite (the parent module says why).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{ARRAY_CHUNK, INSERT_CHUNK};
+use super::write_chunks;
 use crate::db::schema::{provider_locations, provider_specialties, provider_treatments};
 use crate::db::{DbConnection, DbResult};
-
-/// Writes `rows` a chunk at a time: on PostgreSQL `postgres` sends a chunk as one array per
-/// column (`unnest`, see the module's note), on SQLite `sqlite` as a multi-row `VALUES`.
-pub fn insert_rows<R>(
-    connection: &mut DbConnection,
-    rows: &[R],
-    postgres: impl Fn(&mut diesel::PgConnection, &[R]) -> QueryResult<usize>,
-    sqlite: impl Fn(&mut diesel::SqliteConnection, &[R]) -> QueryResult<usize>,
-) -> DbResult<()> {
-    match connection {
-        DbConnection::Postgres(pg) => {
-            for chunk in rows.chunks(ARRAY_CHUNK) {
-                postgres(pg, chunk)?;
-            }
-        }
-        DbConnection::Sqlite(lite) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                sqlite(lite, chunk)?;
-            }
-        }
-    }
-    Ok(())
-}
 
 /// A provider's specialties: (provider id, specialty code).
 pub(super) fn insert_specialty_links(
@@ -38,7 +14,7 @@ pub(super) fn insert_specialty_links(
     rows: &[(i64, &str)],
 ) -> DbResult<()> {
     use diesel::sql_types::{Array, BigInt, Text};
-    insert_rows(
+    write_chunks(
         connection,
         rows,
         |pg, chunk| {
@@ -66,6 +42,7 @@ pub(super) fn insert_specialty_links(
                 .execute(sqlite)
         },
     )
+    .map(drop)
 }
 
 /// Where providers practise: (provider id, location id).
@@ -75,7 +52,7 @@ pub(super) fn insert_location_links(
     now: NaiveDateTime,
 ) -> DbResult<()> {
     use diesel::sql_types::{Array, BigInt, Timestamp};
-    insert_rows(
+    write_chunks(
         connection,
         rows,
         |pg, chunk| {
@@ -106,6 +83,7 @@ pub(super) fn insert_location_links(
                 .execute(sqlite)
         },
     )
+    .map(drop)
 }
 
 /// The treatments providers offer: (provider id, treatment code, annual volume).
@@ -115,7 +93,7 @@ pub(super) fn insert_treatment_rows(
     now: NaiveDateTime,
 ) -> DbResult<()> {
     use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
-    insert_rows(
+    write_chunks(
         connection,
         rows,
         |pg, chunk| {
@@ -152,4 +130,5 @@ pub(super) fn insert_treatment_rows(
                 .execute(sqlite)
         },
     )
+    .map(drop)
 }

@@ -10,7 +10,6 @@
 mod arrays;
 mod links;
 
-pub use links::insert_rows;
 use links::{insert_location_links, insert_specialty_links, insert_treatment_rows};
 
 use std::collections::HashSet;
@@ -35,6 +34,28 @@ pub const INSERT_CHUNK: usize = 500;
 /// that one message stays a few MB.
 const ARRAY_CHUNK: usize = 10_000;
 
+/// Writes `rows` a chunk at a time, a statement per chunk: on PostgreSQL `postgres` sends
+/// `ARRAY_CHUNK` rows as one array per column, on SQLite `sqlite` sends `INSERT_CHUNK` rows as a
+/// multi-row `VALUES`. What each statement gave back, in order.
+pub fn write_chunks<R, O>(
+    connection: &mut DbConnection,
+    rows: &[R],
+    postgres: impl Fn(&mut diesel::PgConnection, &[R]) -> QueryResult<O>,
+    sqlite: impl Fn(&mut diesel::SqliteConnection, &[R]) -> QueryResult<O>,
+) -> DbResult<Vec<O>> {
+    let outputs = match connection {
+        DbConnection::Postgres(pg) => rows
+            .chunks(ARRAY_CHUNK)
+            .map(|chunk| postgres(pg, chunk))
+            .collect::<QueryResult<_>>()?,
+        DbConnection::Sqlite(lite) => rows
+            .chunks(INSERT_CHUNK)
+            .map(|chunk| sqlite(lite, chunk))
+            .collect::<QueryResult<_>>()?,
+    };
+    Ok(outputs)
+}
+
 /// Settings for a connection that bulk-loads (the importer's own): on SQLite, reads through a
 /// page cache of a fixed size instead of the memory-mapped file (the mapped pages a load touches
 /// would count in its resident memory and grow with the database), and a cache large enough that
@@ -53,14 +74,7 @@ pub fn tune_for_bulk_load(connection: &mut DbConnection) -> DbResult<()> {
 
 /// Inserts clinics; their ids, in order.
 pub fn insert_clinics(connection: &mut DbConnection, rows: &[&NewClinic]) -> DbResult<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    if let DbConnection::Postgres(pg) = connection {
-        for chunk in rows.chunks(ARRAY_CHUNK) {
-            ids.extend(arrays::clinics(pg, chunk)?);
-        }
-        return Ok(ids);
-    }
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    let ids = write_chunks(connection, rows, arrays::clinics, |sqlite, chunk| {
         let values: Vec<_> = chunk
             .iter()
             .map(|r| {
@@ -75,14 +89,12 @@ pub fn insert_clinics(connection: &mut DbConnection, rows: &[&NewClinic]) -> DbR
                 )
             })
             .collect();
-        let chunk_ids: Vec<i64> =
-            crate::with_backend!(connection, |connection| diesel::insert_into(clinics::table)
-                .values(values)
-                .returning(clinics::id)
-                .get_results(connection))?;
-        ids.extend(chunk_ids);
-    }
-    Ok(ids)
+        diesel::insert_into(clinics::table)
+            .values(values)
+            .returning(clinics::id)
+            .get_results(sqlite)
+    })?;
+    Ok(ids.into_iter().flatten().collect())
 }
 
 /// Inserts locations; their ids, in order.
@@ -90,14 +102,7 @@ pub fn insert_locations(
     connection: &mut DbConnection,
     rows: &[&NewLocation],
 ) -> DbResult<Vec<i64>> {
-    let mut ids = Vec::with_capacity(rows.len());
-    if let DbConnection::Postgres(pg) = connection {
-        for chunk in rows.chunks(ARRAY_CHUNK) {
-            ids.extend(arrays::locations(pg, chunk)?);
-        }
-        return Ok(ids);
-    }
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    let ids = write_chunks(connection, rows, arrays::locations, |sqlite, chunk| {
         let values: Vec<_> = chunk
             .iter()
             .map(|r| {
@@ -126,25 +131,16 @@ pub fn insert_locations(
                 )
             })
             .collect();
-        let chunk_ids: Vec<i64> = crate::with_backend!(connection, |connection| {
-            diesel::insert_into(locations::table)
-                .values(values)
-                .returning(locations::id)
-                .get_results(connection)
-        })?;
-        ids.extend(chunk_ids);
-    }
-    Ok(ids)
+        diesel::insert_into(locations::table)
+            .values(values)
+            .returning(locations::id)
+            .get_results(sqlite)
+    })?;
+    Ok(ids.into_iter().flatten().collect())
 }
 
 pub fn insert_credentials(connection: &mut DbConnection, rows: &[&NewCredential]) -> DbResult<()> {
-    if let DbConnection::Postgres(pg) = connection {
-        for chunk in rows.chunks(ARRAY_CHUNK) {
-            arrays::credentials(pg, chunk)?;
-        }
-        return Ok(());
-    }
-    for chunk in rows.chunks(INSERT_CHUNK) {
+    write_chunks(connection, rows, arrays::credentials, |sqlite, chunk| {
         let values: Vec<_> = chunk
             .iter()
             .map(|row| {
@@ -172,13 +168,11 @@ pub fn insert_credentials(connection: &mut DbConnection, rows: &[&NewCredential]
                 )
             })
             .collect();
-        crate::with_backend!(connection, |connection| diesel::insert_into(
-            credentials::table
-        )
-        .values(values)
-        .execute(connection))?;
-    }
-    Ok(())
+        diesel::insert_into(credentials::table)
+            .values(values)
+            .execute(sqlite)
+    })
+    .map(drop)
 }
 
 /// A new provider with what is attached to it.
@@ -201,44 +195,47 @@ pub fn insert_providers(
 ) -> DbResult<Vec<i64>> {
     let mut all_ids = Vec::with_capacity(bundles.len());
     for chunk in bundles.chunks(INSERT_CHUNK) {
-        if let DbConnection::Postgres(pg) = connection {
-            let rows: Vec<&NewProvider> = chunk.iter().map(|bundle| bundle.provider).collect();
-            let inserted = arrays::providers(pg, &rows)?;
-            all_ids.extend(insert_links(connection, chunk, &inserted, now)?);
-            continue;
-        }
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|bundle| {
-                let p = bundle.provider;
-                (
-                    providers::npi.eq(&p.npi),
-                    providers::given_name.eq(&p.given_name),
-                    providers::family_name.eq(&p.family_name),
-                    providers::degree.eq(&p.degree),
-                    providers::primary_specialty_code.eq(&p.primary_specialty_code),
-                    providers::practice_start_year.eq(p.practice_start_year),
-                    providers::languages.eq(&p.languages),
-                    providers::accepting_new_patients.eq(p.accepting_new_patients),
-                    providers::bio.eq(&p.bio),
-                    providers::vetting_status.eq(&p.vetting_status),
-                    providers::external_id.eq(&p.external_id),
-                    providers::created_at.eq(p.created_at),
-                    providers::updated_at.eq(p.updated_at),
-                    (
-                        providers::credential_text.eq(&p.credential_text),
-                        providers::date_of_birth.eq(p.date_of_birth),
-                        providers::source.eq(&p.source),
-                    ),
-                )
-            })
-            .collect();
-        let inserted: Vec<(i64, String)> = crate::with_backend!(connection, |connection| {
-            diesel::insert_into(providers::table)
-                .values(values)
-                .returning((providers::id, providers::npi))
-                .get_results(connection)
-        })?;
+        let new_providers: Vec<&NewProvider> = chunk.iter().map(|bundle| bundle.provider).collect();
+        // One chunk of `write_chunks` on either backend: `chunk` is at most `INSERT_CHUNK` long.
+        let inserted: Vec<(i64, String)> = write_chunks(
+            connection,
+            &new_providers,
+            arrays::providers,
+            |sqlite, rows| {
+                let values: Vec<_> = rows
+                    .iter()
+                    .map(|p| {
+                        (
+                            providers::npi.eq(&p.npi),
+                            providers::given_name.eq(&p.given_name),
+                            providers::family_name.eq(&p.family_name),
+                            providers::degree.eq(&p.degree),
+                            providers::primary_specialty_code.eq(&p.primary_specialty_code),
+                            providers::practice_start_year.eq(p.practice_start_year),
+                            providers::languages.eq(&p.languages),
+                            providers::accepting_new_patients.eq(p.accepting_new_patients),
+                            providers::bio.eq(&p.bio),
+                            providers::vetting_status.eq(&p.vetting_status),
+                            providers::external_id.eq(&p.external_id),
+                            providers::created_at.eq(p.created_at),
+                            providers::updated_at.eq(p.updated_at),
+                            (
+                                providers::credential_text.eq(&p.credential_text),
+                                providers::date_of_birth.eq(p.date_of_birth),
+                                providers::source.eq(&p.source),
+                            ),
+                        )
+                    })
+                    .collect();
+                diesel::insert_into(providers::table)
+                    .values(values)
+                    .returning((providers::id, providers::npi))
+                    .get_results(sqlite)
+            },
+        )?
+        .into_iter()
+        .flatten()
+        .collect();
         all_ids.extend(insert_links(connection, chunk, &inserted, now)?);
     }
     Ok(all_ids)
