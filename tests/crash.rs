@@ -571,6 +571,7 @@ fn durability_settings_are_the_safe_ones() {
     let admin_url = std::env::var("CLINIC_FINDER_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
     // A plain session (no migrations on the shared database).
+    clinic_finder::db::init_tls_library(); // before libpq's first connection
     match <diesel::PgConnection as diesel::Connection>::establish(&admin_url) {
         Ok(connection) => {
             let mut connection = clinic_finder::db::DbConnection::Postgres(connection);
@@ -642,6 +643,7 @@ fn acknowledged_writes_survive_kill_9_on_postgres() {
     use diesel::Connection;
     let admin_url = std::env::var("CLINIC_FINDER_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    clinic_finder::db::init_tls_library(); // before libpq's first connection
     let mut admin = match diesel::PgConnection::establish(&admin_url) {
         Ok(connection) => connection,
         Err(error) => {

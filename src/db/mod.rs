@@ -262,6 +262,14 @@ fn configure_sqlite_library() {
     });
 }
 
+/// Initialises OpenSSL, which libpq uses for TLS, as rust-openssl does: without OpenSSL's own
+/// `atexit` cleanup, which frees state that threads still running at exit (pools, the change
+/// feed) can touch — it crashed a test process in libcrypto after every test had passed. Only the
+/// first initialisation counts, so this runs before every PostgreSQL connection; it is idempotent.
+pub fn init_tls_library() {
+    openssl_sys::init();
+}
+
 impl ManageConnection for ConnectionManager {
     type Connection = DbConnection;
     type Error = diesel::r2d2::Error;
@@ -272,7 +280,10 @@ impl ManageConnection for ConnectionManager {
                 configure_sqlite_library();
                 SqliteConnection::establish(sqlite_path(&self.url)).map(DbConnection::Sqlite)
             }
-            Backend::Postgres => PgConnection::establish(&self.url).map(DbConnection::Postgres),
+            Backend::Postgres => {
+                init_tls_library();
+                PgConnection::establish(&self.url).map(DbConnection::Postgres)
+            }
         };
         connection.map_err(diesel::r2d2::Error::ConnectionError)
     }

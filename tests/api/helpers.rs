@@ -481,6 +481,7 @@ impl PostgresDatabase {
         use diesel::Connection;
         static SKIP_NOTICE: std::sync::Once = std::sync::Once::new();
         let admin_url = postgres_admin_url();
+        clinic_finder::db::init_tls_library(); // before libpq's first connection
         let mut admin = match diesel::PgConnection::establish(&admin_url) {
             Ok(connection) => connection,
             Err(error) => {
